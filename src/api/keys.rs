@@ -1,0 +1,86 @@
+//! API key management for admins (the secret is shown once, on creation).
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{List, Page};
+use crate::app::AppState;
+use crate::auth::{self, Caller, KeyInfo, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::ingest::event::{valid_id, ID_MAX};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewKeyRequest {
+    pub role: Role,
+    /// Shops a merchant key may read (required for, and only for, merchants).
+    #[serde(default)]
+    pub shops: Vec<String>,
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedKey {
+    #[serde(flatten)]
+    pub info: KeyInfo,
+    /// The full `ssk_…` secret: shown this once, stored only hashed.
+    pub key: String,
+}
+
+pub fn check_new_key(role: Role, shops: &[String]) -> Result<(), String> {
+    if role == Role::Merchant && shops.is_empty() {
+        return Err("a merchant key needs at least one shop".into());
+    }
+    if role != Role::Merchant && !shops.is_empty() {
+        return Err("only merchant keys are bound to shops".into());
+    }
+    if let Some(bad) = shops.iter().find(|s| !valid_id(s, ID_MAX)) {
+        return Err(format!("shop id {bad:?} is not valid"));
+    }
+    Ok(())
+}
+
+/// Create a key. Role: `admin`.
+#[utoipa::path(
+    post, path = "/v1/keys", tag = "keys", request_body = NewKeyRequest,
+    responses((status = 200, body = CreatedKey), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 422, body = ErrorBody)),
+    security(("api_key" = ["admin"]))
+)]
+pub async fn create_key(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Json<CreatedKey>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let req: NewKeyRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::Unprocessable { message: format!("invalid key request: {e}"), details: vec![] })?;
+    check_new_key(req.role, &req.shops).map_err(|m| ApiError::Unprocessable { message: m, details: vec![] })?;
+    let (info, key) = auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
+    tracing::info!(key_id = %info.id, role = %info.role, "API key created");
+    Ok(Json(CreatedKey { info, key }))
+}
+
+/// List keys (never their secrets). Role: `admin`.
+#[utoipa::path(
+    get, path = "/v1/keys", tag = "keys", params(Page),
+    responses((status = 200, body = List<KeyInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = ["admin"]))
+)]
+pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(page): Query<Page>) -> Result<Json<List<KeyInfo>>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let limit = page.limit()?;
+    let rows = auth::list_keys(&state.pool, page.after()?.as_deref(), limit + 1).await?;
+    Ok(Json(List::page(rows, limit, |k| k.id.clone())))
+}
+
+/// Revoke a key. Role: `admin`.
+#[utoipa::path(
+    delete, path = "/v1/keys/{id}", tag = "keys", params(("id" = String, Path)),
+    responses((status = 200, body = KeyInfo), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("api_key" = ["admin"]))
+)]
+pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<KeyInfo>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let info = auth::revoke_key(&state.pool, &id).await?.ok_or_else(|| ApiError::NotFound("no such key".into()))?;
+    tracing::info!(key_id = %info.id, "API key revoked");
+    Ok(Json(info))
+}

@@ -1,0 +1,88 @@
+//! Recompute, health, readiness, metrics and the spec.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+
+use super::parse_time;
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs::recompute::{recompute, RecomputeError, RecomputeOutcome};
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecomputeRequest {
+    /// RFC 3339; default: now.
+    pub as_of: Option<String>,
+    /// Default: every known shop.
+    pub shop_ids: Option<Vec<String>>,
+}
+
+/// Recompute scorecards synchronously. Role: `ops`.
+#[utoipa::path(
+    post, path = "/v1/recompute", tag = "ops", request_body = RecomputeRequest,
+    responses((status = 200, body = RecomputeOutcome), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids", body = ErrorBody)),
+    security(("api_key" = ["ops"]))
+)]
+pub async fn post_recompute(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Json<RecomputeOutcome>, ApiError> {
+    caller.require(&[Role::Ops])?;
+    let req: RecomputeRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        RecomputeRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid recompute request: {e}")))?
+    };
+    let as_of = match req.as_of.as_deref() {
+        Some(s) => parse_time("as_of", s)?,
+        None => chrono::Utc::now(),
+    };
+    if as_of > chrono::Utc::now() + chrono::Duration::hours(24) {
+        return Err(ApiError::BadRequest("as_of is more than 24 h in the future".into()));
+    }
+    match recompute(&state.pool, &state.policy, as_of, req.shop_ids.as_deref()).await {
+        Ok(out) => Ok(Json(out)),
+        Err(RecomputeError::UnknownShops(ids)) => Err(ApiError::Unprocessable {
+            message: "unknown shop ids".into(),
+            details: ids.into_iter().map(|id| serde_json::json!({"field": "shop_ids", "shop_id": id, "message": "unknown shop"})).collect(),
+        }),
+        Err(RecomputeError::Db(e)) => Err(e.into()),
+    }
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, description = "alive")))]
+pub async fn healthz() -> impl IntoResponse {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers and shutdown has not begun.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ErrorBody)))]
+pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    if state.shutting_down.load(Ordering::Relaxed) {
+        return Err(ApiError::Unavailable);
+    }
+    let ping = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.pool)).await;
+    match ping {
+        Ok(Ok(_)) => Ok(Json(serde_json::json!({"status": "ready"}))),
+        _ => Err(ApiError::Unavailable),
+    }
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+pub async fn metrics() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::app::prometheus().render())
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/openapi.yaml", tag = "ops", responses((status = 200, description = "the spec", content_type = "application/yaml")))]
+pub async fn openapi_yaml() -> impl IntoResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], crate::app::openapi_yaml())
+}

@@ -1,0 +1,252 @@
+//! Scorecard reads: the latest snapshot, history, and industry benchmarks.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json as SqlJson;
+
+use super::{parse_time, List, Page};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs::recompute::format_time;
+use crate::scoring::card::Scorecard;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AsOf {
+    /// RFC 3339: the latest scorecard computed with `as_of` at or before this instant.
+    pub as_of: Option<String>,
+}
+
+/// A shop's scorecard. Roles: `ops`, or a `merchant` key bound to the shop.
+#[utoipa::path(
+    get, path = "/v1/shops/{shop_id}/scorecard", tag = "scorecards",
+    params(("shop_id" = String, Path), AsOf),
+    responses((status = 200, body = Scorecard), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, description = "no such shop, or no scorecard yet", body = ErrorBody)),
+    security(("api_key" = ["ops", "merchant"]))
+)]
+pub async fn get_scorecard(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shop_id): Path<String>,
+    Query(q): Query<AsOf>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    caller.require_shop(&shop_id)?;
+    let at = q.as_of.as_deref().map(|s| parse_time("as_of", s)).transpose()?;
+    let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
+        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
+         ORDER BY as_of DESC LIMIT 1",
+    )
+    .bind(&shop_id)
+    .bind(at)
+    .fetch_optional(&state.pool)
+    .await?;
+    body.map(|b| Json(b.0)).ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DsrScores {
+    pub description: Option<f64>,
+    pub service: Option<f64>,
+    pub logistics: Option<f64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct HistoryItem {
+    pub as_of: String,
+    pub service_score: Option<f64>,
+    pub stars: Option<i16>,
+    pub credit_points: i64,
+    pub credit_level_index: i16,
+    pub dsr: DsrScores,
+    pub cs_tier: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Range {
+    /// RFC 3339, inclusive.
+    pub from: Option<String>,
+    /// RFC 3339, inclusive.
+    pub to: Option<String>,
+}
+
+/// Score time series, one item per snapshot, oldest first. Roles: `ops`, or the shop's `merchant`.
+#[utoipa::path(
+    get, path = "/v1/shops/{shop_id}/history", tag = "scorecards",
+    params(("shop_id" = String, Path), Range, Page),
+    responses((status = 200, body = List<HistoryItem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = ["ops", "merchant"]))
+)]
+pub async fn get_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shop_id): Path<String>,
+    Query(range): Query<Range>,
+    Query(page): Query<Page>,
+) -> Result<Json<List<HistoryItem>>, ApiError> {
+    caller.require_shop(&shop_id)?;
+    let from = range.from.as_deref().map(|s| parse_time("from", s)).transpose()?;
+    let to = range.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
+    let after = page
+        .after()?
+        .map(|c| c.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros))
+        .map(|t| t.ok_or_else(|| ApiError::BadRequest("bad cursor".into())))
+        .transpose()?;
+    let limit = page.limit()?;
+    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM shops WHERE shop_id = $1)")
+        .bind(&shop_id)
+        .fetch_one(&state.pool)
+        .await?;
+    if !exists {
+        return Err(ApiError::shop_not_found());
+    }
+    type Row = (DateTime<Utc>, Option<f64>, Option<i16>, i64, i16, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT as_of, service_score, stars, credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier
+         FROM scorecards WHERE shop_id = $1
+           AND ($2::timestamptz IS NULL OR as_of >= $2) AND ($3::timestamptz IS NULL OR as_of <= $3)
+           AND ($4::timestamptz IS NULL OR as_of > $4)
+         ORDER BY as_of LIMIT $5",
+    )
+    .bind(&shop_id)
+    .bind(from)
+    .bind(to)
+    .bind(after)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let tz = state.policy.tz;
+    let mut keys = Vec::new();
+    let items: Vec<HistoryItem> = rows
+        .into_iter()
+        .map(|(as_of, service_score, stars, credit_points, credit_level_index, a, b, c, cs_tier)| {
+            keys.push(as_of.timestamp_micros().to_string());
+            HistoryItem {
+                as_of: format_time(as_of, tz),
+                service_score,
+                stars,
+                credit_points,
+                credit_level_index,
+                dsr: DsrScores { description: a, service: b, logistics: c },
+                cs_tier,
+            }
+        })
+        .collect();
+    let list = List::page(items, limit, |_| String::new());
+    let next_cursor = list.next_cursor.as_ref().map(|_| super::encode_cursor(&keys[limit as usize - 1]));
+    Ok(Json(List { items: list.items, next_cursor }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Spread {
+    pub avg: Option<f64>,
+    pub p10: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Central {
+    pub avg: Option<f64>,
+    pub p50: Option<f64>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DsrBenchmarks {
+    pub description: Central,
+    pub service: Central,
+    pub logistics: Central,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Benchmarks {
+    pub industry: String,
+    /// The latest `as_of` among the figures aggregated; null when the industry has none.
+    pub as_of: Option<String>,
+    pub shops: i64,
+    pub service_score: Spread,
+    pub dsr: DsrBenchmarks,
+    #[schema(value_type = Object)]
+    pub indicators: BTreeMap<String, Central>,
+}
+
+/// Percentile with linear interpolation between closest ranks (as `percentile_cont`).
+fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let pos = p * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    Some(sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64))
+}
+
+fn central(mut v: Vec<f64>) -> Central {
+    v.sort_by(f64::total_cmp);
+    Central { avg: crate::scoring::service::mean(&v), p50: percentile(&v, 0.5) }
+}
+
+/// Industry averages and percentiles over each shop's latest figures: aggregates only,
+/// never a shop id. Roles: `ops`, `merchant`.
+#[utoipa::path(
+    get, path = "/v1/industries/{industry}/benchmarks", tag = "scorecards",
+    params(("industry" = String, Path)),
+    responses((status = 200, body = Benchmarks), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("api_key" = ["ops", "merchant"]))
+)]
+pub async fn get_benchmarks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(industry): Path<String>,
+) -> Result<Json<Benchmarks>, ApiError> {
+    caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
+    type Row = (DateTime<Utc>, Option<f64>, SqlJson<BTreeMap<String, Option<f64>>>, Option<f64>, Option<f64>, Option<f64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT as_of, service_score, indicators, dsr_description, dsr_service, dsr_logistics
+         FROM shop_figures WHERE industry = $1",
+    )
+    .bind(&industry)
+    .fetch_all(&state.pool)
+    .await?;
+    let as_of = rows.iter().map(|r| r.0).max().map(|t| format_time(t, state.policy.tz));
+    let mut scores: Vec<f64> = rows.iter().filter_map(|r| r.1).collect();
+    scores.sort_by(f64::total_cmp);
+    let mut indicators: BTreeMap<String, Vec<f64>> =
+        state.policy.service.indicators.iter().map(|i| (i.name.clone(), Vec::new())).collect();
+    for r in &rows {
+        for (k, v) in &r.2 .0 {
+            if let (Some(list), Some(v)) = (indicators.get_mut(k), v) {
+                list.push(*v);
+            }
+        }
+    }
+    let dsr = |f: fn(&Row) -> Option<f64>| central(rows.iter().filter_map(f).collect());
+    Ok(Json(Benchmarks {
+        industry,
+        as_of,
+        shops: rows.len() as i64,
+        service_score: Spread {
+            avg: crate::scoring::service::mean(&scores),
+            p10: percentile(&scores, 0.1),
+            p50: percentile(&scores, 0.5),
+            p90: percentile(&scores, 0.9),
+        },
+        dsr: DsrBenchmarks { description: dsr(|r| r.3), service: dsr(|r| r.4), logistics: dsr(|r| r.5) },
+        indicators: indicators.into_iter().map(|(k, v)| (k, central(v))).collect(),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn percentiles_interpolate() {
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        assert_eq!(super::percentile(&v, 0.5), Some(3.0));
+        assert_eq!(super::percentile(&v, 0.1), Some(1.4));
+        assert_eq!(super::percentile(&[], 0.5), None);
+    }
+}

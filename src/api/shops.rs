@@ -1,0 +1,140 @@
+//! Shops: register/update (`PUT`), read one, list (ops).
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{List, Page};
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::ingest::event::{valid_id, ID_MAX};
+
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Shop {
+    pub shop_id: String,
+    pub name: Option<String>,
+    pub industry: String,
+    pub platform: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub first_event_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShopUpdate {
+    pub name: Option<String>,
+    /// Industry code, 1–64 chars of `[a-z0-9_]`; `unassigned` for unknown.
+    pub industry: String,
+    pub platform: Option<String>,
+}
+
+const COLUMNS: &str = "shop_id, name, industry, platform, created_at, first_event_at";
+
+/// Industry codes: lower-case words joined by underscores, like SPEC's list.
+pub fn valid_industry(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Register a shop or change its name, industry or platform. Role: `ingest`.
+#[utoipa::path(
+    put, path = "/v1/shops/{shop_id}", tag = "shops",
+    params(("shop_id" = String, Path, description = "1-64 chars of [A-Za-z0-9._:-]")),
+    request_body = ShopUpdate,
+    responses((status = 200, body = Shop), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("api_key" = ["ingest"]))
+)]
+pub async fn put_shop(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shop_id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Shop>, ApiError> {
+    caller.require(&[Role::Ingest])?;
+    let update: ShopUpdate = serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
+        message: format!("invalid shop: {e}"),
+        details: vec![],
+    })?;
+    let mut details = Vec::new();
+    if !valid_id(&shop_id, ID_MAX) {
+        details.push(json!({"field": "shop_id", "message": "must be 1-64 characters from [A-Za-z0-9._:-]"}));
+    }
+    if !valid_industry(&update.industry) {
+        details.push(json!({"field": "industry", "message": "must be 1-64 characters from [a-z0-9_]"}));
+    }
+    for (field, v) in [("name", &update.name), ("platform", &update.platform)] {
+        if v.as_ref().is_some_and(|v| v.chars().count() > 200) {
+            details.push(json!({"field": field, "message": "must be at most 200 characters"}));
+        }
+    }
+    if !details.is_empty() {
+        return Err(ApiError::Unprocessable { message: "invalid shop".into(), details });
+    }
+    let shop: Shop = sqlx::query_as(&format!(
+        "INSERT INTO shops (shop_id, name, industry, platform) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (shop_id) DO UPDATE SET name = excluded.name, industry = excluded.industry,
+             platform = excluded.platform, dirty_since = COALESCE(shops.dirty_since, now())
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&shop_id)
+    .bind(&update.name)
+    .bind(&update.industry)
+    .bind(&update.platform)
+    .fetch_one(&state.pool)
+    .await?;
+    Ok(Json(shop))
+}
+
+/// One shop. Roles: `ops`, or a `merchant` key bound to it (others get 404).
+#[utoipa::path(
+    get, path = "/v1/shops/{shop_id}", tag = "shops",
+    params(("shop_id" = String, Path)),
+    responses((status = 200, body = Shop), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("api_key" = ["ops", "merchant"]))
+)]
+pub async fn get_shop(State(state): State<AppState>, caller: Caller, Path(shop_id): Path<String>) -> Result<Json<Shop>, ApiError> {
+    caller.require_shop(&shop_id)?;
+    let shop: Option<Shop> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM shops WHERE shop_id = $1"))
+        .bind(&shop_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    shop.map(Json).ok_or_else(ApiError::shop_not_found)
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ShopFilter {
+    /// Only shops of this industry.
+    pub industry: Option<String>,
+}
+
+/// All shops, by `shop_id`. Role: `ops`.
+#[utoipa::path(
+    get, path = "/v1/shops", tag = "shops",
+    params(ShopFilter, Page),
+    responses((status = 200, body = List<Shop>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = ["ops"]))
+)]
+pub async fn list_shops(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(filter): Query<ShopFilter>,
+    Query(page): Query<Page>,
+) -> Result<Json<List<Shop>>, ApiError> {
+    caller.require(&[Role::Ops])?;
+    let limit = page.limit()?;
+    let rows: Vec<Shop> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM shops WHERE ($1::text IS NULL OR industry = $1) AND ($2::text IS NULL OR shop_id > $2)
+         ORDER BY shop_id LIMIT $3"
+    ))
+    .bind(&filter.industry)
+    .bind(page.after()?)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(List::page(rows, limit, |s| s.shop_id.clone())))
+}

@@ -1,0 +1,88 @@
+//! `GET /v1/cs-tiers`: the gold customer-service team tiers of a month, for ops.
+
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{List, Page};
+use crate::app::AppState;
+use crate::auth::{Caller, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::jobs::periods::Month;
+use crate::scoring::card::Cohort;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TierFilter {
+    /// `YYYY-MM`, the month the tier was earned; default: the latest month computed.
+    pub month: Option<String>,
+    pub industry: Option<String>,
+    /// `gold`, `silver`, `black` or `none`.
+    pub tier: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TierItem {
+    pub shop_id: String,
+    pub month: String,
+    pub tier: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub rank: Option<i32>,
+    pub satisfaction_rate: Option<f64>,
+    pub ratings: i64,
+    pub cohort: Cohort,
+}
+
+/// Tiers of a month, ordered by shop id. Role: `ops`.
+#[utoipa::path(
+    get, path = "/v1/cs-tiers", tag = "tiers",
+    params(TierFilter, Page),
+    responses((status = 200, body = List<TierItem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = ["ops"]))
+)]
+pub async fn list_tiers(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<TierFilter>,
+    Query(page): Query<Page>,
+) -> Result<Json<List<TierItem>>, ApiError> {
+    caller.require(&[Role::Ops])?;
+    if let Some(m) = &f.month {
+        Month::parse(m).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
+    }
+    if let Some(t) = &f.tier {
+        if !matches!(t.as_str(), "gold" | "silver" | "black" | "none") {
+            return Err(ApiError::BadRequest("tier must be gold, silver, black or none".into()));
+        }
+    }
+    let month: Option<String> = match f.month {
+        Some(m) => Some(m),
+        None => sqlx::query_scalar("SELECT max(month) FROM cs_tiers").fetch_one(&state.pool).await?,
+    };
+    let limit = page.limit()?;
+    type Row = (String, String, String, String, Option<String>, Option<i32>, Option<f64>, i64, String, String, i32);
+    // Pages are keyed by shop id, the one unique column within a month.
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings, industry, scale, cohort_size
+         FROM cs_tiers
+         WHERE month = $1 AND ($2::text IS NULL OR industry = $2) AND ($3::text IS NULL OR tier = $3)
+           AND ($4::text IS NULL OR shop_id > $4)
+         ORDER BY shop_id LIMIT $5",
+    )
+    .bind(&month)
+    .bind(&f.industry)
+    .bind(&f.tier)
+    .bind(page.after()?)
+    .bind(limit + 1)
+    .fetch_all(&state.pool)
+    .await?;
+    let items = rows
+        .into_iter()
+        .map(|(shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings, industry, scale, size)| TierItem {
+            shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings,
+            cohort: Cohort { industry, scale, size: size as u32 },
+        })
+        .collect();
+    Ok(Json(List::page(items, limit, |t| t.shop_id.clone())))
+}

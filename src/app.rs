@@ -1,0 +1,199 @@
+//! AppState, the router, and the tower layers around it.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api;
+use crate::auth::RateLimit;
+use crate::config::HttpOpts;
+use crate::error::{error_response, ApiError};
+use crate::policy::Policy;
+
+/// Cheap to clone: everything behind `Arc`s.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub policy: Arc<Policy>,
+    pub rate_limit: Arc<RateLimit>,
+    pub shutting_down: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(pool: PgPool, policy: Arc<Policy>, http: &HttpOpts) -> AppState {
+        AppState {
+            pool,
+            policy,
+            rate_limit: Arc::new(RateLimit::per_minute(http.rate_limit_per_minute)),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("ssk_<id>_<secret>")
+                    .description(Some(
+                        "An API key. Roles: admin (everything), ops (read all, recompute, tiers), ingest (events, shops), \
+                         merchant (its own shops). The scopes listed on an operation are the roles that may call it; admin may call all.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "shopscore", description = "Grades e-commerce merchants' service: credit levels, shop ratings (DSR), \
+        the service score, star levels, compliance programmes and gold customer-service team tiers. See SPEC.md."),
+    modifiers(&SecurityAddon),
+    tags((name = "events"), (name = "shops"), (name = "scorecards"), (name = "tiers"), (name = "keys"), (name = "ops"))
+)]
+struct ApiDoc;
+
+const SMALL_BODY: usize = 64 * 1024;
+
+/// Routes and their OpenAPI description, from one list (a route cannot miss the spec).
+fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
+    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(http.request_timeout));
+    let ingest = OpenApiRouter::new()
+        .routes(routes!(api::events::post_events))
+        .layer(DefaultBodyLimit::max(http.max_ingest_mb * 1024 * 1024))
+        .layer(timeout.clone());
+    // Recompute runs as long as it needs: no request timeout.
+    let recompute = OpenApiRouter::new().routes(routes!(api::ops::post_recompute)).layer(DefaultBodyLimit::max(SMALL_BODY));
+    let rest = OpenApiRouter::new()
+        .routes(routes!(api::shops::put_shop, api::shops::get_shop))
+        .routes(routes!(api::shops::list_shops))
+        .routes(routes!(api::scorecards::get_scorecard))
+        .routes(routes!(api::scorecards::get_history))
+        .routes(routes!(api::scorecards::get_benchmarks))
+        .routes(routes!(api::tiers::list_tiers))
+        .routes(routes!(api::keys::create_key, api::keys::list_keys))
+        .routes(routes!(api::keys::revoke_key))
+        .routes(routes!(api::ops::healthz))
+        .routes(routes!(api::ops::readyz))
+        .routes(routes!(api::ops::metrics))
+        .routes(routes!(api::ops::openapi_yaml))
+        .layer(DefaultBodyLimit::max(SMALL_BODY))
+        .layer(timeout);
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ingest).merge(recompute).merge(rest)
+}
+
+/// The OpenAPI document as YAML (what `openapi.yaml` must hold).
+pub fn openapi_yaml() -> &'static str {
+    static YAML: OnceLock<String> = OnceLock::new();
+    YAML.get_or_init(|| {
+        let (_, api) = routes(&HttpOpts::default()).split_for_parts();
+        api.to_yaml().expect("the spec serialises")
+    })
+}
+
+/// The process-wide Prometheus recorder.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+pub fn router(state: AppState, http: &HttpOpts) -> Router {
+    let _ = prometheus();
+    let (router, _) = routes(http).split_for_parts();
+    let request_id = HeaderName::from_static("x-request-id");
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(http.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600));
+    router
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(track_metrics))
+        .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into(), vec![])))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(SetSensitiveRequestHeadersLayer::new([header::AUTHORIZATION]))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// Gives every error the JSON body of SPEC §5, including the plain-text ones that
+/// axum's extractors and tower layers produce (405, 413, 408, bad JSON, bad query…).
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if status.as_u16() < 400 || is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let mut message = String::from_utf8_lossy(&text).trim().to_string();
+    if message.is_empty() {
+        message = status.canonical_reason().unwrap_or("error").to_lowercase();
+    }
+    // Extractor rejections of a body are 400/415/422 in axum; keep their status.
+    let mut out = error_response(status, message, vec![]);
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    out
+}
+
+/// Request counts and latencies labelled by matched route (never the raw path).
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |m| m.as_str().to_string());
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("shopscore_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("shopscore_http_request_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    resp
+}
+

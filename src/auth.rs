@@ -1,0 +1,234 @@
+//! API keys (SPEC §5 roles, §7 isolation).
+//!
+//! A key reads `ssk_<id>_<secret>`: `id` (12 hex digits) finds the row, and only the
+//! SHA-256 of the whole key is stored, compared in constant time. The [`Caller`]
+//! extractor authenticates, rate-limits per key and records `last_used_at`.
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use sqlx::PgPool;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Ops,
+    Ingest,
+    Merchant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Ops => "ops",
+            Role::Ingest => "ingest",
+            Role::Merchant => "merchant",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Admin, Role::Ops, Role::Ingest, Role::Merchant].into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// Who is calling. Built only by authentication.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub key_id: String,
+    pub role: Role,
+    pub shops: Vec<String>,
+}
+
+impl Caller {
+    /// Admin may do everything; otherwise the role must be listed.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if self.role == Role::Admin || roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+    /// Reading one shop: ops/admin any; a merchant only its own, and any other shop is
+    /// the same 404 as a shop that does not exist (no existence oracle).
+    pub fn require_shop(&self, shop_id: &str) -> Result<(), ApiError> {
+        match self.role {
+            Role::Admin | Role::Ops => Ok(()),
+            Role::Merchant if self.shops.iter().any(|s| s == shop_id) => Ok(()),
+            Role::Merchant => Err(ApiError::shop_not_found()),
+            Role::Ingest => Err(ApiError::Forbidden),
+        }
+    }
+}
+
+/// A freshly minted key: the full secret, shown once.
+pub struct NewKey {
+    pub id: String,
+    pub key: String,
+}
+
+pub fn hash_key(key: &str) -> Vec<u8> {
+    Sha256::digest(key.as_bytes()).to_vec()
+}
+
+pub fn mint() -> NewKey {
+    let mut rng = rand::rngs::OsRng;
+    let mut id = [0u8; 6];
+    let mut secret = [0u8; 32];
+    rng.fill_bytes(&mut id);
+    rng.fill_bytes(&mut secret);
+    let id = hex::encode(id);
+    let key = format!("ssk_{id}_{}", hex::encode(secret));
+    NewKey { id, key }
+}
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct KeyInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub shops: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+pub async fn create_key(pool: &PgPool, role: Role, shops: &[String], name: Option<&str>) -> Result<(KeyInfo, String), sqlx::Error> {
+    let NewKey { id, key } = mint();
+    let info: KeyInfo = sqlx::query_as(
+        "INSERT INTO api_keys (id, name, role, shops, secret_hash) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, name, role, shops, created_at, last_used_at, revoked_at",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(role.as_str())
+    .bind(shops)
+    .bind(hash_key(&key))
+    .fetch_one(pool)
+    .await?;
+    Ok((info, key))
+}
+
+pub async fn list_keys(pool: &PgPool, after: Option<&str>, limit: i64) -> Result<Vec<KeyInfo>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, name, role, shops, created_at, last_used_at, revoked_at FROM api_keys
+         WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Revokes a key; `None` when there is no such key.
+pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
+    sqlx::query_as(
+        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
+         RETURNING id, name, role, shops, created_at, last_used_at, revoked_at",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Per-key request budget.
+pub struct RateLimit {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl RateLimit {
+    pub fn per_minute(n: u32) -> RateLimit {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        RateLimit { limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)) }
+    }
+    pub fn check(&self, key_id: &str) -> Result<(), ApiError> {
+        self.limiter.check_key(&key_id.to_string()).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
+        })
+    }
+}
+
+/// Parses `ssk_<id>_<secret>` and returns the id.
+fn key_id(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix("ssk_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (id.len() == 12 && !secret.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+}
+
+pub async fn authenticate(pool: &PgPool, header: Option<&str>) -> Result<Caller, ApiError> {
+    let key = header
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    let id = key_id(key).ok_or(ApiError::Unauthorized)?;
+    let row: Option<(String, Vec<String>, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+        sqlx::query_as("SELECT role, shops, secret_hash, revoked_at, last_used_at FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    let Some((role, shops, stored, revoked_at, last_used)) = row else {
+        return Err(ApiError::Unauthorized);
+    };
+    let matches: bool = hash_key(key).ct_eq(&stored).into();
+    if !matches || revoked_at.is_some() {
+        return Err(ApiError::Unauthorized);
+    }
+    let role = Role::parse(&role).ok_or(ApiError::Unauthorized)?;
+    // Record use, at most once a minute per key, so reads do not all become writes.
+    if last_used.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
+        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+    }
+    Ok(Caller { key_id: id.to_string(), role, shops })
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let caller = authenticate(&state.pool, header).await?;
+        state.rate_limit.check(&caller.key_id)?;
+        Ok(caller)
+    }
+}
+
+pub type SharedRateLimit = Arc<RateLimit>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_keys_parse_and_differ() {
+        let a = mint();
+        let b = mint();
+        assert_ne!(a.key, b.key);
+        assert_eq!(key_id(&a.key), Some(a.id.as_str()));
+        assert!(a.key.len() > 70);
+        assert_eq!(key_id("ssk_nothex!!!!!!_x"), None);
+        assert_eq!(key_id("Bearer x"), None);
+    }
+
+    #[test]
+    fn merchants_see_only_their_shops() {
+        let m = Caller { key_id: "k".into(), role: Role::Merchant, shops: vec!["s1".into()] };
+        assert!(m.require_shop("s1").is_ok());
+        assert!(matches!(m.require_shop("s2"), Err(ApiError::NotFound(_))));
+        assert!(matches!(m.require(&[Role::Ops]), Err(ApiError::Forbidden)));
+        let admin = Caller { key_id: "k".into(), role: Role::Admin, shops: vec![] };
+        assert!(admin.require(&[Role::Ingest]).is_ok());
+    }
+}

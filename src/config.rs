@@ -1,0 +1,118 @@
+//! Typed configuration from flags and environment (SPEC §8), validated at start.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/shopscore";
+
+#[derive(Debug, Parser)]
+#[command(name = "shopscore", version, about = "Grades e-commerce merchants' service from their order, chat and complaint events")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalOpts {
+    /// Postgres URL; the database is created if missing.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub database_url: String,
+    /// Policy file; default: the built-in policy/default.toml.
+    #[arg(long, env = "SHOPSCORE_POLICY", global = true)]
+    pub policy: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "SHOPSCORE_LOG", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (and the scheduler unless disabled); applies pending migrations first.
+    Serve(ServeOpts),
+    /// Apply migrations and exit.
+    Migrate,
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Recompute scorecards, as `POST /v1/recompute` does.
+    Recompute {
+        /// RFC 3339 instant; default: now.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Shops to recompute (repeatable); default: all.
+        #[arg(long = "shop")]
+        shops: Vec<String>,
+    },
+    /// Load a small synthetic marketplace and recompute.
+    Demo,
+    /// Print the OpenAPI document (the committed openapi.yaml).
+    Openapi,
+    /// Rebuild every projection from the raw events.
+    Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print it (`ssk_…`) once on stdout.
+    Create {
+        #[arg(long, value_parser = ["admin", "ops", "ingest", "merchant"])]
+        role: String,
+        /// Shop a merchant key may read (repeatable).
+        #[arg(long = "shop")]
+        shops: Vec<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeOpts {
+    /// Address to listen on.
+    #[arg(long, env = "SHOPSCORE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Do not run the scheduler in this process.
+    #[arg(long)]
+    pub no_scheduler: bool,
+    /// Seconds between dirty-shop recomputes.
+    #[arg(long, env = "SHOPSCORE_RECOMPUTE_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub recompute_interval: u64,
+    #[command(flatten)]
+    pub http: HttpOpts,
+}
+
+/// HTTP limits, shared by `serve` and the tests.
+#[derive(Debug, Clone, Args)]
+pub struct HttpOpts {
+    /// Requests per minute per API key (a burst of this size is allowed).
+    #[arg(long, env = "SHOPSCORE_RATE_LIMIT", default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate_limit_per_minute: u32,
+    /// Origins allowed to call the API from a browser (comma-separated); empty: none.
+    #[arg(long, env = "SHOPSCORE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Seconds before a request (other than recompute) is abandoned.
+    #[arg(long, env = "SHOPSCORE_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Largest `POST /v1/events` body, in MiB.
+    #[arg(long, env = "SHOPSCORE_MAX_INGEST_MB", default_value_t = 32)]
+    pub max_ingest_mb: usize,
+}
+
+impl Default for HttpOpts {
+    fn default() -> Self {
+        HttpOpts { rate_limit_per_minute: 6000, cors_origins: Vec::new(), request_timeout: 30, max_ingest_mb: 32 }
+    }
+}

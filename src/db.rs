@@ -1,0 +1,50 @@
+//! Connecting to Postgres: create the database when missing, apply migrations.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Connects (creating the database if it does not exist) and applies migrations.
+pub async fn connect_and_migrate(url: &str) -> anyhow::Result<PgPool> {
+    let pool = connect(url).await?;
+    MIGRATOR.run(&pool).await?;
+    Ok(pool)
+}
+
+pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Debug);
+    create_database_if_missing(&opts).await?;
+    Ok(PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
+        .await?)
+}
+
+async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<()> {
+    let Some(name) = opts.get_database().map(str::to_string) else { return Ok(()) };
+    match sqlx::PgConnection::connect_with(opts).await {
+        Ok(c) => {
+            c.close().await?;
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            let mut admin = sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+            let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+            match sqlx::query(&format!("CREATE DATABASE {quoted}")).execute(&mut admin).await {
+                Ok(_) => {}
+                // Another process created it meanwhile.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}
+                Err(e) => return Err(e.into()),
+            }
+            admin.close().await?;
+            tracing::info!(database = %name, "created database");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,501 @@
+//! SPEC §2: the event envelope, the 18 event types and their validation.
+//!
+//! Validation works on `serde_json::Value` rather than derived `Deserialize` so that one
+//! pass can report *every* invalid field of every item (the 422 body lists them all),
+//! not just the first error serde stops at.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// One problem with one field of one submitted item.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    pub index: usize,
+    pub field: String,
+    pub message: String,
+}
+
+/// The event types of SPEC §2, with the `data` fields each one requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventType {
+    OrderCreated,
+    OrderPaid,
+    OrderShipped,
+    OrderDelivered,
+    OrderCancelled,
+    OrderReviewed,
+    RefundRequested,
+    RefundCompleted,
+    RefundRejected,
+    ChatMessage,
+    ChatRated,
+    AgentStatus,
+    ComplaintOpened,
+    ComplaintAccepted,
+    ComplaintFollowedUp,
+    ComplaintResolved,
+    ComplaintVerified,
+    IntegrityFlagged,
+}
+
+/// What a `data` field must hold.
+#[derive(Clone, Copy)]
+enum Kind {
+    Id,
+    NonNegativeCents,
+    Currency,
+    Text(usize),
+    Enum(&'static [&'static str]),
+    Bool,
+    Dsr,
+}
+
+struct FieldSpec {
+    name: &'static str,
+    required: bool,
+    kind: Kind,
+}
+
+/// A `'static` field list (const-evaluated, so it can be returned by reference).
+macro_rules! fields {
+    ($($f:expr),* $(,)?) => {{
+        const F: &[FieldSpec] = &[$($f),*];
+        F
+    }};
+}
+
+const fn req(name: &'static str, kind: Kind) -> FieldSpec {
+    FieldSpec { name, required: true, kind }
+}
+const fn opt(name: &'static str, kind: Kind) -> FieldSpec {
+    FieldSpec { name, required: false, kind }
+}
+
+pub const CANCEL_INITIATORS: &[&str] = &["buyer", "seller", "platform"];
+pub const RATINGS: &[&str] = &["positive", "neutral", "negative"];
+pub const REFUND_REASONS: &[&str] =
+    &["not_shipped", "not_received", "quality", "wrong_item", "changed_mind", "other"];
+pub const SENDERS: &[&str] = &["buyer", "agent", "bot"];
+pub const SATISFACTION: &[&str] =
+    &["very_satisfied", "satisfied", "neutral", "unsatisfied", "very_unsatisfied"];
+pub const AGENT_STATUSES: &[&str] = &["online", "offline"];
+pub const COMPLAINT_CATEGORIES: &[&str] =
+    &["not_shipped", "not_received", "logistics_stalled", "quality", "return", "service", "other"];
+pub const OUTCOMES: &[&str] = &["resolved", "irregular"];
+pub const CONDUCTS: &[&str] = &["abuse", "harassment", "fraud", "broken_promise"];
+pub const INTEGRITY_KINDS: &[&str] = &["fake_reviews", "fake_orders", "data_fraud", "other"];
+
+impl EventType {
+    pub const ALL: [EventType; 18] = [
+        EventType::OrderCreated,
+        EventType::OrderPaid,
+        EventType::OrderShipped,
+        EventType::OrderDelivered,
+        EventType::OrderCancelled,
+        EventType::OrderReviewed,
+        EventType::RefundRequested,
+        EventType::RefundCompleted,
+        EventType::RefundRejected,
+        EventType::ChatMessage,
+        EventType::ChatRated,
+        EventType::AgentStatus,
+        EventType::ComplaintOpened,
+        EventType::ComplaintAccepted,
+        EventType::ComplaintFollowedUp,
+        EventType::ComplaintResolved,
+        EventType::ComplaintVerified,
+        EventType::IntegrityFlagged,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::OrderCreated => "order.created",
+            EventType::OrderPaid => "order.paid",
+            EventType::OrderShipped => "order.shipped",
+            EventType::OrderDelivered => "order.delivered",
+            EventType::OrderCancelled => "order.cancelled",
+            EventType::OrderReviewed => "order.reviewed",
+            EventType::RefundRequested => "refund.requested",
+            EventType::RefundCompleted => "refund.completed",
+            EventType::RefundRejected => "refund.rejected",
+            EventType::ChatMessage => "chat.message",
+            EventType::ChatRated => "chat.rated",
+            EventType::AgentStatus => "agent.status",
+            EventType::ComplaintOpened => "complaint.opened",
+            EventType::ComplaintAccepted => "complaint.accepted",
+            EventType::ComplaintFollowedUp => "complaint.followed_up",
+            EventType::ComplaintResolved => "complaint.resolved",
+            EventType::ComplaintVerified => "complaint.verified",
+            EventType::IntegrityFlagged => "integrity.flagged",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    fn fields(self) -> &'static [FieldSpec] {
+        use Kind::*;
+        match self {
+            EventType::OrderCreated => fields![
+                req("order_id", Id),
+                req("buyer_id", Id),
+                req("amount_cents", NonNegativeCents),
+                opt("currency", Currency),
+                opt("item_id", Id),
+            ],
+            EventType::OrderPaid | EventType::OrderDelivered => fields![req("order_id", Id)],
+            EventType::OrderShipped => fields![
+                req("order_id", Id),
+                opt("carrier", Text(128)),
+                opt("tracking_no", Text(128)),
+            ],
+            EventType::OrderCancelled => fields![req("order_id", Id), req("initiator", Enum(CANCEL_INITIATORS))],
+            EventType::OrderReviewed => fields![
+                req("order_id", Id),
+                req("buyer_id", Id),
+                req("rating", Enum(RATINGS)),
+                opt("dsr", Dsr),
+            ],
+            EventType::RefundRequested => fields![
+                req("refund_id", Id),
+                req("order_id", Id),
+                req("reason", Enum(REFUND_REASONS)),
+                req("amount_cents", NonNegativeCents),
+            ],
+            EventType::RefundCompleted | EventType::RefundRejected => fields![req("refund_id", Id)],
+            EventType::ChatMessage => fields![
+                req("conversation_id", Id),
+                req("sender", Enum(SENDERS)),
+                opt("agent_id", Id),
+            ],
+            EventType::ChatRated => fields![
+                req("conversation_id", Id),
+                req("satisfaction", Enum(SATISFACTION)),
+            ],
+            EventType::AgentStatus => fields![req("agent_id", Id), req("status", Enum(AGENT_STATUSES))],
+            EventType::ComplaintOpened => fields![
+                req("complaint_id", Id),
+                req("category", Enum(COMPLAINT_CATEGORIES)),
+                opt("order_id", Id),
+            ],
+            EventType::ComplaintAccepted | EventType::ComplaintFollowedUp => fields![req("complaint_id", Id)],
+            EventType::ComplaintResolved => fields![
+                req("complaint_id", Id),
+                req("outcome", Enum(OUTCOMES)),
+                opt("ruled_against_merchant", Bool),
+            ],
+            EventType::ComplaintVerified => fields![req("complaint_id", Id), req("conduct", Enum(CONDUCTS))],
+            EventType::IntegrityFlagged => fields![req("kind", Enum(INTEGRITY_KINDS)), opt("note", Text(2000))],
+        }
+    }
+}
+
+/// A validated event, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub event_id: String,
+    pub shop_id: String,
+    pub kind: EventType,
+    pub occurred_at: DateTime<Utc>,
+    pub data: Value,
+    /// SHA-256 over (type, instant, canonical data): the same key with another hash is a conflict.
+    pub content_hash: [u8; 32],
+}
+
+/// SPEC §1: ids are 1–`max` chars from `[A-Za-z0-9._:-]`.
+pub fn valid_id(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+pub const ID_MAX: usize = 64;
+pub const EVENT_ID_MAX: usize = 128;
+
+fn id_message(max: usize) -> String {
+    format!("must be 1-{max} characters from [A-Za-z0-9._:-]")
+}
+
+/// Validates one submitted item. `now` is the server clock (future-dated events are
+/// rejected past `now + 24h`). Returns every problem found, each tagged with `index`.
+pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
+    let mut errs = Vec::new();
+    let mut err = |field: &str, message: String| {
+        errs.push(FieldError { index, field: field.to_string(), message })
+    };
+    let Some(obj) = item.as_object() else {
+        err("", "must be a JSON object".into());
+        return Err(errs);
+    };
+    for key in obj.keys() {
+        if !matches!(key.as_str(), "event_id" | "type" | "shop_id" | "occurred_at" | "data") {
+            err(key, "unknown field".into());
+        }
+    }
+    let event_id = match obj.get("event_id") {
+        Some(Value::String(s)) if valid_id(s, EVENT_ID_MAX) => Some(s.clone()),
+        Some(Value::String(_)) => {
+            err("event_id", id_message(EVENT_ID_MAX));
+            None
+        }
+        Some(_) => {
+            err("event_id", "must be a string".into());
+            None
+        }
+        None => {
+            err("event_id", "is required".into());
+            None
+        }
+    };
+    let shop_id = match obj.get("shop_id") {
+        Some(Value::String(s)) if valid_id(s, ID_MAX) => Some(s.clone()),
+        Some(Value::String(_)) => {
+            err("shop_id", id_message(ID_MAX));
+            None
+        }
+        Some(_) => {
+            err("shop_id", "must be a string".into());
+            None
+        }
+        None => {
+            err("shop_id", "is required".into());
+            None
+        }
+    };
+    let kind = match obj.get("type") {
+        Some(Value::String(s)) => match EventType::parse(s) {
+            Some(t) => Some(t),
+            None => {
+                err("type", format!("unknown event type {s:?}"));
+                None
+            }
+        },
+        Some(_) => {
+            err("type", "must be a string".into());
+            None
+        }
+        None => {
+            err("type", "is required".into());
+            None
+        }
+    };
+    let occurred_at = match obj.get("occurred_at") {
+        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
+            Ok(t) => {
+                let t = t.with_timezone(&Utc);
+                if t > now + Duration::hours(24) {
+                    err("occurred_at", "is more than 24 h in the future".into());
+                    None
+                } else if t.timestamp() < 0 {
+                    err("occurred_at", "is before 1970".into());
+                    None
+                } else {
+                    Some(t)
+                }
+            }
+            Err(_) => {
+                err("occurred_at", "must be an RFC 3339 timestamp with an offset".into());
+                None
+            }
+        },
+        Some(_) => {
+            err("occurred_at", "must be a string".into());
+            None
+        }
+        None => {
+            err("occurred_at", "is required".into());
+            None
+        }
+    };
+    let data = match obj.get("data") {
+        Some(Value::Object(m)) => Some(m),
+        Some(_) => {
+            err("data", "must be an object".into());
+            None
+        }
+        None => {
+            err("data", "is required".into());
+            None
+        }
+    };
+    drop(err);
+    if let (Some(kind), Some(data)) = (kind, data) {
+        validate_data(index, kind, data, &mut errs);
+    }
+    if !errs.is_empty() {
+        return Err(errs);
+    }
+    let (event_id, shop_id, kind, occurred_at, data) = (
+        event_id.expect("checked"),
+        shop_id.expect("checked"),
+        kind.expect("checked"),
+        occurred_at.expect("checked"),
+        Value::Object(data.expect("checked").clone()),
+    );
+    let content_hash = content_hash(kind, occurred_at, &data);
+    Ok(Event { event_id, shop_id, kind, occurred_at, data, content_hash })
+}
+
+fn validate_data(index: usize, kind: EventType, data: &Map<String, Value>, errs: &mut Vec<FieldError>) {
+    let specs = kind.fields();
+    let mut err = |field: &str, message: String| {
+        errs.push(FieldError { index, field: format!("data.{field}"), message })
+    };
+    for key in data.keys() {
+        if !specs.iter().any(|s| s.name == key) {
+            err(key, format!("unknown field for {}", kind.as_str()));
+        }
+    }
+    for spec in specs {
+        let value = match data.get(spec.name) {
+            None | Some(Value::Null) if spec.required => {
+                err(spec.name, "is required".into());
+                continue;
+            }
+            None | Some(Value::Null) => continue,
+            Some(v) => v,
+        };
+        if let Some(message) = check_kind(spec.kind, value) {
+            err(spec.name, message);
+        }
+    }
+    if kind == EventType::ChatMessage
+        && data.get("sender").and_then(Value::as_str) == Some("agent")
+        && matches!(data.get("agent_id"), None | Some(Value::Null))
+    {
+        err("agent_id", "is required when sender is agent".into());
+    }
+}
+
+fn check_kind(kind: Kind, value: &Value) -> Option<String> {
+    match kind {
+        Kind::Id => match value.as_str() {
+            Some(s) if valid_id(s, ID_MAX) => None,
+            Some(_) => Some(id_message(ID_MAX)),
+            None => Some("must be a string".into()),
+        },
+        Kind::NonNegativeCents => match value.as_i64() {
+            Some(n) if n >= 0 => None,
+            Some(_) => Some("must be >= 0".into()),
+            None => Some("must be an integer number of minor units".into()),
+        },
+        Kind::Currency => match value.as_str() {
+            Some(s) if s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase()) => None,
+            _ => Some("must be an ISO 4217 code such as \"CNY\"".into()),
+        },
+        Kind::Text(max) => match value.as_str() {
+            Some(s) if s.chars().count() <= max => None,
+            Some(_) => Some(format!("must be at most {max} characters")),
+            None => Some("must be a string".into()),
+        },
+        Kind::Enum(allowed) => match value.as_str() {
+            Some(s) if allowed.contains(&s) => None,
+            _ => Some(format!("must be one of {}", allowed.join(", "))),
+        },
+        Kind::Bool => value.is_boolean().then_some(()).map_or(Some("must be a boolean".into()), |_| None),
+        Kind::Dsr => {
+            let Some(m) = value.as_object() else {
+                return Some("must be an object {description, service, logistics}".into());
+            };
+            let mut problems = Vec::new();
+            for k in m.keys() {
+                if !matches!(k.as_str(), "description" | "service" | "logistics") {
+                    problems.push(format!("unknown field {k:?}"));
+                }
+            }
+            for k in ["description", "service", "logistics"] {
+                match m.get(k).and_then(Value::as_i64) {
+                    Some(1..=5) => {}
+                    _ => problems.push(format!("{k} must be an integer 1-5")),
+                }
+            }
+            (!problems.is_empty()).then(|| problems.join("; "))
+        }
+    }
+}
+
+/// The content identity of an event (SPEC §2): type, `occurred_at` as an instant, and
+/// `data` as a JSON value. serde_json's map is ordered by key, so serialising it gives a
+/// canonical form where key order and spacing do not matter.
+pub fn content_hash(kind: EventType, at: DateTime<Utc>, data: &Value) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(kind.as_str().as_bytes());
+    h.update([0]);
+    h.update(at.timestamp_micros().to_be_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(data).expect("a Value always serialises"));
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-10-10T00:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn accepts_a_valid_order() {
+        let e = validate(
+            0,
+            &json!({"event_id": "e-1", "type": "order.created", "shop_id": "s-1",
+                    "occurred_at": "2026-10-01T10:00:00+08:00",
+                    "data": {"order_id": "o-1", "buyer_id": "b-1", "amount_cents": 12900}}),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventType::OrderCreated);
+        assert_eq!(e.occurred_at.to_rfc3339(), "2026-10-01T02:00:00+00:00");
+    }
+
+    #[test]
+    fn lists_every_problem() {
+        let errs = validate(
+            3,
+            &json!({"event_id": "bad id", "type": "order.cancelled", "shop_id": "s-1",
+                    "occurred_at": "2026-10-01T10:00:00",
+                    "data": {"initiator": "cat", "extra": 1}}),
+            now(),
+        )
+        .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["event_id", "occurred_at", "data.extra", "data.order_id", "data.initiator"]
+        );
+        assert!(errs.iter().all(|e| e.index == 3));
+    }
+
+    #[test]
+    fn hash_ignores_key_order_and_offset_but_not_explicit_optionals() {
+        let a: Value = serde_json::from_str(r#"{"order_id":"o","buyer_id":"b","amount_cents":1}"#).unwrap();
+        let b: Value = serde_json::from_str(r#"{ "amount_cents":1, "buyer_id":"b","order_id":"o"}"#).unwrap();
+        let c: Value = serde_json::from_str(r#"{"order_id":"o","buyer_id":"b","amount_cents":1,"item_id":null}"#).unwrap();
+        let t1: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T10:00:00+08:00").unwrap().into();
+        let t2: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T02:00:00Z").unwrap().into();
+        let k = EventType::OrderCreated;
+        assert_eq!(content_hash(k, t1, &a), content_hash(k, t2, &b));
+        assert_ne!(content_hash(k, t1, &a), content_hash(k, t1, &c));
+    }
+
+    #[test]
+    fn future_events_are_rejected_past_24h() {
+        let mk = |t: &str| json!({"event_id": "e", "type": "order.paid", "shop_id": "s",
+                                  "occurred_at": t, "data": {"order_id": "o"}});
+        assert!(validate(0, &mk("2026-10-10T23:59:59Z"), now()).is_ok());
+        assert!(validate(0, &mk("2026-10-11T00:00:01Z"), now()).is_err());
+    }
+
+    #[test]
+    fn agent_messages_need_an_agent() {
+        let v = json!({"event_id": "e", "type": "chat.message", "shop_id": "s",
+                       "occurred_at": "2026-10-01T00:00:00Z",
+                       "data": {"conversation_id": "c", "sender": "agent"}});
+        let errs = validate(0, &v, now()).unwrap_err();
+        assert_eq!(errs[0].field, "data.agent_id");
+    }
+}

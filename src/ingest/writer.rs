@@ -1,0 +1,182 @@
+//! The batch writer: one transaction per request, raw events first, then projections.
+
+use std::collections::HashMap;
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::event::Event;
+
+/// What a committed batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct IngestOutcome {
+    /// Events stored by this request.
+    pub accepted: usize,
+    /// Events already stored with the same content (or repeated within the request).
+    pub duplicates: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// Same (shop_id, event_id) with different content; nothing was stored.
+    #[error("conflicting event ids")]
+    Conflict(Vec<Conflict>),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Conflict {
+    pub index: usize,
+    pub shop_id: String,
+    pub event_id: String,
+}
+
+const PROJECT_SQL: &str = include_str!("project.sql");
+
+/// The projection statements of `project.sql`, each taking ($1 shop ids, $2 event ids).
+pub fn projection_statements() -> impl Iterator<Item = &'static str> {
+    PROJECT_SQL.split("\n-- @@\n").map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Stores a validated batch atomically: every new event and its projections are
+/// committed together, or (on a conflict or any error) nothing is.
+pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcome, WriteError> {
+    // Repeats inside the request: same content is a duplicate, other content a conflict.
+    let mut first_seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut unique: Vec<(usize, &Event)> = Vec::with_capacity(events.len());
+    let mut conflicts = Vec::new();
+    let mut duplicates = 0;
+    for (i, e) in events.iter().enumerate() {
+        match first_seen.get(&(e.shop_id.as_str(), e.event_id.as_str())) {
+            Some(&j) if events[j].content_hash == e.content_hash => duplicates += 1,
+            Some(_) => conflicts.push(Conflict { index: i, shop_id: e.shop_id.clone(), event_id: e.event_id.clone() }),
+            None => {
+                first_seen.insert((&e.shop_id, &e.event_id), i);
+                unique.push((i, e));
+            }
+        }
+    }
+    if !conflicts.is_empty() {
+        return Err(WriteError::Conflict(conflicts));
+    }
+
+    let mut tx = pool.begin().await?;
+    let (inserted_shops, inserted_ids) = insert_events(&mut tx, &unique).await?;
+
+    // Keys that were already stored: a duplicate when the content matches. The insert
+    // above waited for any concurrent writer of the same key, so the stored row is final.
+    let inserted: std::collections::HashSet<(&str, &str)> =
+        inserted_shops.iter().map(String::as_str).zip(inserted_ids.iter().map(String::as_str)).collect();
+    let existing: Vec<&(usize, &Event)> =
+        unique.iter().filter(|(_, e)| !inserted.contains(&(e.shop_id.as_str(), e.event_id.as_str()))).collect();
+    if !existing.is_empty() {
+        let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
+        let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
+        let stored: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+            "SELECT e.shop_id, e.event_id, e.content_hash FROM events e
+             JOIN unnest($1::text[], $2::text[]) AS k(shop_id, event_id) USING (shop_id, event_id)",
+        )
+        .bind(&shops)
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored: HashMap<(String, String), Vec<u8>> =
+            stored.into_iter().map(|(s, e, h)| ((s, e), h)).collect();
+        for (i, e) in existing {
+            match stored.get(&(e.shop_id.clone(), e.event_id.clone())) {
+                Some(h) if h.as_slice() == e.content_hash => duplicates += 1,
+                _ => conflicts.push(Conflict { index: *i, shop_id: e.shop_id.clone(), event_id: e.event_id.clone() }),
+            }
+        }
+        if !conflicts.is_empty() {
+            tx.rollback().await?;
+            conflicts.sort_by_key(|c| c.index);
+            return Err(WriteError::Conflict(conflicts));
+        }
+    }
+
+    if !inserted_ids.is_empty() {
+        project(&mut tx, &inserted_shops, &inserted_ids).await?;
+    }
+    tx.commit().await?;
+    Ok(IngestOutcome { accepted: inserted_ids.len(), duplicates })
+}
+
+async fn insert_events(
+    tx: &mut Transaction<'_, Postgres>,
+    events: &[(usize, &Event)],
+) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+    let mut shop_ids = Vec::with_capacity(events.len());
+    let mut event_ids = Vec::with_capacity(events.len());
+    let mut types = Vec::with_capacity(events.len());
+    let mut times = Vec::with_capacity(events.len());
+    let mut datas = Vec::with_capacity(events.len());
+    let mut hashes = Vec::with_capacity(events.len());
+    for (_, e) in events {
+        shop_ids.push(e.shop_id.as_str());
+        event_ids.push(e.event_id.as_str());
+        types.push(e.kind.as_str());
+        times.push(e.occurred_at);
+        datas.push(&e.data);
+        hashes.push(e.content_hash.as_slice());
+    }
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bytea[])
+         ON CONFLICT (shop_id, event_id) DO NOTHING
+         RETURNING shop_id, event_id",
+    )
+    .bind(&shop_ids)
+    .bind(&event_ids)
+    .bind(&types)
+    .bind(&times)
+    .bind(sqlx::types::Json(&datas))
+    .bind(&hashes)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().unzip())
+}
+
+/// Folds the named stored events into every projection (see `project.sql`).
+pub async fn project(
+    tx: &mut Transaction<'_, Postgres>,
+    shop_ids: &[String],
+    event_ids: &[String],
+) -> Result<(), sqlx::Error> {
+    for stmt in projection_statements() {
+        sqlx::query(stmt).bind(shop_ids).bind(event_ids).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds every projection from the raw events (DESIGN principle 4), in one
+/// transaction: what the projections hold afterwards depends only on `events`.
+pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "TRUNCATE orders, reviews, refunds, chat_messages, chat_ratings, agent_status, complaints,
+                  complaint_followups, integrity_flags",
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE shops SET first_event_at = NULL").execute(&mut *tx).await?;
+    let mut after: (String, String) = (String::new(), String::new());
+    let mut total = 0;
+    loop {
+        let keys: Vec<(String, String)> = sqlx::query_as(
+            "SELECT shop_id, event_id FROM events WHERE (shop_id, event_id) > ($1, $2)
+             ORDER BY shop_id, event_id LIMIT 10000",
+        )
+        .bind(&after.0)
+        .bind(&after.1)
+        .fetch_all(&mut *tx)
+        .await?;
+        let Some(last) = keys.last().cloned() else { break };
+        total += keys.len();
+        let (shops, ids): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
+        project(&mut tx, &shops, &ids).await?;
+        after = last;
+    }
+    tx.commit().await?;
+    Ok(total)
+}

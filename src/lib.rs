@@ -1,0 +1,16 @@
+//! shopscore: grades e-commerce merchants' service from their order, chat and complaint
+//! events (see SPEC.md). The binary is `src/main.rs`; this library is what it and the
+//! integration tests share.
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ingest;
+pub mod jobs;
+pub mod metrics;
+pub mod policy;
+pub mod scoring;
+pub mod server;

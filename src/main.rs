@@ -1,0 +1,66 @@
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Parser;
+use shopscore::config::{Cli, Command, KeysCommand, LogFormat};
+use shopscore::{api, auth, db, demo, jobs, policy::Policy, server};
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.global.log);
+    if let Command::Openapi = cli.command {
+        print!("{}", shopscore::app::openapi_yaml());
+        return Ok(());
+    }
+    let policy = Arc::new(Policy::load(cli.global.policy.as_deref())?);
+    let pool = db::connect_and_migrate(&cli.global.database_url).await.context("connecting to the database")?;
+    match cli.command {
+        Command::Serve(opts) => server::serve(pool, policy, opts).await?,
+        Command::Migrate => println!("migrations applied"),
+        Command::Keys(KeysCommand::Create { role, shops, name }) => {
+            let role = auth::Role::parse(&role).expect("clap checked the role");
+            api::keys::check_new_key(role, &shops).map_err(anyhow::Error::msg)?;
+            let (_, key) = auth::create_key(&pool, role, &shops, name.as_deref()).await?;
+            println!("{key}");
+        }
+        Command::Keys(KeysCommand::List) => {
+            for k in auth::list_keys(&pool, None, i64::MAX).await? {
+                println!("{}", serde_json::to_string(&k)?);
+            }
+        }
+        Command::Keys(KeysCommand::Revoke { id }) => match auth::revoke_key(&pool, &id).await? {
+            Some(k) => println!("{}", serde_json::to_string(&k)?),
+            None => anyhow::bail!("no key with id {id}"),
+        },
+        Command::Recompute { as_of, shops } => {
+            let as_of = match as_of {
+                Some(s) => chrono::DateTime::parse_from_rfc3339(&s).context("--as-of must be RFC 3339")?.into(),
+                None => chrono::Utc::now(),
+            };
+            let ids = (!shops.is_empty()).then_some(shops);
+            let out = jobs::recompute::recompute(&pool, &policy, as_of, ids.as_deref()).await?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Command::Demo => {
+            let out = demo::run(&pool, &policy).await?;
+            println!("{}", serde_json::to_string(&out)?);
+        }
+        Command::Rebuild => {
+            let n = shopscore::ingest::writer::rebuild(&pool).await?;
+            println!("rebuilt projections from {n} events");
+        }
+        Command::Openapi => unreachable!("handled above"),
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! The scorecard of SPEC §5: every section present, unknown values `null`.
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use super::credit::LevelOut;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Scorecard {
+    pub shop_id: String,
+    pub industry: String,
+    pub as_of: String,
+    pub computed_at: String,
+    pub policy_version: String,
+    pub credit: Credit,
+    pub dsr: Dsr,
+    pub service_score: ServiceScore,
+    pub star_level: Option<StarLevel>,
+    /// One entry per policy programme; `null` for a shop with no event before the period's end.
+    #[schema(value_type = Object)]
+    pub programs: IndexMap<String, Option<Program>>,
+    pub cs_tier: Option<CsTier>,
+    pub hints: Vec<Hint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Credit {
+    pub points: i64,
+    pub level: LevelOut,
+    pub next_level_points: Option<i64>,
+    pub positive_rate: Option<f64>,
+    pub reviews_180d: ReviewCounts,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct ReviewCounts {
+    pub positive: i64,
+    pub neutral: i64,
+    pub negative: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Dsr {
+    pub window_days: u32,
+    pub description: DsrDimension,
+    pub service: DsrDimension,
+    pub logistics: DsrDimension,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+pub struct DsrDimension {
+    pub score: Option<f64>,
+    pub count: i64,
+    pub industry_avg: Option<f64>,
+    pub vs_industry_pct: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ServiceScore {
+    pub window_days: u32,
+    pub score: Option<f64>,
+    pub industry_avg: Option<f64>,
+    pub beats_pct: Option<f64>,
+    #[schema(value_type = Object)]
+    pub indicators: IndexMap<String, Indicator>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Indicator {
+    pub score: Option<f64>,
+    #[schema(value_type = Object)]
+    pub metrics: IndexMap<String, MetricScore>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MetricScore {
+    pub value: Option<f64>,
+    pub score: Option<f64>,
+    pub passes: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StarLevel {
+    pub stars: Option<u8>,
+    pub dimensions: StarDimensions,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StarDimensions {
+    pub quality: String,
+    pub response: String,
+    pub ability: String,
+    pub performance: String,
+    pub attitude: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Program {
+    pub period: String,
+    pub status: String,
+    pub rules: Vec<RuleResult>,
+    pub consecutive_failures: Option<u32>,
+    pub penalty_cents: Option<i64>,
+    pub late_orders: Option<Vec<LateOrder>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RuleResult {
+    pub metric: String,
+    pub op: String,
+    pub threshold: f64,
+    pub value: Option<f64>,
+    pub pass: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LateOrder {
+    pub order_id: String,
+    pub penalty_cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CsTier {
+    pub month: String,
+    pub tier: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub satisfaction_rate: Option<f64>,
+    pub ratings: i64,
+    pub rank: Option<u32>,
+    pub cohort: Cohort,
+    pub security_warning: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Cohort {
+    pub industry: String,
+    pub scale: String,
+    pub size: u32,
+}
+
+/// What to fix first: failing metrics and failing programme rules, largest gain first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hint {
+    /// The indicator (`product`, `consultation`, …) or the programme name.
+    pub area: String,
+    pub metric: String,
+    pub value: Option<f64>,
+    pub target: f64,
+    /// `target − value`.
+    pub gap: Option<f64>,
+    /// Service-score points the shop would gain by reaching the target (0 for rules).
+    pub gain: f64,
+    pub message: String,
+}

@@ -1,0 +1,9 @@
+//! The pure scoring core (DESIGN principle 1): functions from metric values, counted
+//! reviews and policy to scores. No database, no clock, no async.
+pub mod card;
+pub mod credit;
+pub mod hints;
+pub mod programs;
+pub mod service;
+pub mod stars;
+pub mod tiers;

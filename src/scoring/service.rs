@@ -1,0 +1,122 @@
+//! SPEC §4.3: the service score, its indicators and industry comparisons; SPEC §4.2's
+//! DSR industry figures. Pure.
+
+use std::collections::HashMap;
+
+use indexmap::IndexMap;
+
+use super::card::{DsrDimension, Indicator, MetricScore, ServiceScore};
+use crate::policy::ServiceScorePolicy;
+
+/// `5 × clamp((worst − v) ÷ (worst − best), 0, 1)`.
+pub fn metric_score(v: f64, best: f64, worst: f64) -> f64 {
+    5.0 * ((worst - v) / (worst - best)).clamp(0.0, 1.0)
+}
+
+/// The service score of one shop from its metric values (keyed by the policy's metric
+/// names). A null metric is left out of its indicator; an indicator without metrics is
+/// null; the score is the weighted mean of the non-null indicators.
+pub fn service_score(
+    values: &HashMap<String, Option<f64>>,
+    industry: &str,
+    p: &ServiceScorePolicy,
+    eps: f64,
+) -> ServiceScore {
+    let mut indicators = IndexMap::new();
+    let (mut weighted, mut weights) = (0.0, 0.0);
+    for ind in &p.indicators {
+        let mut metrics = IndexMap::new();
+        let (mut sum, mut n) = (0.0, 0usize);
+        for m in &ind.metrics {
+            let value = values.get(&m.named.name).copied().flatten();
+            let (best, worst) = p.bounds(industry, m);
+            let score = value.map(|v| metric_score(v, best, worst));
+            if let Some(s) = score {
+                sum += s;
+                n += 1;
+            }
+            metrics.insert(
+                m.named.name.clone(),
+                MetricScore { value, score, passes: score.map(|s| s >= p.pass_mark - eps) },
+            );
+        }
+        let score = (n > 0).then(|| sum / n as f64);
+        if let Some(s) = score {
+            weighted += s * ind.weight;
+            weights += ind.weight;
+        }
+        indicators.insert(ind.name.clone(), Indicator { score, metrics });
+    }
+    ServiceScore {
+        window_days: p.window_days,
+        score: (weights > 0.0).then(|| weighted / weights),
+        industry_avg: None,
+        beats_pct: None,
+        indicators,
+    }
+}
+
+/// `industry_avg` over the industry's non-null scores (the shop included), and
+/// `beats_pct`: the share of the *other* non-null shops strictly lower. Both null when
+/// the shop's own score is null; `beats_pct` also when there are no others.
+pub fn industry_comparison(own: Option<f64>, industry_scores: &[f64], eps: f64) -> (Option<f64>, Option<f64>) {
+    let Some(own) = own else { return (None, None) };
+    let avg = mean(industry_scores);
+    // The shop itself is one of `industry_scores`; remove one copy of its score.
+    let others = industry_scores.len().saturating_sub(1);
+    let lower = industry_scores.iter().filter(|s| **s < own - eps).count();
+    let beats = (others > 0).then(|| lower as f64 / others as f64 * 100.0);
+    (avg, beats)
+}
+
+pub fn mean(xs: &[f64]) -> Option<f64> {
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+/// DSR dimension with its industry figures (SPEC §4.2).
+pub fn dsr_dimension(score: Option<f64>, count: i64, industry_scores: &[f64]) -> DsrDimension {
+    let (industry_avg, vs) = match score {
+        None => (None, None),
+        Some(s) => {
+            let avg = mean(industry_scores);
+            (avg, avg.map(|a| (s - a) / a * 100.0))
+        }
+    };
+    DsrDimension { score, count, industry_avg, vs_industry_pct: vs }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    #[test]
+    fn null_metric_is_left_out_and_indicators_reweighted() {
+        let p = Policy::default_policy();
+        let mut v = HashMap::new();
+        v.insert("quality_refund_rate".to_string(), Some(0.01)); // 2.5
+        v.insert("negative_review_rate".to_string(), None);
+        v.insert("ship_on_time_rate(48)".to_string(), Some(0.9)); // 2.5
+        v.insert("delivery_hours_avg".to_string(), Some(48.0)); // 5
+        let s = service_score(&v, "toys", &p.service, 1e-9);
+        assert_eq!(s.indicators["product"].score, Some(2.5));
+        assert_eq!(s.indicators["logistics"].score, Some(3.75));
+        assert_eq!(s.indicators["consultation"].score, None);
+        assert_eq!(s.score, Some((2.5 + 3.75) / 2.0));
+        assert_eq!(s.indicators["product"].metrics["negative_review_rate"].passes, None);
+        assert_eq!(s.indicators["product"].metrics["quality_refund_rate"].passes, Some(false));
+        // 0.9 of (1.0 -> 0.8) is exactly 2.5: below the 3.0 pass mark
+        assert!((metric_score(0.84, 1.0, 0.8) - 1.0).abs() < 1e-12);
+        assert_eq!(metric_score(2.0, 0.0, 0.02), 0.0);
+    }
+
+    #[test]
+    fn beats_pct_counts_other_shops_strictly_lower() {
+        let all = [3.0, 2.0, 3.0, 4.0];
+        let (avg, beats) = industry_comparison(Some(3.0), &all, 1e-9);
+        assert_eq!(avg, Some(3.0));
+        assert!((beats.unwrap() - 100.0 / 3.0).abs() < 1e-12);
+        assert_eq!(industry_comparison(Some(3.0), &[3.0], 1e-9), (Some(3.0), None));
+        assert_eq!(industry_comparison(None, &all, 1e-9), (None, None));
+    }
+}

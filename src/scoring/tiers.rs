@@ -1,0 +1,167 @@
+//! SPEC §4.6: gold customer-service team eligibility, cohorts and ranking. Pure.
+
+use std::collections::BTreeMap;
+
+use crate::policy::CsTierPolicy;
+
+/// A shop's figures for month M (the period evaluated at the first instant of M+1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierInput {
+    pub shop_id: String,
+    pub industry: String,
+    pub orders: i64,
+    pub integrity_flags: i64,
+    pub ratings: i64,
+    pub satisfaction_rate: Option<f64>,
+    pub service_score: Option<f64>,
+    pub consultation: Option<f64>,
+}
+
+/// Why a shop is not ranked, in SPEC's order of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exclusion {
+    /// An `integrity.flagged` in M: `disqualified`, with a security warning.
+    IntegrityFlag,
+    ExcludedIndustry,
+    TooFewRatings,
+    GateFailed,
+}
+
+impl Exclusion {
+    pub fn reason(self) -> &'static str {
+        match self {
+            Exclusion::IntegrityFlag => "integrity_flag",
+            Exclusion::ExcludedIndustry => "excluded_industry",
+            Exclusion::TooFewRatings => "too_few_ratings",
+            Exclusion::GateFailed => "gate_failed",
+        }
+    }
+}
+
+/// The first failing condition, or `None` when eligible. A null gate fails.
+pub fn eligibility(i: &TierInput, p: &CsTierPolicy, eps: f64) -> Option<Exclusion> {
+    let gate = |v: Option<f64>, min: f64| v.is_some_and(|v| v >= min - eps);
+    if i.integrity_flags > 0 {
+        Some(Exclusion::IntegrityFlag)
+    } else if p.excluded_industries.contains(&i.industry) {
+        Some(Exclusion::ExcludedIndustry)
+    } else if i.ratings < p.min_ratings {
+        Some(Exclusion::TooFewRatings)
+    } else if !(gate(i.service_score, p.service_score_gate) && gate(i.consultation, p.consultation_gate)) {
+        Some(Exclusion::GateFailed)
+    } else {
+        None
+    }
+}
+
+/// A ranked shop's place in its cohort.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ranked {
+    pub shop_id: String,
+    pub rank: u32,
+    pub tier: &'static str,
+    pub cohort_size: u32,
+}
+
+/// `ceil(pct × n)` with SPEC's tolerance, so 0.1 × 30 is 3, not 4.
+fn ceil_share(pct: f64, n: usize, eps: f64) -> usize {
+    ((pct * n as f64) - eps).ceil().max(0.0) as usize
+}
+
+/// Ranks the eligible shops of each cohort (industry, scale) by satisfaction rate desc,
+/// ratings desc, shop id asc: the first ⌈gold·n⌉ gold, up to ⌈silver·n⌉ cumulative
+/// silver, and (when enabled) the bottom ⌈black·n⌉ of the rest black.
+pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec<Ranked> {
+    let mut cohorts: BTreeMap<(&str, &str), Vec<&TierInput>> = BTreeMap::new();
+    for (i, scale) in eligible {
+        cohorts.entry((i.industry.as_str(), scale.as_str())).or_default().push(i);
+    }
+    let mut out = Vec::new();
+    for shops in cohorts.values_mut() {
+        shops.sort_by(|a, b| {
+            let (sa, sb) = (a.satisfaction_rate.unwrap_or(0.0), b.satisfaction_rate.unwrap_or(0.0));
+            sb.total_cmp(&sa)
+                .then(b.ratings.cmp(&a.ratings))
+                .then(a.shop_id.as_bytes().cmp(b.shop_id.as_bytes()))
+        });
+        let n = shops.len();
+        let gold = ceil_share(p.gold_pct, n, eps).min(n);
+        let silver = ceil_share(p.silver_cumulative_pct, n, eps).clamp(gold, n);
+        let black = if p.black_enabled { ceil_share(p.black_pct, n, eps).min(n - silver) } else { 0 };
+        for (i, s) in shops.iter().enumerate() {
+            let tier = if i < gold {
+                "gold"
+            } else if i < silver {
+                "silver"
+            } else if i >= n - black {
+                "black"
+            } else {
+                "none"
+            };
+            out.push(Ranked { shop_id: s.shop_id.clone(), rank: i as u32 + 1, tier, cohort_size: n as u32 });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::Policy;
+
+    fn input(id: &str, rate: f64, ratings: i64) -> TierInput {
+        TierInput {
+            shop_id: id.into(), industry: "apparel".into(), orders: 10, integrity_flags: 0, ratings,
+            satisfaction_rate: Some(rate), service_score: Some(4.0), consultation: Some(4.0),
+        }
+    }
+
+    #[test]
+    fn cohort_of_25_gives_3_gold_and_5_silver() {
+        let p = Policy::default_policy();
+        let shops: Vec<_> = (0..25).map(|i| (input(&format!("s{i:02}"), 0.90 + i as f64 / 1000.0, 100), "small".to_string())).collect();
+        let ranked = rank(&shops, &p.cs_tier, 1e-9);
+        let count = |t: &str| ranked.iter().filter(|r| r.tier == t).count();
+        assert_eq!((count("gold"), count("silver"), count("none")), (3, 5, 17));
+        assert_eq!(ranked[0].shop_id, "s24");
+        assert!(ranked.iter().all(|r| r.cohort_size == 25));
+    }
+
+    #[test]
+    fn ties_break_by_ratings_then_shop_id() {
+        let p = Policy::default_policy();
+        let shops = vec![
+            (input("b", 0.95, 200), "small".to_string()),
+            (input("a", 0.95, 200), "small".to_string()),
+            (input("c", 0.95, 300), "small".to_string()),
+        ];
+        let order: Vec<_> = rank(&shops, &p.cs_tier, 1e-9).into_iter().map(|r| (r.shop_id, r.rank)).collect();
+        assert_eq!(order, [("c".to_string(), 1), ("a".to_string(), 2), ("b".to_string(), 3)]);
+        assert_eq!(ceil_share(0.1, 30, 1e-9), 3);
+    }
+
+    #[test]
+    fn black_is_the_bottom_of_the_rest_when_enabled() {
+        let mut p = Policy::default_policy().cs_tier;
+        p.black_enabled = true;
+        let shops: Vec<_> = (0..10).map(|i| (input(&format!("s{i}"), 0.9 + i as f64 / 100.0, 100), "small".to_string())).collect();
+        let ranked = rank(&shops, &p, 1e-9);
+        let tiers: Vec<_> = ranked.iter().map(|r| r.tier).collect();
+        assert_eq!(tiers, ["gold", "silver", "silver", "none", "none", "none", "none", "none", "none", "black"]);
+    }
+
+    #[test]
+    fn eligibility_order() {
+        let p = Policy::default_policy().cs_tier;
+        let mut i = input("a", 0.99, 100);
+        assert_eq!(eligibility(&i, &p, 1e-9), None);
+        i.consultation = None;
+        assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::GateFailed));
+        i.ratings = 99;
+        assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::TooFewRatings));
+        i.industry = "travel".into();
+        assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::ExcludedIndustry));
+        i.integrity_flags = 1;
+        assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::IntegrityFlag));
+    }
+}

@@ -1,0 +1,58 @@
+//! `shopscore serve`: the API and the scheduler, with graceful shutdown on SIGTERM.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{router, AppState};
+use crate::config::ServeOpts;
+use crate::jobs::scheduler;
+use crate::policy::Policy;
+
+pub async fn serve(pool: PgPool, policy: Arc<Policy>, opts: ServeOpts) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(opts.listen).await?;
+    tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, "shopscore listening");
+    let state = AppState::new(pool.clone(), policy.clone(), &opts.http);
+    let shutdown = CancellationToken::new();
+    let scheduler = (!opts.no_scheduler).then(|| {
+        tokio::spawn(scheduler::run(pool, policy, Duration::from_secs(opts.recompute_interval), shutdown.clone()))
+    });
+    let flag = state.shutting_down.clone();
+    let token = shutdown.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested: draining requests");
+        flag.store(true, Ordering::Relaxed);
+        token.cancel();
+    });
+    axum::serve(listener, router(state, &opts.http))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await?;
+    if let Some(s) = scheduler {
+        let _ = s.await;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
