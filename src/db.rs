@@ -10,16 +10,20 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Connects (creating the database if it does not exist) and applies migrations.
 pub async fn connect_and_migrate(url: &str) -> anyhow::Result<PgPool> {
-    let pool = connect(url).await?;
+    connect_and_migrate_with(url, 16).await
+}
+
+pub async fn connect_and_migrate_with(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let pool = connect(url, max_connections).await?;
     MIGRATOR.run(&pool).await?;
     Ok(pool)
 }
 
-pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     let opts = PgConnectOptions::from_str(url)?.log_statements(tracing::log::LevelFilter::Debug);
     create_database_if_missing(&opts).await?;
     Ok(PgPoolOptions::new()
-        .max_connections(16)
+        .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
         .await?)

@@ -127,7 +127,9 @@ impl From<sqlx::Error> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
-            sqlx::Error::Database(ref d) if d.code().is_some_and(|c| c.starts_with("08") || c == "57P01" || c == "57P03") => {
+            sqlx::Error::Database(ref d)
+                if d.code().is_some_and(|c| matches!(&*c, "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03")) =>
+            {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }

@@ -117,8 +117,8 @@ async fn insert_events(
         event_ids.push(e.event_id.as_str());
         types.push(e.kind.as_str());
         times.push(e.occurred_at);
-        datas.push(&e.data);
-        hashes.push(e.content_hash.as_slice());
+        datas.push(sqlx::types::Json(&e.data));
+        hashes.push(e.content_hash.to_vec());
     }
     let rows: Vec<(String, String)> = sqlx::query_as(
         "INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
@@ -130,7 +130,7 @@ async fn insert_events(
     .bind(&event_ids)
     .bind(&types)
     .bind(&times)
-    .bind(sqlx::types::Json(&datas))
+    .bind(&datas)
     .bind(&hashes)
     .fetch_all(&mut **tx)
     .await?;

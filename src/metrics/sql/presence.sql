@@ -1,5 +1,5 @@
--- Agent status changes needed to know who was online in [$2, $4]: each agent's last
--- change before $2 (its state when the window opens) and every change in [$2, $4].
+-- Agent status changes needed to know who was online in [$2, $3]: each agent's last
+-- change before $2 (its state when the window opens) and every change in [$2, $3].
 SELECT shop_id, agent_id, occurred_at, online FROM (
     (SELECT DISTINCT ON (shop_id, agent_id) shop_id, agent_id, occurred_at, event_id, online
        FROM agent_status
@@ -8,6 +8,6 @@ SELECT shop_id, agent_id, occurred_at, online FROM (
     UNION ALL
     (SELECT shop_id, agent_id, occurred_at, event_id, online
        FROM agent_status
-      WHERE shop_id = ANY($1) AND occurred_at >= $2 AND occurred_at <= $4)
+      WHERE shop_id = ANY($1) AND occurred_at >= $2 AND occurred_at <= $3)
 ) s
 ORDER BY shop_id, agent_id, occurred_at, event_id

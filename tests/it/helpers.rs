@@ -1,0 +1,178 @@
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use reqwest::{Client, Method, Response};
+use serde_json::Value;
+use shopscore::app::{router, AppState};
+use shopscore::auth::{create_key, Role};
+use shopscore::config::{HttpOpts, DEFAULT_DATABASE_URL};
+use shopscore::policy::Policy;
+use sqlx::{Connection, PgPool};
+use tokio::sync::OnceCell;
+
+pub fn base_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_string())
+}
+
+fn server_url(db: &str) -> String {
+    let url = base_url();
+    match url.rfind('/') {
+        Some(i) if url[..i].contains("//") && !url[i..].starts_with("//") => format!("{}/{db}", &url[..i]),
+        _ => format!("{url}/{db}"),
+    }
+}
+
+static CLEANED: OnceCell<()> = OnceCell::const_new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Drops the databases earlier test processes left behind.
+async fn drop_stale_databases() {
+    let Ok(mut c) = sqlx::PgConnection::connect(&server_url("postgres")).await else { return };
+    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'shopscore_test_%'")
+        .fetch_all(&mut c)
+        .await
+        .unwrap_or_default();
+    let me = std::process::id().to_string();
+    for name in names {
+        let pid = name.trim_start_matches("shopscore_test_").split('_').next().unwrap_or("");
+        if pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await;
+        }
+    }
+}
+
+/// A fresh database for one test.
+pub async fn fresh_pool() -> (PgPool, String) {
+    CLEANED.get_or_init(drop_stale_databases).await;
+    let name = format!("shopscore_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let url = server_url(&name);
+    let pool = shopscore::db::connect_and_migrate_with(&url, 4).await.expect("test database");
+    (pool, url)
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub pool: PgPool,
+    pub db_url: String,
+    pub client: Client,
+    pub admin: String,
+    pub ops: String,
+    pub ingest: String,
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(Policy::default_policy(), HttpOpts::default()).await
+    }
+
+    pub async fn spawn_with(policy: Policy, http: HttpOpts) -> TestApp {
+        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,shopscore=info").try_init();
+        let (pool, db_url) = fresh_pool().await;
+        let state = AppState::new(pool.clone(), Arc::new(policy), &http);
+        let app = router(state, &http);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let key = |role| {
+            let pool = pool.clone();
+            async move { create_key(&pool, role, &[], None).await.unwrap().1 }
+        };
+        let (admin, ops, ingest) = (key(Role::Admin).await, key(Role::Ops).await, key(Role::Ingest).await);
+        TestApp { base, pool, db_url, client: Client::new(), admin, ops, ingest }
+    }
+
+    pub async fn merchant(&self, shops: &[&str]) -> String {
+        let shops: Vec<String> = shops.iter().map(|s| s.to_string()).collect();
+        create_key(&self.pool, Role::Merchant, &shops, Some("test merchant")).await.unwrap().1
+    }
+
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Response {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Sends and returns (status, JSON body or Null).
+    pub async fn json(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+        let r = self.call(method, path, key, body).await;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn post_events(&self, events: &Value) -> (u16, Value) {
+        self.json(Method::POST, "/v1/events", Some(&self.ingest), Some(events)).await
+    }
+
+    pub async fn put_shop(&self, shop: &str, industry: &str) {
+        let (s, b) = self
+            .json(Method::PUT, &format!("/v1/shops/{shop}"), Some(&self.ingest), Some(&serde_json::json!({"industry": industry})))
+            .await;
+        assert_eq!(s, 200, "{b}");
+    }
+
+    pub async fn recompute(&self, as_of: &str) -> Value {
+        let (s, b) = self.json(Method::POST, "/v1/recompute", Some(&self.ops), Some(&serde_json::json!({"as_of": as_of}))).await;
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+
+    pub async fn scorecard(&self, shop: &str) -> Value {
+        let (s, b) = self.json(Method::GET, &format!("/v1/shops/{shop}/scorecard"), Some(&self.ops), None).await;
+        assert_eq!(s, 200, "{b}");
+        b
+    }
+
+    /// Row counts of every table ingest writes.
+    pub async fn table_counts(&self) -> Vec<(String, i64)> {
+        let mut out = Vec::new();
+        for t in ["events", "shops", "orders", "reviews", "refunds", "chat_messages", "chat_ratings", "agent_status",
+                  "complaints", "complaint_followups", "integrity_flags"] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(&self.pool).await.unwrap();
+            out.push((t.to_string(), n));
+        }
+        out
+    }
+}
+
+/// An event envelope.
+pub fn ev(id: &str, kind: &str, shop: &str, at: &str, data: Value) -> Value {
+    serde_json::json!({"event_id": id, "type": kind, "shop_id": shop, "occurred_at": at, "data": data})
+}
+
+/// Compares `actual` with `expected` field by field: numbers within 1e-9, nulls exact,
+/// and every key of `expected` present. Returns the differing paths.
+pub fn diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {
+    match (expected, actual) {
+        (Value::Number(e), Value::Number(a)) => {
+            let (e, a) = (e.as_f64().unwrap(), a.as_f64().unwrap());
+            if (e - a).abs() > 1e-9 {
+                out.push(format!("{path}: expected {e}, got {a}"));
+            }
+        }
+        (Value::Object(e), Value::Object(a)) => {
+            for (k, ev) in e {
+                match a.get(k) {
+                    Some(av) => diff(&format!("{path}.{k}"), ev, av, out),
+                    None => out.push(format!("{path}.{k}: missing")),
+                }
+            }
+        }
+        (Value::Array(e), Value::Array(a)) => {
+            if e.len() != a.len() {
+                out.push(format!("{path}: expected {} items, got {}: {a:?}", e.len(), a.len()));
+                return;
+            }
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                diff(&format!("{path}[{i}]"), ev, av, out);
+            }
+        }
+        (e, a) if e == a => {}
+        (e, a) => out.push(format!("{path}: expected {e}, got {a}")),
+    }
+}

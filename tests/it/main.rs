@@ -1,0 +1,10 @@
+//! Integration tests: the real router on a real port, against a real Postgres database
+//! created for each test (and dropped when the test's process next starts).
+mod api;
+mod auth;
+mod examples;
+mod helpers;
+mod ingest;
+mod openapi;
+mod programs;
+mod scoring;
