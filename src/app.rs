@@ -43,7 +43,10 @@ impl AppState {
         AppState {
             pool,
             policy,
-            rate_limit: Arc::new(RateLimit::per_minute(http.rate_limit_per_minute)),
+            rate_limit: Arc::new(RateLimit::per_minute(
+                http.rate_limit_per_minute,
+                http.rate_limit_burst,
+            )),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }
@@ -83,13 +86,18 @@ const SMALL_BODY: usize = 64 * 1024;
 
 /// Routes and their OpenAPI description, from one list (a route cannot miss the spec).
 fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
-    let timeout = TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(http.request_timeout));
+    let timeout = TimeoutLayer::with_status_code(
+        StatusCode::SERVICE_UNAVAILABLE,
+        Duration::from_secs(http.request_timeout),
+    );
     let ingest = OpenApiRouter::new()
         .routes(routes!(api::events::post_events))
         .layer(DefaultBodyLimit::max(http.max_ingest_mb * 1024 * 1024))
         .layer(timeout.clone());
     // Recompute runs as long as it needs: no request timeout.
-    let recompute = OpenApiRouter::new().routes(routes!(api::ops::post_recompute)).layer(DefaultBodyLimit::max(SMALL_BODY));
+    let recompute = OpenApiRouter::new()
+        .routes(routes!(api::ops::post_recompute))
+        .layer(DefaultBodyLimit::max(SMALL_BODY));
     let rest = OpenApiRouter::new()
         .routes(routes!(api::shops::put_shop, api::shops::get_shop))
         .routes(routes!(api::shops::list_shops))
@@ -105,7 +113,10 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::ops::openapi_yaml))
         .layer(DefaultBodyLimit::max(SMALL_BODY))
         .layer(timeout);
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(ingest).merge(recompute).merge(rest)
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(ingest)
+        .merge(recompute)
+        .merge(rest)
 }
 
 /// The OpenAPI document as YAML (what `openapi.yaml` must hold).
@@ -115,6 +126,12 @@ pub fn openapi_yaml() -> &'static str {
         let (_, api) = routes(&HttpOpts::default()).split_for_parts();
         api.to_yaml().expect("the spec serialises")
     })
+}
+
+/// The same document as JSON (for tests and tools).
+pub fn openapi_json() -> String {
+    let (_, api) = routes(&HttpOpts::default()).split_for_parts();
+    api.to_json().expect("the spec serialises")
 }
 
 /// The process-wide Prometheus recorder.
@@ -133,7 +150,11 @@ pub fn router(state: AppState, http: &HttpOpts) -> Router {
     let (router, _) = routes(http).split_for_parts();
     let request_id = HeaderName::from_static("x-request-id");
     let cors = CorsLayer::new()
-        .allow_origin(AllowOrigin::list(http.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok())))
+        .allow_origin(AllowOrigin::list(
+            http.cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        ))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
@@ -169,7 +190,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
         return resp;
     }
     let (parts, body) = resp.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024).await.unwrap_or_default();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .unwrap_or_default();
     let mut message = String::from_utf8_lossy(&text).trim().to_string();
     if message.is_empty() {
         message = status.canonical_reason().unwrap_or("error").to_lowercase();
@@ -187,13 +210,16 @@ async fn json_errors(req: Request, next: Next) -> Response {
 /// Request counts and latencies labelled by matched route (never the raw path).
 async fn track_metrics(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched".to_string(), |m| m.as_str().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched".to_string(), |m| m.as_str().to_string());
     let method = req.method().to_string();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("shopscore_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
-    metrics::histogram!("shopscore_http_request_seconds", "method" => method, "route" => route).record(start.elapsed().as_secs_f64());
+    metrics::histogram!("shopscore_http_request_seconds", "method" => method, "route" => route)
+        .record(start.elapsed().as_secs_f64());
     resp
 }
-

@@ -40,7 +40,9 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Ops, Role::Ingest, Role::Merchant].into_iter().find(|r| r.as_str() == s)
+        [Role::Admin, Role::Ops, Role::Ingest, Role::Merchant]
+            .into_iter()
+            .find(|r| r.as_str() == s)
     }
 }
 
@@ -105,7 +107,12 @@ pub struct KeyInfo {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create_key(pool: &PgPool, role: Role, shops: &[String], name: Option<&str>) -> Result<(KeyInfo, String), sqlx::Error> {
+pub async fn create_key(
+    pool: &PgPool,
+    role: Role,
+    shops: &[String],
+    name: Option<&str>,
+) -> Result<(KeyInfo, String), sqlx::Error> {
     let NewKey { id, key } = mint();
     let info: KeyInfo = sqlx::query_as(
         "INSERT INTO api_keys (id, name, role, shops, secret_hash) VALUES ($1, $2, $3, $4, $5)
@@ -121,7 +128,11 @@ pub async fn create_key(pool: &PgPool, role: Role, shops: &[String], name: Optio
     Ok((info, key))
 }
 
-pub async fn list_keys(pool: &PgPool, after: Option<&str>, limit: i64) -> Result<Vec<KeyInfo>, sqlx::Error> {
+pub async fn list_keys(
+    pool: &PgPool,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<KeyInfo>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, name, role, shops, created_at, last_used_at, revoked_at FROM api_keys
          WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2",
@@ -149,15 +160,22 @@ pub struct RateLimit {
 }
 
 impl RateLimit {
-    pub fn per_minute(n: u32) -> RateLimit {
+    pub fn per_minute(n: u32, burst: Option<u32>) -> RateLimit {
         let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        RateLimit { limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n)) }
+        let burst = burst.and_then(NonZeroU32::new).unwrap_or(n);
+        RateLimit {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(n).allow_burst(burst)),
+        }
     }
     pub fn check(&self, key_id: &str) -> Result<(), ApiError> {
-        self.limiter.check_key(&key_id.to_string()).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::RateLimited { retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0) }
-        })
+        self.limiter
+            .check_key(&key_id.to_string())
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::RateLimited {
+                    retry_after_secs: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+                }
+            })
     }
 }
 
@@ -165,20 +183,31 @@ impl RateLimit {
 fn key_id(key: &str) -> Option<&str> {
     let rest = key.strip_prefix("ssk_")?;
     let (id, secret) = rest.split_once('_')?;
-    (id.len() == 12 && !secret.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit())).then_some(id)
+    (id.len() == 12 && !secret.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(id)
 }
 
 pub async fn authenticate(pool: &PgPool, header: Option<&str>) -> Result<Caller, ApiError> {
     let key = header
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
     let id = key_id(key).ok_or(ApiError::Unauthorized)?;
-    let row: Option<(String, Vec<String>, Vec<u8>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT role, shops, secret_hash, revoked_at, last_used_at FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(
+        String,
+        Vec<String>,
+        Vec<u8>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    )> = sqlx::query_as(
+        "SELECT role, shops, secret_hash, revoked_at, last_used_at FROM api_keys WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     let Some((role, shops, stored, revoked_at, last_used)) = row else {
         return Err(ApiError::Unauthorized);
     };
@@ -189,16 +218,29 @@ pub async fn authenticate(pool: &PgPool, header: Option<&str>) -> Result<Caller,
     let role = Role::parse(&role).ok_or(ApiError::Unauthorized)?;
     // Record use, at most once a minute per key, so reads do not all become writes.
     if last_used.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
     }
-    Ok(Caller { key_id: id.to_string(), role, shops })
+    Ok(Caller {
+        key_id: id.to_string(),
+        role,
+        shops,
+    })
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let caller = authenticate(&state.pool, header).await?;
         state.rate_limit.check(&caller.key_id)?;
         Ok(caller)
@@ -224,11 +266,19 @@ mod tests {
 
     #[test]
     fn merchants_see_only_their_shops() {
-        let m = Caller { key_id: "k".into(), role: Role::Merchant, shops: vec!["s1".into()] };
+        let m = Caller {
+            key_id: "k".into(),
+            role: Role::Merchant,
+            shops: vec!["s1".into()],
+        };
         assert!(m.require_shop("s1").is_ok());
         assert!(matches!(m.require_shop("s2"), Err(ApiError::NotFound(_))));
         assert!(matches!(m.require(&[Role::Ops]), Err(ApiError::Forbidden)));
-        let admin = Caller { key_id: "k".into(), role: Role::Admin, shops: vec![] };
+        let admin = Caller {
+            key_id: "k".into(),
+            role: Role::Admin,
+            shops: vec![],
+        };
         assert!(admin.require(&[Role::Ingest]).is_ok());
     }
 }

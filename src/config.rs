@@ -8,7 +8,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/shopscore";
 
 #[derive(Debug, Parser)]
-#[command(name = "shopscore", version, about = "Grades e-commerce merchants' service from their order, chat and complaint events")]
+#[command(
+    name = "shopscore",
+    version,
+    about = "Grades e-commerce merchants' service from their order, chat and complaint events"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalOpts,
@@ -100,6 +104,9 @@ pub struct HttpOpts {
     /// Requests per minute per API key (a burst of this size is allowed).
     #[arg(long, env = "SHOPSCORE_RATE_LIMIT", default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_per_minute: u32,
+    /// Requests a key may send at once before the per-minute rate applies; default: the per-minute rate.
+    #[arg(long, env = "SHOPSCORE_RATE_BURST")]
+    pub rate_limit_burst: Option<u32>,
     /// Origins allowed to call the API from a browser (comma-separated); empty: none.
     #[arg(long, env = "SHOPSCORE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -113,6 +120,12 @@ pub struct HttpOpts {
 
 impl Default for HttpOpts {
     fn default() -> Self {
-        HttpOpts { rate_limit_per_minute: 6000, cors_origins: Vec::new(), request_timeout: 30, max_ingest_mb: 32 }
+        HttpOpts {
+            rate_limit_per_minute: 6000,
+            rate_limit_burst: None,
+            cors_origins: Vec::new(),
+            request_timeout: 30,
+            max_ingest_mb: 32,
+        }
     }
 }

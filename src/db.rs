@@ -30,16 +30,22 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
 }
 
 async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<()> {
-    let Some(name) = opts.get_database().map(str::to_string) else { return Ok(()) };
+    let Some(name) = opts.get_database().map(str::to_string) else {
+        return Ok(());
+    };
     match sqlx::PgConnection::connect_with(opts).await {
         Ok(c) => {
             c.close().await?;
             Ok(())
         }
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
-            let mut admin = sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+            let mut admin =
+                sqlx::PgConnection::connect_with(&opts.clone().database("postgres")).await?;
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-            match sqlx::query(&format!("CREATE DATABASE {quoted}")).execute(&mut admin).await {
+            match sqlx::query(&format!("CREATE DATABASE {quoted}"))
+                .execute(&mut admin)
+                .await
+            {
                 Ok(_) => {}
                 // Another process created it meanwhile.
                 Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}

@@ -25,7 +25,10 @@ pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
     #[error("{message}")]
-    BadRequestDetails { message: String, details: Vec<Value> },
+    BadRequestDetails {
+        message: String,
+        details: Vec<Value>,
+    },
     #[error("missing or invalid API key")]
     Unauthorized,
     #[error("this key's role may not call this endpoint")]
@@ -33,13 +36,19 @@ pub enum ApiError {
     #[error("{0}")]
     NotFound(String),
     #[error("{message}")]
-    Conflict { message: String, details: Vec<Value> },
+    Conflict {
+        message: String,
+        details: Vec<Value>,
+    },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{message}")]
-    Unprocessable { message: String, details: Vec<Value> },
+    Unprocessable {
+        message: String,
+        details: Vec<Value>,
+    },
     #[error("rate limit exceeded")]
     RateLimited { retry_after_secs: u64 },
     #[error("the database is unavailable")]
@@ -91,7 +100,13 @@ pub fn code_for(status: StatusCode) -> &'static str {
 }
 
 pub fn error_response(status: StatusCode, message: String, details: Vec<Value>) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: code_for(status).into(), message, details } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code_for(status).into(),
+            message,
+            details,
+        },
+    };
     (status, axum::Json(body)).into_response()
 }
 
@@ -114,7 +129,8 @@ impl IntoResponse for ApiError {
         };
         let mut resp = error_response(status, message, details);
         if let Some(secs) = retry {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
         }
         resp
     }
@@ -123,12 +139,27 @@ impl IntoResponse for ApiError {
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
         match e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::Io(_)
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
             sqlx::Error::Database(ref d)
-                if d.code().is_some_and(|c| matches!(&*c, "08000" | "08001" | "08003" | "08004" | "08006" | "57P01" | "57P02" | "57P03")) =>
+                if d.code().is_some_and(|c| {
+                    matches!(
+                        &*c,
+                        "08000"
+                            | "08001"
+                            | "08003"
+                            | "08004"
+                            | "08006"
+                            | "57P01"
+                            | "57P02"
+                            | "57P03"
+                    )
+                }) =>
             {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable

@@ -8,7 +8,9 @@ use shopscore::{api, auth, db, demo, jobs, policy::Policy, server};
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -24,7 +26,9 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let policy = Arc::new(Policy::load(cli.global.policy.as_deref())?);
-    let pool = db::connect_and_migrate(&cli.global.database_url).await.context("connecting to the database")?;
+    let pool = db::connect_and_migrate(&cli.global.database_url)
+        .await
+        .context("connecting to the database")?;
     match cli.command {
         Command::Serve(opts) => server::serve(pool, policy, opts).await?,
         Command::Migrate => println!("migrations applied"),
@@ -45,7 +49,9 @@ async fn main() -> anyhow::Result<()> {
         },
         Command::Recompute { as_of, shops } => {
             let as_of = match as_of {
-                Some(s) => chrono::DateTime::parse_from_rfc3339(&s).context("--as-of must be RFC 3339")?.into(),
+                Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
+                    .context("--as-of must be RFC 3339")?
+                    .into(),
                 None => chrono::Utc::now(),
             };
             let ids = (!shops.is_empty()).then_some(shops);

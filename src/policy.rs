@@ -18,7 +18,10 @@ pub const DEFAULT_POLICY: &str = include_str!("../policy/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
     #[error("cannot read policy file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("policy is not valid TOML for shopscore: {0}")]
     Toml(#[from] toml::de::Error),
     #[error("policy: {0}")]
@@ -260,7 +263,11 @@ pub struct ServiceScorePolicy {
 impl ServiceScorePolicy {
     /// `best`/`worst` for a metric in an industry, after per-industry overrides.
     pub fn bounds(&self, industry: &str, m: &IndicatorMetric) -> (f64, f64) {
-        match self.overrides.get(industry).and_then(|o| o.get(&m.named.name)) {
+        match self
+            .overrides
+            .get(industry)
+            .and_then(|o| o.get(&m.named.name))
+        {
             Some(bw) => (bw.best, bw.worst),
             None => (m.best, m.worst),
         }
@@ -315,8 +322,13 @@ impl CsTierPolicy {
 pub enum PeriodKind {
     Month,
     /// A yearly local date range `[start, end)`, as (month, day) pairs.
-    Campaign { start: (u32, u32), end: (u32, u32) },
-    Rolling { days: u32 },
+    Campaign {
+        start: (u32, u32),
+        end: (u32, u32),
+    },
+    Rolling {
+        days: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -377,7 +389,9 @@ fn compile_sla(sla: &raw::Sla, at: &str) -> Result<RefundSla, PolicyError> {
         if h.is_finite() && h >= 0.0 {
             Ok((h * 3600.0).round() as i64)
         } else {
-            Err(invalid(format!("{at}: {what} must be a non-negative number of hours")))
+            Err(invalid(format!(
+                "{at}: {what} must be a non-negative number of hours"
+            )))
         }
     };
     let mut per_reason = Vec::new();
@@ -387,16 +401,24 @@ fn compile_sla(sla: &raw::Sla, at: &str) -> Result<RefundSla, PolicyError> {
         }
         per_reason.push((reason.clone(), secs(*h, reason)?));
     }
-    let other = sla.other_hours.map(|h| secs(h, "other_hours")).transpose()?;
+    let other = sla
+        .other_hours
+        .map(|h| secs(h, "other_hours"))
+        .transpose()?;
     Ok(RefundSla { per_reason, other })
 }
 
 fn named(text: &str, sla: &RefundSla, at: &str) -> Result<NamedMetric, PolicyError> {
     if text.contains(char::is_whitespace) {
-        return Err(invalid(format!("{at}: metric {text:?} must be written without spaces")));
+        return Err(invalid(format!(
+            "{at}: metric {text:?} must be written without spaces"
+        )));
     }
     let metric = Metric::parse(text, sla).map_err(|e| invalid(format!("{at}: {e}")))?;
-    Ok(NamedMetric { name: text.to_string(), metric })
+    Ok(NamedMetric {
+        name: text.to_string(),
+        metric,
+    })
 }
 
 fn month_day(s: &str, at: &str) -> Result<(u32, u32), PolicyError> {
@@ -412,8 +434,10 @@ impl Policy {
         match path {
             None => Policy::parse(DEFAULT_POLICY),
             Some(p) => {
-                let text = std::fs::read_to_string(p)
-                    .map_err(|source| PolicyError::Read { path: p.display().to_string(), source })?;
+                let text = std::fs::read_to_string(p).map_err(|source| PolicyError::Read {
+                    path: p.display().to_string(),
+                    source,
+                })?;
                 Policy::parse(&text)
             }
         }
@@ -426,16 +450,28 @@ impl Policy {
     pub fn parse(text: &str) -> Result<Policy, PolicyError> {
         let raw: raw::Policy = toml::from_str(text)?;
         let version = hex::encode(&Sha256::digest(text.as_bytes())[..8]);
-        let tz: Tz = raw.timezone.parse().map_err(|_| invalid(format!("unknown time zone {:?}", raw.timezone)))?;
+        let tz: Tz = raw
+            .timezone
+            .parse()
+            .map_err(|_| invalid(format!("unknown time zone {:?}", raw.timezone)))?;
         if !(raw.epsilon >= 0.0 && raw.epsilon < 0.01) {
             return Err(invalid("epsilon must be in [0, 0.01)"));
         }
 
         let c = &raw.credit;
-        if c.levels.is_empty() || c.levels.windows(2).any(|w| w[0].min >= w[1].min) || c.levels[0].min <= 0 {
-            return Err(invalid("credit.levels must be non-empty, positive and strictly ascending"));
+        if c.levels.is_empty()
+            || c.levels.windows(2).any(|w| w[0].min >= w[1].min)
+            || c.levels[0].min <= 0
+        {
+            return Err(invalid(
+                "credit.levels must be non-empty, positive and strictly ascending",
+            ));
         }
-        if c.monthly_cap < 0 || c.floor_cents < 0 || c.same_item_days == 0 || c.rate_window_days == 0 {
+        if c.monthly_cap < 0
+            || c.floor_cents < 0
+            || c.same_item_days == 0
+            || c.rate_window_days == 0
+        {
             return Err(invalid("credit numbers must be positive"));
         }
         let refund_sla = compile_sla(&raw.refund_sla, "refund_sla")?;
@@ -448,10 +484,16 @@ impl Policy {
         let mut names = HashSet::new();
         for ind in &s.indicators {
             if !names.insert(ind.name.clone()) {
-                return Err(invalid(format!("service_score: indicator {:?} appears twice", ind.name)));
+                return Err(invalid(format!(
+                    "service_score: indicator {:?} appears twice",
+                    ind.name
+                )));
             }
             if !(ind.weight.is_finite() && ind.weight > 0.0) {
-                return Err(invalid(format!("service_score.{}: weight must be positive", ind.name)));
+                return Err(invalid(format!(
+                    "service_score.{}: weight must be positive",
+                    ind.name
+                )));
             }
             let mut metrics = Vec::new();
             for m in &ind.metrics {
@@ -459,17 +501,33 @@ impl Policy {
                 if m.best == m.worst || !m.best.is_finite() || !m.worst.is_finite() {
                     return Err(invalid(format!("{at}: {} needs best != worst", m.metric)));
                 }
-                metrics.push(IndicatorMetric { named: named(&m.metric, &refund_sla, &at)?, best: m.best, worst: m.worst });
+                metrics.push(IndicatorMetric {
+                    named: named(&m.metric, &refund_sla, &at)?,
+                    best: m.best,
+                    worst: m.worst,
+                });
             }
-            indicators.push(Indicator { name: ind.name.clone(), weight: ind.weight, metrics });
+            indicators.push(Indicator {
+                name: ind.name.clone(),
+                weight: ind.weight,
+                metrics,
+            });
         }
         for (industry, o) in &s.overrides {
             for (metric, bw) in o {
-                if !indicators.iter().flat_map(|i| &i.metrics).any(|m| &m.named.name == metric) {
-                    return Err(invalid(format!("service_score.overrides.{industry}: {metric:?} is not an indicator metric")));
+                if !indicators
+                    .iter()
+                    .flat_map(|i| &i.metrics)
+                    .any(|m| &m.named.name == metric)
+                {
+                    return Err(invalid(format!(
+                        "service_score.overrides.{industry}: {metric:?} is not an indicator metric"
+                    )));
                 }
                 if bw.best == bw.worst {
-                    return Err(invalid(format!("service_score.overrides.{industry}.{metric}: best == worst")));
+                    return Err(invalid(format!(
+                        "service_score.overrides.{industry}.{metric}: best == worst"
+                    )));
                 }
             }
         }
@@ -495,9 +553,13 @@ impl Policy {
         let t = &raw.cs_tier;
         if t.scales.is_empty()
             || t.scales.last().is_some_and(|s| s.below.is_some())
-            || t.scales[..t.scales.len() - 1].iter().any(|s| s.below.is_none())
+            || t.scales[..t.scales.len() - 1]
+                .iter()
+                .any(|s| s.below.is_none())
         {
-            return Err(invalid("cs_tier.scales: every band but the last needs `below`; the last must not have it"));
+            return Err(invalid(
+                "cs_tier.scales: every band but the last needs `below`; the last must not have it",
+            ));
         }
         for p in [t.gold_pct, t.silver_cumulative_pct, t.black_pct] {
             if !(0.0..=1.0).contains(&p) {
@@ -505,7 +567,9 @@ impl Policy {
             }
         }
         if t.silver_cumulative_pct < t.gold_pct {
-            return Err(invalid("cs_tier.silver_cumulative_pct must be at least gold_pct"));
+            return Err(invalid(
+                "cs_tier.silver_cumulative_pct must be at least gold_pct",
+            ));
         }
         let cs_tier = CsTierPolicy {
             excluded_industries: t.excluded_industries.iter().cloned().collect(),
@@ -519,14 +583,17 @@ impl Policy {
             black_pct: t.black_pct,
         };
         if service.indicator("consultation").is_none() {
-            return Err(invalid("service_score needs a `consultation` indicator (the tier gate)"));
+            return Err(invalid(
+                "service_score needs a `consultation` indicator (the tier gate)",
+            ));
         }
 
         let mut programs = Vec::new();
         let mut program_names = HashSet::new();
         for p in &raw.programs {
             let at = format!("programs.{}", p.name);
-            if !crate::ingest::event::valid_id(&p.name, 64) || !program_names.insert(p.name.clone()) {
+            if !crate::ingest::event::valid_id(&p.name, 64) || !program_names.insert(p.name.clone())
+            {
                 return Err(invalid(format!("{at}: names must be unique ids")));
             }
             let period = match &p.period {
@@ -534,12 +601,16 @@ impl Policy {
                 raw::Period::Campaign { start, end } => {
                     let (s, e) = (month_day(start, &at)?, month_day(end, &at)?);
                     if s >= e {
-                        return Err(invalid(format!("{at}: campaign must end after it starts within a year")));
+                        return Err(invalid(format!(
+                            "{at}: campaign must end after it starts within a year"
+                        )));
                     }
                     PeriodKind::Campaign { start: s, end: e }
                 }
                 raw::Period::Rolling { days } if *days > 0 => PeriodKind::Rolling { days: *days },
-                raw::Period::Rolling { .. } => return Err(invalid(format!("{at}: rolling days must be > 0"))),
+                raw::Period::Rolling { .. } => {
+                    return Err(invalid(format!("{at}: rolling days must be > 0")))
+                }
             };
             if !(p.settle_hours.is_finite() && p.settle_hours >= 0.0) {
                 return Err(invalid(format!("{at}: settle_hours must be >= 0")));
@@ -554,30 +625,52 @@ impl Policy {
                     ">=" => Op::Ge,
                     "<=" => Op::Le,
                     "=" => Op::Eq,
-                    other => return Err(invalid(format!("{at}: op {other:?} must be >=, <= or ="))),
+                    other => {
+                        return Err(invalid(format!("{at}: op {other:?} must be >=, <= or =")))
+                    }
                 };
-                rules.push(Rule { named: named(&r.metric, &sla, &at)?, op, threshold: r.threshold });
+                rules.push(Rule {
+                    named: named(&r.metric, &sla, &at)?,
+                    op,
+                    threshold: r.threshold,
+                });
             }
             let penalty = match &p.penalty {
                 None => None,
                 Some(pen) => {
                     let n = named(&pen.late_orders_of, &refund_sla, &at)?;
                     if !matches!(n.metric, Metric::LateShipments(_)) {
-                        return Err(invalid(format!("{at}: penalty.late_orders_of must be late_shipments(h)")));
+                        return Err(invalid(format!(
+                            "{at}: penalty.late_orders_of must be late_shipments(h)"
+                        )));
                     }
                     if pen.percent > 100 || pen.cap_cents < 0 {
-                        return Err(invalid(format!("{at}: penalty percent must be 0-100 and cap >= 0")));
+                        return Err(invalid(format!(
+                            "{at}: penalty percent must be 0-100 and cap >= 0"
+                        )));
                     }
-                    Some(Penalty { late_orders_of: n, percent: pen.percent, cap_cents: pen.cap_cents })
+                    Some(Penalty {
+                        late_orders_of: n,
+                        percent: pen.percent,
+                        cap_cents: pen.cap_cents,
+                    })
                 }
             };
-            let mut escalation: Vec<(u32, String)> = p.escalation.iter().map(|e| (e.after, e.status.clone())).collect();
+            let mut escalation: Vec<(u32, String)> = p
+                .escalation
+                .iter()
+                .map(|e| (e.after, e.status.clone()))
+                .collect();
             escalation.sort();
             if escalation.iter().any(|(a, _)| *a < 2) {
-                return Err(invalid(format!("{at}: escalation.after must be >= 2 (one failure is `fail`)")));
+                return Err(invalid(format!(
+                    "{at}: escalation.after must be >= 2 (one failure is `fail`)"
+                )));
             }
             if p.exempt_first_months.is_some() && period != PeriodKind::Month {
-                return Err(invalid(format!("{at}: exempt_first_months needs a monthly period")));
+                return Err(invalid(format!(
+                    "{at}: exempt_first_months needs a monthly period"
+                )));
             }
             if !escalation.is_empty() && period != PeriodKind::Month {
                 return Err(invalid(format!("{at}: escalation needs a monthly period")));
@@ -636,10 +729,14 @@ mod tests {
 
     #[test]
     fn bad_policies_fail_with_a_clear_message() {
-        let bad_metric = DEFAULT_POLICY.replace("\"human_reply_rate(180)\"", "\"human_reply_rate(soon)\"");
+        let bad_metric =
+            DEFAULT_POLICY.replace("\"human_reply_rate(180)\"", "\"human_reply_rate(soon)\"");
         let e = Policy::parse(&bad_metric).unwrap_err().to_string();
         assert!(e.contains("programs.cs_daily"), "{e}");
         let bad_tz = DEFAULT_POLICY.replace("Asia/Shanghai", "Mars/Olympus");
-        assert!(Policy::parse(&bad_tz).unwrap_err().to_string().contains("time zone"));
+        assert!(Policy::parse(&bad_tz)
+            .unwrap_err()
+            .to_string()
+            .contains("time zone"));
     }
 }

@@ -19,7 +19,12 @@ pub async fn serve(pool: PgPool, policy: Arc<Policy>, opts: ServeOpts) -> anyhow
     let state = AppState::new(pool.clone(), policy.clone(), &opts.http);
     let shutdown = CancellationToken::new();
     let scheduler = (!opts.no_scheduler).then(|| {
-        tokio::spawn(scheduler::run(pool, policy, Duration::from_secs(opts.recompute_interval), shutdown.clone()))
+        tokio::spawn(scheduler::run(
+            pool,
+            policy,
+            Duration::from_secs(opts.recompute_interval),
+            shutdown.clone(),
+        ))
     });
     let flag = state.shutting_down.clone();
     let token = shutdown.clone();

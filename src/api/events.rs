@@ -16,11 +16,20 @@ use crate::ingest::{self, IngestOutcome, WriteError};
 pub const MAX_BATCH: usize = 10_000;
 
 fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError> {
-    let ctype = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
-    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let items = match mime.as_str() {
         "application/x-ndjson" | "application/jsonl" | "application/json-seq" => {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
             let mut items = Vec::new();
             let mut bad = Vec::new();
             for (line_no, line) in text.lines().enumerate() {
@@ -33,14 +42,21 @@ fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError>
                 }
             }
             if !bad.is_empty() {
-                return Err(ApiError::BadRequestDetails { message: "malformed NDJSON".into(), details: bad });
+                return Err(ApiError::BadRequestDetails {
+                    message: "malformed NDJSON".into(),
+                    details: bad,
+                });
             }
             items
         }
         "application/json" | "" => match serde_json::from_slice::<Value>(body) {
             Ok(Value::Array(items)) => items,
             Ok(v @ Value::Object(_)) => vec![v],
-            Ok(_) => return Err(ApiError::BadRequest("body must be an event object or an array of events".into())),
+            Ok(_) => {
+                return Err(ApiError::BadRequest(
+                    "body must be an event object or an array of events".into(),
+                ))
+            }
             Err(e) => return Err(ApiError::BadRequest(format!("malformed JSON: {e}"))),
         },
         other => {
@@ -50,7 +66,10 @@ fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError>
         }
     };
     if items.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!("at most {MAX_BATCH} events per request, got {}", items.len())));
+        return Err(ApiError::PayloadTooLarge(format!(
+            "at most {MAX_BATCH} events per request, got {}",
+            items.len()
+        )));
     }
     if items.is_empty() {
         return Err(ApiError::BadRequest("no events in the body".into()));
@@ -97,10 +116,17 @@ pub async fn post_events(
         }
     }
     if !errors.is_empty() {
-        let n = errors.iter().map(|e| e.index).collect::<std::collections::BTreeSet<_>>().len();
+        let n = errors
+            .iter()
+            .map(|e| e.index)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
         return Err(ApiError::Unprocessable {
             message: format!("{n} invalid event(s); nothing was stored"),
-            details: errors.into_iter().map(|e| serde_json::to_value(e).expect("serialisable")).collect(),
+            details: errors
+                .into_iter()
+                .map(|e| serde_json::to_value(e).expect("serialisable"))
+                .collect(),
         });
     }
     let started = std::time::Instant::now();

@@ -48,12 +48,23 @@ pub fn check_new_key(role: Role, shops: &[String]) -> Result<(), String> {
               (status = 422, body = ErrorBody)),
     security(("api_key" = ["admin"]))
 )]
-pub async fn create_key(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Json<CreatedKey>, ApiError> {
+pub async fn create_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Json<CreatedKey>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let req: NewKeyRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::Unprocessable { message: format!("invalid key request: {e}"), details: vec![] })?;
-    check_new_key(req.role, &req.shops).map_err(|m| ApiError::Unprocessable { message: m, details: vec![] })?;
-    let (info, key) = auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
+    let req: NewKeyRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
+            message: format!("invalid key request: {e}"),
+            details: vec![],
+        })?;
+    check_new_key(req.role, &req.shops).map_err(|m| ApiError::Unprocessable {
+        message: m,
+        details: vec![],
+    })?;
+    let (info, key) =
+        auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
     tracing::info!(key_id = %info.id, role = %info.role, "API key created");
     Ok(Json(CreatedKey { info, key }))
 }
@@ -64,7 +75,11 @@ pub async fn create_key(State(state): State<AppState>, caller: Caller, body: axu
     responses((status = 200, body = List<KeyInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = ["admin"]))
 )]
-pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(page): Query<Page>) -> Result<Json<List<KeyInfo>>, ApiError> {
+pub async fn list_keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<Page>,
+) -> Result<Json<List<KeyInfo>>, ApiError> {
     caller.require(&[Role::Admin])?;
     let limit = page.limit()?;
     let rows = auth::list_keys(&state.pool, page.after()?.as_deref(), limit + 1).await?;
@@ -78,9 +93,15 @@ pub async fn list_keys(State(state): State<AppState>, caller: Caller, Query(page
               (status = 404, body = ErrorBody)),
     security(("api_key" = ["admin"]))
 )]
-pub async fn revoke_key(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<KeyInfo>, ApiError> {
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<KeyInfo>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let info = auth::revoke_key(&state.pool, &id).await?.ok_or_else(|| ApiError::NotFound("no such key".into()))?;
+    let info = auth::revoke_key(&state.pool, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound("no such key".into()))?;
     tracing::info!(key_id = %info.id, "API key revoked");
     Ok(Json(info))
 }

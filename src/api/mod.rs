@@ -29,7 +29,9 @@ impl Page {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::BadRequest(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            ))),
         }
     }
     /// The decoded cursor: the last key of the previous page.
@@ -62,13 +64,24 @@ impl<T: utoipa::ToSchema> List<T> {
     pub fn page(mut rows: Vec<T>, limit: i64, key: impl Fn(&T) -> String) -> List<T> {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(&key(r))) } else { None };
-        List { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(&key(r)))
+        } else {
+            None
+        };
+        List {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
 pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ApiError::BadRequest(format!("{field} must be an RFC 3339 timestamp with an offset")))
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{field} must be an RFC 3339 timestamp with an offset"
+            ))
+        })
 }

@@ -31,12 +31,17 @@ pub struct RecomputeRequest {
               (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids", body = ErrorBody)),
     security(("api_key" = ["ops"]))
 )]
-pub async fn post_recompute(State(state): State<AppState>, caller: Caller, body: axum::body::Bytes) -> Result<Json<RecomputeOutcome>, ApiError> {
+pub async fn post_recompute(
+    State(state): State<AppState>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Json<RecomputeOutcome>, ApiError> {
     caller.require(&[Role::Ops])?;
     let req: RecomputeRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RecomputeRequest::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("invalid recompute request: {e}")))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest(format!("invalid recompute request: {e}")))?
     };
     let as_of = match req.as_of.as_deref() {
         Some(s) => parse_time("as_of", s)?,
@@ -65,7 +70,11 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     if state.shutting_down.load(Ordering::Relaxed) {
         return Err(ApiError::Unavailable);
     }
-    let ping = tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(&state.pool)).await;
+    let ping = tokio::time::timeout(
+        Duration::from_secs(2),
+        sqlx::query("SELECT 1").execute(&state.pool),
+    )
+    .await;
     match ping {
         Ok(Ok(_)) => Ok(Json(serde_json::json!({"status": "ready"}))),
         _ => Err(ApiError::Unavailable),
@@ -75,11 +84,18 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::app::prometheus().render())
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::app::prometheus().render(),
+    )
 }
 
 /// This OpenAPI document.
 #[utoipa::path(get, path = "/openapi.yaml", tag = "ops", responses((status = 200, description = "the spec", content_type = "application/yaml")))]
 pub async fn openapi_yaml() -> impl IntoResponse {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "application/yaml")], crate::app::openapi_yaml())
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/yaml")],
+        crate::app::openapi_yaml(),
+    )
 }

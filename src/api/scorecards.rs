@@ -36,7 +36,11 @@ pub async fn get_scorecard(
     Query(q): Query<AsOf>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_shop(&shop_id)?;
-    let at = q.as_of.as_deref().map(|s| parse_time("as_of", s)).transpose()?;
+    let at = q
+        .as_of
+        .as_deref()
+        .map(|s| parse_time("as_of", s))
+        .transpose()?;
     let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
         "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
          ORDER BY as_of DESC LIMIT 1",
@@ -45,7 +49,8 @@ pub async fn get_scorecard(
     .bind(at)
     .fetch_optional(&state.pool)
     .await?;
-    body.map(|b| Json(b.0)).ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))
+    body.map(|b| Json(b.0))
+        .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,11 +95,23 @@ pub async fn get_history(
     Query(page): Query<Page>,
 ) -> Result<Json<List<HistoryItem>>, ApiError> {
     caller.require_shop(&shop_id)?;
-    let from = range.from.as_deref().map(|s| parse_time("from", s)).transpose()?;
-    let to = range.to.as_deref().map(|s| parse_time("to", s)).transpose()?;
+    let from = range
+        .from
+        .as_deref()
+        .map(|s| parse_time("from", s))
+        .transpose()?;
+    let to = range
+        .to
+        .as_deref()
+        .map(|s| parse_time("to", s))
+        .transpose()?;
     let after = page
         .after()?
-        .map(|c| c.parse::<i64>().ok().and_then(DateTime::<Utc>::from_timestamp_micros))
+        .map(|c| {
+            c.parse::<i64>()
+                .ok()
+                .and_then(DateTime::<Utc>::from_timestamp_micros)
+        })
         .map(|t| t.ok_or_else(|| ApiError::BadRequest("bad cursor".into())))
         .transpose()?;
     let limit = page.limit()?;
@@ -105,7 +122,17 @@ pub async fn get_history(
     if !exists {
         return Err(ApiError::shop_not_found());
     }
-    type Row = (DateTime<Utc>, Option<f64>, Option<i16>, i64, i16, Option<f64>, Option<f64>, Option<f64>, Option<String>);
+    type Row = (
+        DateTime<Utc>,
+        Option<f64>,
+        Option<i16>,
+        i64,
+        i16,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<String>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT as_of, service_score, stars, credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier
          FROM scorecards WHERE shop_id = $1
@@ -124,22 +151,34 @@ pub async fn get_history(
     let mut keys = Vec::new();
     let items: Vec<HistoryItem> = rows
         .into_iter()
-        .map(|(as_of, service_score, stars, credit_points, credit_level_index, a, b, c, cs_tier)| {
-            keys.push(as_of.timestamp_micros().to_string());
-            HistoryItem {
-                as_of: format_time(as_of, tz),
-                service_score,
-                stars,
-                credit_points,
-                credit_level_index,
-                dsr: DsrScores { description: a, service: b, logistics: c },
-                cs_tier,
-            }
-        })
+        .map(
+            |(as_of, service_score, stars, credit_points, credit_level_index, a, b, c, cs_tier)| {
+                keys.push(as_of.timestamp_micros().to_string());
+                HistoryItem {
+                    as_of: format_time(as_of, tz),
+                    service_score,
+                    stars,
+                    credit_points,
+                    credit_level_index,
+                    dsr: DsrScores {
+                        description: a,
+                        service: b,
+                        logistics: c,
+                    },
+                    cs_tier,
+                }
+            },
+        )
         .collect();
     let list = List::page(items, limit, |_| String::new());
-    let next_cursor = list.next_cursor.as_ref().map(|_| super::encode_cursor(&keys[limit as usize - 1]));
-    Ok(Json(List { items: list.items, next_cursor }))
+    let next_cursor = list
+        .next_cursor
+        .as_ref()
+        .map(|_| super::encode_cursor(&keys[limit as usize - 1]));
+    Ok(Json(List {
+        items: list.items,
+        next_cursor,
+    }))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -187,7 +226,10 @@ fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 fn central(mut v: Vec<f64>) -> Central {
     v.sort_by(f64::total_cmp);
-    Central { avg: crate::scoring::service::mean(&v), p50: percentile(&v, 0.5) }
+    Central {
+        avg: crate::scoring::service::mean(&v),
+        p50: percentile(&v, 0.5),
+    }
 }
 
 /// Industry averages and percentiles over each shop's latest figures: aggregates only,
@@ -204,7 +246,14 @@ pub async fn get_benchmarks(
     Path(industry): Path<String>,
 ) -> Result<Json<Benchmarks>, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
-    type Row = (DateTime<Utc>, Option<f64>, SqlJson<BTreeMap<String, Option<f64>>>, Option<f64>, Option<f64>, Option<f64>);
+    type Row = (
+        DateTime<Utc>,
+        Option<f64>,
+        SqlJson<BTreeMap<String, Option<f64>>>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT as_of, service_score, indicators, dsr_description, dsr_service, dsr_logistics
          FROM shop_figures WHERE industry = $1",
@@ -212,11 +261,20 @@ pub async fn get_benchmarks(
     .bind(&industry)
     .fetch_all(&state.pool)
     .await?;
-    let as_of = rows.iter().map(|r| r.0).max().map(|t| format_time(t, state.policy.tz));
+    let as_of = rows
+        .iter()
+        .map(|r| r.0)
+        .max()
+        .map(|t| format_time(t, state.policy.tz));
     let mut scores: Vec<f64> = rows.iter().filter_map(|r| r.1).collect();
     scores.sort_by(f64::total_cmp);
-    let mut indicators: BTreeMap<String, Vec<f64>> =
-        state.policy.service.indicators.iter().map(|i| (i.name.clone(), Vec::new())).collect();
+    let mut indicators: BTreeMap<String, Vec<f64>> = state
+        .policy
+        .service
+        .indicators
+        .iter()
+        .map(|i| (i.name.clone(), Vec::new()))
+        .collect();
     for r in &rows {
         for (k, v) in &r.2 .0 {
             if let (Some(list), Some(v)) = (indicators.get_mut(k), v) {
@@ -235,8 +293,15 @@ pub async fn get_benchmarks(
             p50: percentile(&scores, 0.5),
             p90: percentile(&scores, 0.9),
         },
-        dsr: DsrBenchmarks { description: dsr(|r| r.3), service: dsr(|r| r.4), logistics: dsr(|r| r.5) },
-        indicators: indicators.into_iter().map(|(k, v)| (k, central(v))).collect(),
+        dsr: DsrBenchmarks {
+            description: dsr(|r| r.3),
+            service: dsr(|r| r.4),
+            logistics: dsr(|r| r.5),
+        },
+        indicators: indicators
+            .into_iter()
+            .map(|(k, v)| (k, central(v)))
+            .collect(),
     }))
 }
 

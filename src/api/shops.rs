@@ -35,7 +35,10 @@ const COLUMNS: &str = "shop_id, name, industry, platform, created_at, first_even
 
 /// Industry codes: lower-case words joined by underscores, like SPEC's list.
 pub fn valid_industry(s: &str) -> bool {
-    !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 /// Register a shop or change its name, industry or platform. Role: `ingest`.
@@ -54,16 +57,21 @@ pub async fn put_shop(
     body: axum::body::Bytes,
 ) -> Result<Json<Shop>, ApiError> {
     caller.require(&[Role::Ingest])?;
-    let update: ShopUpdate = serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
-        message: format!("invalid shop: {e}"),
-        details: vec![],
-    })?;
+    let update: ShopUpdate =
+        serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
+            message: format!("invalid shop: {e}"),
+            details: vec![],
+        })?;
     let mut details = Vec::new();
     if !valid_id(&shop_id, ID_MAX) {
-        details.push(json!({"field": "shop_id", "message": "must be 1-64 characters from [A-Za-z0-9._:-]"}));
+        details.push(
+            json!({"field": "shop_id", "message": "must be 1-64 characters from [A-Za-z0-9._:-]"}),
+        );
     }
     if !valid_industry(&update.industry) {
-        details.push(json!({"field": "industry", "message": "must be 1-64 characters from [a-z0-9_]"}));
+        details.push(
+            json!({"field": "industry", "message": "must be 1-64 characters from [a-z0-9_]"}),
+        );
     }
     for (field, v) in [("name", &update.name), ("platform", &update.platform)] {
         if v.as_ref().is_some_and(|v| v.chars().count() > 200) {
@@ -71,7 +79,10 @@ pub async fn put_shop(
         }
     }
     if !details.is_empty() {
-        return Err(ApiError::Unprocessable { message: "invalid shop".into(), details });
+        return Err(ApiError::Unprocessable {
+            message: "invalid shop".into(),
+            details,
+        });
     }
     let shop: Shop = sqlx::query_as(&format!(
         "INSERT INTO shops (shop_id, name, industry, platform) VALUES ($1, $2, $3, $4)
@@ -96,12 +107,17 @@ pub async fn put_shop(
               (status = 404, body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
 )]
-pub async fn get_shop(State(state): State<AppState>, caller: Caller, Path(shop_id): Path<String>) -> Result<Json<Shop>, ApiError> {
+pub async fn get_shop(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(shop_id): Path<String>,
+) -> Result<Json<Shop>, ApiError> {
     caller.require_shop(&shop_id)?;
-    let shop: Option<Shop> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM shops WHERE shop_id = $1"))
-        .bind(&shop_id)
-        .fetch_optional(&state.pool)
-        .await?;
+    let shop: Option<Shop> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM shops WHERE shop_id = $1"))
+            .bind(&shop_id)
+            .fetch_optional(&state.pool)
+            .await?;
     shop.map(Json).ok_or_else(ApiError::shop_not_found)
 }
 

@@ -53,15 +53,33 @@ pub async fn list_tiers(
     }
     if let Some(t) = &f.tier {
         if !matches!(t.as_str(), "gold" | "silver" | "black" | "none") {
-            return Err(ApiError::BadRequest("tier must be gold, silver, black or none".into()));
+            return Err(ApiError::BadRequest(
+                "tier must be gold, silver, black or none".into(),
+            ));
         }
     }
     let month: Option<String> = match f.month {
         Some(m) => Some(m),
-        None => sqlx::query_scalar("SELECT max(month) FROM cs_tiers").fetch_one(&state.pool).await?,
+        None => {
+            sqlx::query_scalar("SELECT max(month) FROM cs_tiers")
+                .fetch_one(&state.pool)
+                .await?
+        }
     };
     let limit = page.limit()?;
-    type Row = (String, String, String, String, Option<String>, Option<i32>, Option<f64>, i64, String, String, i32);
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<i32>,
+        Option<f64>,
+        i64,
+        String,
+        String,
+        i32,
+    );
     // Pages are keyed by shop id, the one unique column within a month.
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings, industry, scale, cohort_size
@@ -79,10 +97,35 @@ pub async fn list_tiers(
     .await?;
     let items = rows
         .into_iter()
-        .map(|(shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings, industry, scale, size)| TierItem {
-            shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings,
-            cohort: Cohort { industry, scale, size: size as u32 },
-        })
+        .map(
+            |(
+                shop_id,
+                month,
+                tier,
+                status,
+                reason,
+                rank,
+                satisfaction_rate,
+                ratings,
+                industry,
+                scale,
+                size,
+            )| TierItem {
+                shop_id,
+                month,
+                tier,
+                status,
+                reason,
+                rank,
+                satisfaction_rate,
+                ratings,
+                cohort: Cohort {
+                    industry,
+                    scale,
+                    size: size as u32,
+                },
+            },
+        )
         .collect();
     Ok(Json(List::page(items, limit, |t| t.shop_id.clone())))
 }

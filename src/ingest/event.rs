@@ -66,22 +66,48 @@ macro_rules! fields {
 }
 
 const fn req(name: &'static str, kind: Kind) -> FieldSpec {
-    FieldSpec { name, required: true, kind }
+    FieldSpec {
+        name,
+        required: true,
+        kind,
+    }
 }
 const fn opt(name: &'static str, kind: Kind) -> FieldSpec {
-    FieldSpec { name, required: false, kind }
+    FieldSpec {
+        name,
+        required: false,
+        kind,
+    }
 }
 
 pub const CANCEL_INITIATORS: &[&str] = &["buyer", "seller", "platform"];
 pub const RATINGS: &[&str] = &["positive", "neutral", "negative"];
-pub const REFUND_REASONS: &[&str] =
-    &["not_shipped", "not_received", "quality", "wrong_item", "changed_mind", "other"];
+pub const REFUND_REASONS: &[&str] = &[
+    "not_shipped",
+    "not_received",
+    "quality",
+    "wrong_item",
+    "changed_mind",
+    "other",
+];
 pub const SENDERS: &[&str] = &["buyer", "agent", "bot"];
-pub const SATISFACTION: &[&str] =
-    &["very_satisfied", "satisfied", "neutral", "unsatisfied", "very_unsatisfied"];
+pub const SATISFACTION: &[&str] = &[
+    "very_satisfied",
+    "satisfied",
+    "neutral",
+    "unsatisfied",
+    "very_unsatisfied",
+];
 pub const AGENT_STATUSES: &[&str] = &["online", "offline"];
-pub const COMPLAINT_CATEGORIES: &[&str] =
-    &["not_shipped", "not_received", "logistics_stalled", "quality", "return", "service", "other"];
+pub const COMPLAINT_CATEGORIES: &[&str] = &[
+    "not_shipped",
+    "not_received",
+    "logistics_stalled",
+    "quality",
+    "return",
+    "service",
+    "other",
+];
 pub const OUTCOMES: &[&str] = &["resolved", "irregular"];
 pub const CONDUCTS: &[&str] = &["abuse", "harassment", "fraud", "broken_promise"];
 pub const INTEGRITY_KINDS: &[&str] = &["fake_reviews", "fake_orders", "data_fraud", "other"];
@@ -151,7 +177,10 @@ impl EventType {
                 opt("carrier", Text(128)),
                 opt("tracking_no", Text(128)),
             ],
-            EventType::OrderCancelled => fields![req("order_id", Id), req("initiator", Enum(CANCEL_INITIATORS))],
+            EventType::OrderCancelled => fields![
+                req("order_id", Id),
+                req("initiator", Enum(CANCEL_INITIATORS))
+            ],
             EventType::OrderReviewed => fields![
                 req("order_id", Id),
                 req("buyer_id", Id),
@@ -174,20 +203,28 @@ impl EventType {
                 req("conversation_id", Id),
                 req("satisfaction", Enum(SATISFACTION)),
             ],
-            EventType::AgentStatus => fields![req("agent_id", Id), req("status", Enum(AGENT_STATUSES))],
+            EventType::AgentStatus => {
+                fields![req("agent_id", Id), req("status", Enum(AGENT_STATUSES))]
+            }
             EventType::ComplaintOpened => fields![
                 req("complaint_id", Id),
                 req("category", Enum(COMPLAINT_CATEGORIES)),
                 opt("order_id", Id),
             ],
-            EventType::ComplaintAccepted | EventType::ComplaintFollowedUp => fields![req("complaint_id", Id)],
+            EventType::ComplaintAccepted | EventType::ComplaintFollowedUp => {
+                fields![req("complaint_id", Id)]
+            }
             EventType::ComplaintResolved => fields![
                 req("complaint_id", Id),
                 req("outcome", Enum(OUTCOMES)),
                 opt("ruled_against_merchant", Bool),
             ],
-            EventType::ComplaintVerified => fields![req("complaint_id", Id), req("conduct", Enum(CONDUCTS))],
-            EventType::IntegrityFlagged => fields![req("kind", Enum(INTEGRITY_KINDS)), opt("note", Text(2000))],
+            EventType::ComplaintVerified => {
+                fields![req("complaint_id", Id), req("conduct", Enum(CONDUCTS))]
+            }
+            EventType::IntegrityFlagged => {
+                fields![req("kind", Enum(INTEGRITY_KINDS)), opt("note", Text(2000))]
+            }
         }
     }
 }
@@ -208,7 +245,8 @@ pub struct Event {
 pub fn valid_id(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 pub const ID_MAX: usize = 64;
@@ -223,14 +261,21 @@ fn id_message(max: usize) -> String {
 pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event, Vec<FieldError>> {
     let mut errs = Vec::new();
     let mut err = |field: &str, message: String| {
-        errs.push(FieldError { index, field: field.to_string(), message })
+        errs.push(FieldError {
+            index,
+            field: field.to_string(),
+            message,
+        })
     };
     let Some(obj) = item.as_object() else {
         err("", "must be a JSON object".into());
         return Err(errs);
     };
     for key in obj.keys() {
-        if !matches!(key.as_str(), "event_id" | "type" | "shop_id" | "occurred_at" | "data") {
+        if !matches!(
+            key.as_str(),
+            "event_id" | "type" | "shop_id" | "occurred_at" | "data"
+        ) {
             err(key, "unknown field".into());
         }
     }
@@ -296,7 +341,10 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
                 }
             }
             Err(_) => {
-                err("occurred_at", "must be an RFC 3339 timestamp with an offset".into());
+                err(
+                    "occurred_at",
+                    "must be an RFC 3339 timestamp with an offset".into(),
+                );
                 None
             }
         },
@@ -335,13 +383,29 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
         Value::Object(data.expect("checked").clone()),
     );
     let content_hash = content_hash(kind, occurred_at, &data);
-    Ok(Event { event_id, shop_id, kind, occurred_at, data, content_hash })
+    Ok(Event {
+        event_id,
+        shop_id,
+        kind,
+        occurred_at,
+        data,
+        content_hash,
+    })
 }
 
-fn validate_data(index: usize, kind: EventType, data: &Map<String, Value>, errs: &mut Vec<FieldError>) {
+fn validate_data(
+    index: usize,
+    kind: EventType,
+    data: &Map<String, Value>,
+    errs: &mut Vec<FieldError>,
+) {
     let specs = kind.fields();
     let mut err = |field: &str, message: String| {
-        errs.push(FieldError { index, field: format!("data.{field}"), message })
+        errs.push(FieldError {
+            index,
+            field: format!("data.{field}"),
+            message,
+        })
     };
     for key in data.keys() {
         if !specs.iter().any(|s| s.name == key) {
@@ -394,7 +458,10 @@ fn check_kind(kind: Kind, value: &Value) -> Option<String> {
             Some(s) if allowed.contains(&s) => None,
             _ => Some(format!("must be one of {}", allowed.join(", "))),
         },
-        Kind::Bool => value.is_boolean().then_some(()).map_or(Some("must be a boolean".into()), |_| None),
+        Kind::Bool => value
+            .is_boolean()
+            .then_some(())
+            .map_or(Some("must be a boolean".into()), |_| None),
         Kind::Dsr => {
             let Some(m) = value.as_object() else {
                 return Some("must be an object {description, service, logistics}".into());
@@ -465,18 +532,33 @@ mod tests {
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(
             fields,
-            ["event_id", "occurred_at", "data.extra", "data.order_id", "data.initiator"]
+            [
+                "event_id",
+                "occurred_at",
+                "data.extra",
+                "data.order_id",
+                "data.initiator"
+            ]
         );
         assert!(errs.iter().all(|e| e.index == 3));
     }
 
     #[test]
     fn hash_ignores_key_order_and_offset_but_not_explicit_optionals() {
-        let a: Value = serde_json::from_str(r#"{"order_id":"o","buyer_id":"b","amount_cents":1}"#).unwrap();
-        let b: Value = serde_json::from_str(r#"{ "amount_cents":1, "buyer_id":"b","order_id":"o"}"#).unwrap();
-        let c: Value = serde_json::from_str(r#"{"order_id":"o","buyer_id":"b","amount_cents":1,"item_id":null}"#).unwrap();
-        let t1: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T10:00:00+08:00").unwrap().into();
-        let t2: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T02:00:00Z").unwrap().into();
+        let a: Value =
+            serde_json::from_str(r#"{"order_id":"o","buyer_id":"b","amount_cents":1}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{ "amount_cents":1, "buyer_id":"b","order_id":"o"}"#).unwrap();
+        let c: Value = serde_json::from_str(
+            r#"{"order_id":"o","buyer_id":"b","amount_cents":1,"item_id":null}"#,
+        )
+        .unwrap();
+        let t1: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T10:00:00+08:00")
+            .unwrap()
+            .into();
+        let t2: DateTime<Utc> = DateTime::parse_from_rfc3339("2026-10-01T02:00:00Z")
+            .unwrap()
+            .into();
         let k = EventType::OrderCreated;
         assert_eq!(content_hash(k, t1, &a), content_hash(k, t2, &b));
         assert_ne!(content_hash(k, t1, &a), content_hash(k, t1, &c));
@@ -484,8 +566,10 @@ mod tests {
 
     #[test]
     fn future_events_are_rejected_past_24h() {
-        let mk = |t: &str| json!({"event_id": "e", "type": "order.paid", "shop_id": "s",
-                                  "occurred_at": t, "data": {"order_id": "o"}});
+        let mk = |t: &str| {
+            json!({"event_id": "e", "type": "order.paid", "shop_id": "s",
+                                  "occurred_at": t, "data": {"order_id": "o"}})
+        };
         assert!(validate(0, &mk("2026-10-10T23:59:59Z"), now()).is_ok());
         assert!(validate(0, &mk("2026-10-11T00:00:01Z"), now()).is_err());
     }

@@ -35,7 +35,10 @@ const PROJECT_SQL: &str = include_str!("project.sql");
 
 /// The projection statements of `project.sql`, each taking ($1 shop ids, $2 event ids).
 pub fn projection_statements() -> impl Iterator<Item = &'static str> {
-    PROJECT_SQL.split("\n-- @@\n").map(str::trim).filter(|s| !s.is_empty())
+    PROJECT_SQL
+        .split("\n-- @@\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// Stores a validated batch atomically: every new event and its projections are
@@ -49,7 +52,11 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
     for (i, e) in events.iter().enumerate() {
         match first_seen.get(&(e.shop_id.as_str(), e.event_id.as_str())) {
             Some(&j) if events[j].content_hash == e.content_hash => duplicates += 1,
-            Some(_) => conflicts.push(Conflict { index: i, shop_id: e.shop_id.clone(), event_id: e.event_id.clone() }),
+            Some(_) => conflicts.push(Conflict {
+                index: i,
+                shop_id: e.shop_id.clone(),
+                event_id: e.event_id.clone(),
+            }),
             None => {
                 first_seen.insert((&e.shop_id, &e.event_id), i);
                 unique.push((i, e));
@@ -65,10 +72,15 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
 
     // Keys that were already stored: a duplicate when the content matches. The insert
     // above waited for any concurrent writer of the same key, so the stored row is final.
-    let inserted: std::collections::HashSet<(&str, &str)> =
-        inserted_shops.iter().map(String::as_str).zip(inserted_ids.iter().map(String::as_str)).collect();
-    let existing: Vec<&(usize, &Event)> =
-        unique.iter().filter(|(_, e)| !inserted.contains(&(e.shop_id.as_str(), e.event_id.as_str()))).collect();
+    let inserted: std::collections::HashSet<(&str, &str)> = inserted_shops
+        .iter()
+        .map(String::as_str)
+        .zip(inserted_ids.iter().map(String::as_str))
+        .collect();
+    let existing: Vec<&(usize, &Event)> = unique
+        .iter()
+        .filter(|(_, e)| !inserted.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
+        .collect();
     if !existing.is_empty() {
         let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
         let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
@@ -85,7 +97,11 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
         for (i, e) in existing {
             match stored.get(&(e.shop_id.clone(), e.event_id.clone())) {
                 Some(h) if h.as_slice() == e.content_hash => duplicates += 1,
-                _ => conflicts.push(Conflict { index: *i, shop_id: e.shop_id.clone(), event_id: e.event_id.clone() }),
+                _ => conflicts.push(Conflict {
+                    index: *i,
+                    shop_id: e.shop_id.clone(),
+                    event_id: e.event_id.clone(),
+                }),
             }
         }
         if !conflicts.is_empty() {
@@ -99,7 +115,10 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
         project(&mut tx, &inserted_shops, &inserted_ids).await?;
     }
     tx.commit().await?;
-    Ok(IngestOutcome { accepted: inserted_ids.len(), duplicates })
+    Ok(IngestOutcome {
+        accepted: inserted_ids.len(),
+        duplicates,
+    })
 }
 
 async fn insert_events(
@@ -144,7 +163,11 @@ pub async fn project(
     event_ids: &[String],
 ) -> Result<(), sqlx::Error> {
     for stmt in projection_statements() {
-        sqlx::query(stmt).bind(shop_ids).bind(event_ids).execute(&mut **tx).await?;
+        sqlx::query(stmt)
+            .bind(shop_ids)
+            .bind(event_ids)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok(())
 }
@@ -159,7 +182,9 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE shops SET first_event_at = NULL").execute(&mut *tx).await?;
+    sqlx::query("UPDATE shops SET first_event_at = NULL")
+        .execute(&mut *tx)
+        .await?;
     let mut after: (String, String) = (String::new(), String::new());
     let mut total = 0;
     loop {
@@ -171,7 +196,9 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
         .bind(&after.1)
         .fetch_all(&mut *tx)
         .await?;
-        let Some(last) = keys.last().cloned() else { break };
+        let Some(last) = keys.last().cloned() else {
+            break;
+        };
         total += keys.len();
         let (shops, ids): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
         project(&mut tx, &shops, &ids).await?;

@@ -31,7 +31,10 @@ impl Month {
         Month(self.0 + 1)
     }
     pub fn start(self, tz: Tz) -> DateTime<Utc> {
-        local_midnight(tz, NaiveDate::from_ymd_opt(self.year(), self.month(), 1).expect("valid month"))
+        local_midnight(
+            tz,
+            NaiveDate::from_ymd_opt(self.year(), self.month(), 1).expect("valid month"),
+        )
     }
     pub fn end(self, tz: Tz) -> DateTime<Utc> {
         self.next().start(tz)
@@ -51,15 +54,29 @@ impl Month {
 }
 
 /// The evaluation instant of a closed period (SPEC §1).
-pub fn eval_instant(as_of: DateTime<Utc>, end: DateTime<Utc>, settle_seconds: i64) -> DateTime<Utc> {
+pub fn eval_instant(
+    as_of: DateTime<Utc>,
+    end: DateTime<Utc>,
+    settle_seconds: i64,
+) -> DateTime<Utc> {
     as_of.min(end + Duration::seconds(settle_seconds))
 }
 
 /// The latest yearly campaign `[start, end)` (local month-day pairs) that has started by `as_of`.
-pub fn latest_campaign(as_of: DateTime<Utc>, tz: Tz, start: (u32, u32), end: (u32, u32)) -> (DateTime<Utc>, DateTime<Utc>, NaiveDate, NaiveDate) {
+pub fn latest_campaign(
+    as_of: DateTime<Utc>,
+    tz: Tz,
+    start: (u32, u32),
+    end: (u32, u32),
+) -> (DateTime<Utc>, DateTime<Utc>, NaiveDate, NaiveDate) {
     let year = as_of.with_timezone(&tz).year();
-    let at = |y: i32, (m, d): (u32, u32)| NaiveDate::from_ymd_opt(y, m, d).expect("validated month-day");
-    let y = if local_midnight(tz, at(year, start)) <= as_of { year } else { year - 1 };
+    let at =
+        |y: i32, (m, d): (u32, u32)| NaiveDate::from_ymd_opt(y, m, d).expect("validated month-day");
+    let y = if local_midnight(tz, at(year, start)) <= as_of {
+        year
+    } else {
+        year - 1
+    };
     let (s, e) = (at(y, start), at(y, end));
     (local_midnight(tz, s), local_midnight(tz, e), s, e)
 }
@@ -86,10 +103,19 @@ mod tests {
     #[test]
     fn latest_campaign_started_by_as_of() {
         let (s, e, _, last) = latest_campaign(t("2026-09-20T07:00:00+08:00"), TZ, (10, 1), (10, 8));
-        assert_eq!((s, e), (t("2025-10-01T00:00:00+08:00"), t("2025-10-08T00:00:00+08:00")));
+        assert_eq!(
+            (s, e),
+            (
+                t("2025-10-01T00:00:00+08:00"),
+                t("2025-10-08T00:00:00+08:00")
+            )
+        );
         assert_eq!(last.to_string(), "2025-10-08");
         let (s, _, _, _) = latest_campaign(t("2026-10-01T00:00:00+08:00"), TZ, (10, 1), (10, 8));
         assert_eq!(s, t("2026-10-01T00:00:00+08:00"));
-        assert_eq!(eval_instant(t("2026-10-20T00:00:00+08:00"), e, 120 * 3600), t("2025-10-13T00:00:00+08:00"));
+        assert_eq!(
+            eval_instant(t("2026-10-20T00:00:00+08:00"), e, 120 * 3600),
+            t("2025-10-13T00:00:00+08:00")
+        );
     }
 }

@@ -21,7 +21,7 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::periods::{eval_instant, latest_campaign, Month};
-use crate::metrics::{self, evaluate, eval::late_orders, Metric, Scope, ScopeData, ShopData};
+use crate::metrics::{self, eval::late_orders, evaluate, Metric, Scope, ScopeData, ShopData};
 use crate::policy::{NamedMetric, PeriodKind, Policy, Program};
 use crate::scoring::card::{self, Scorecard};
 use crate::scoring::{credit, hints, programs, service, stars, tiers};
@@ -78,7 +78,8 @@ struct TierRow {
 }
 
 pub fn format_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz).to_rfc3339_opts(SecondsFormat::AutoSi, false)
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// Loads metric families per scope, once, for one batch of shops.
@@ -90,9 +91,17 @@ struct Loader<'a> {
 
 impl<'a> Loader<'a> {
     fn new(pool: &'a PgPool, shops: Vec<String>) -> Self {
-        Loader { pool, shops, cache: HashMap::new() }
+        Loader {
+            pool,
+            shops,
+            cache: HashMap::new(),
+        }
     }
-    async fn get<'m>(&mut self, scope: Scope, ms: impl IntoIterator<Item = &'m Metric>) -> Result<&ScopeData, sqlx::Error> {
+    async fn get<'m>(
+        &mut self,
+        scope: Scope,
+        ms: impl IntoIterator<Item = &'m Metric>,
+    ) -> Result<&ScopeData, sqlx::Error> {
         let fams = metrics::families(ms);
         let data = self.cache.entry(scope).or_default();
         metrics::load_into(self.pool, &self.shops, scope, &fams, data).await?;
@@ -100,8 +109,16 @@ impl<'a> Loader<'a> {
     }
 }
 
-fn values<'m>(named: impl IntoIterator<Item = &'m NamedMetric>, d: &ShopData, scope: Scope, tz: Tz) -> HashMap<String, Option<f64>> {
-    named.into_iter().map(|n| (n.name.clone(), evaluate(&n.metric, d, scope, tz))).collect()
+fn values<'m>(
+    named: impl IntoIterator<Item = &'m NamedMetric>,
+    d: &ShopData,
+    scope: Scope,
+    tz: Tz,
+) -> HashMap<String, Option<f64>> {
+    named
+        .into_iter()
+        .map(|n| (n.name.clone(), evaluate(&n.metric, d, scope, tz)))
+        .collect()
 }
 
 /// Recomputes `shop_ids` (all known shops when `None`) as of `as_of`.
@@ -114,17 +131,25 @@ pub async fn recompute(
     let started = Instant::now();
     let started_at = Utc::now();
     let tz = policy.tz;
-    let all: Vec<ShopInfo> = sqlx::query_as("SELECT shop_id, industry, first_event_at FROM shops ORDER BY shop_id")
-        .fetch_all(pool)
-        .await?;
+    let all: Vec<ShopInfo> =
+        sqlx::query_as("SELECT shop_id, industry, first_event_at FROM shops ORDER BY shop_id")
+            .fetch_all(pool)
+            .await?;
     let targets: Vec<&ShopInfo> = match shop_ids {
         None => all.iter().collect(),
         Some(ids) => {
             let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-            let found: Vec<&ShopInfo> = all.iter().filter(|s| wanted.contains(s.shop_id.as_str())).collect();
+            let found: Vec<&ShopInfo> = all
+                .iter()
+                .filter(|s| wanted.contains(s.shop_id.as_str()))
+                .collect();
             if found.len() != wanted.len() {
                 let known: HashSet<&str> = found.iter().map(|s| s.shop_id.as_str()).collect();
-                let mut missing: Vec<String> = wanted.iter().filter(|w| !known.contains(*w)).map(|s| s.to_string()).collect();
+                let mut missing: Vec<String> = wanted
+                    .iter()
+                    .filter(|w| !known.contains(*w))
+                    .map(|s| s.to_string())
+                    .collect();
                 missing.sort();
                 return Err(RecomputeError::UnknownShops(missing));
             }
@@ -135,12 +160,13 @@ pub async fn recompute(
     // The tier month, and which shops need tier inputs: the targets, plus any shop with
     // events before the month's end that has no row for it yet (first run of a month).
     let tier_month = Month::of(as_of, tz).prev();
-    let have_rows: HashSet<String> = sqlx::query_scalar("SELECT shop_id FROM cs_tiers WHERE month = $1")
-        .bind(tier_month.label())
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
+    let have_rows: HashSet<String> =
+        sqlx::query_scalar("SELECT shop_id FROM cs_tiers WHERE month = $1")
+            .bind(tier_month.label())
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
     let target_ids: HashSet<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     let tier_extra: Vec<&ShopInfo> = all
         .iter()
@@ -161,25 +187,50 @@ pub async fn recompute(
     }
 
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(RECOMPUTE_LOCK).execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(RECOMPUTE_LOCK)
+        .execute(&mut *tx)
+        .await?;
     store_figures(&mut tx, as_of, &targets, &figures).await?;
     store_tiers(&mut tx, policy, tier_month, &tier_rows).await?;
-    let industries: Vec<String> = targets.iter().map(|s| s.industry.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let industries: Vec<String> = targets
+        .iter()
+        .map(|s| s.industry.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
     let industry = IndustryScores::load(&mut tx, &industries).await?;
     let tier_cards = load_tier_cards(&mut tx, tier_month, &targets).await?;
 
     let computed_at = format_time(started_at, tz);
     let mut cards = Vec::with_capacity(targets.len());
     for info in &targets {
-        let f = figures.remove(&info.shop_id).expect("computed for every target");
-        cards.push(assemble(policy, info, f, as_of, &computed_at, &industry, tier_cards.get(&info.shop_id).cloned()));
+        let f = figures
+            .remove(&info.shop_id)
+            .expect("computed for every target");
+        cards.push(assemble(
+            policy,
+            info,
+            f,
+            as_of,
+            &computed_at,
+            &industry,
+            tier_cards.get(&info.shop_id).cloned(),
+        ));
     }
     store_cards(&mut tx, as_of, started_at, policy, &cards).await?;
-    sqlx::query("UPDATE shops SET dirty_since = NULL WHERE shop_id = ANY($1) AND dirty_since <= $2")
-        .bind(targets.iter().map(|s| s.shop_id.as_str()).collect::<Vec<_>>())
-        .bind(started_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE shops SET dirty_since = NULL WHERE shop_id = ANY($1) AND dirty_since <= $2",
+    )
+    .bind(
+        targets
+            .iter()
+            .map(|s| s.shop_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(started_at)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
 
     ::metrics::counter!("shopscore_shops_scored_total").increment(cards.len() as u64);
@@ -203,37 +254,93 @@ async fn shop_figures(
     let ids = loader.shops.clone();
 
     // Credit: every counted review as of `as_of`.
-    type CreditRow = (String, String, String, i16, DateTime<Utc>, Option<DateTime<Utc>>, Option<i64>, Option<String>);
-    let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metrics/sql/credit.sql")).bind(&ids).bind(as_of).fetch_all(pool).await?;
+    type CreditRow = (
+        String,
+        String,
+        String,
+        i16,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+        Option<String>,
+    );
+    let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metrics/sql/credit.sql"))
+        .bind(&ids)
+        .bind(as_of)
+        .fetch_all(pool)
+        .await?;
     let mut counted: HashMap<String, Vec<credit::CountedReview>> = HashMap::new();
     for (shop, order_id, buyer_id, rating, reviewed_at, created_at, amount_cents, item_id) in rows {
-        counted.entry(shop).or_default().push(credit::CountedReview { order_id, buyer_id, rating, reviewed_at, created_at, amount_cents, item_id });
+        counted
+            .entry(shop)
+            .or_default()
+            .push(credit::CountedReview {
+                order_id,
+                buyer_id,
+                rating,
+                reviewed_at,
+                created_at,
+                amount_cents,
+                item_id,
+            });
     }
 
     // DSR over its window, with the per-buyer monthly cap.
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
-    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(include_str!("../metrics/sql/dsr.sql"))
-        .bind(&ids).bind(as_of).bind(dsr_from).bind(tz.name()).bind(i64::from(policy.dsr_monthly_cap))
-        .fetch_all(pool).await?;
-    let dsr: HashMap<String, (i64, [i64; 3])> = rows.into_iter().map(|(s, n, a, b, c)| (s, (n, [a, b, c]))).collect();
+    let rows: Vec<(String, i64, i64, i64, i64)> =
+        sqlx::query_as(include_str!("../metrics/sql/dsr.sql"))
+            .bind(&ids)
+            .bind(as_of)
+            .bind(dsr_from)
+            .bind(tz.name())
+            .bind(i64::from(policy.dsr_monthly_cap))
+            .fetch_all(pool)
+            .await?;
+    let dsr: HashMap<String, (i64, [i64; 3])> = rows
+        .into_iter()
+        .map(|(s, n, a, b, c)| (s, (n, [a, b, c])))
+        .collect();
 
     // Positive rate and review counts over the credit rate window.
     let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
     let review_counts: HashMap<String, card::ReviewCounts> = {
         let d = loader.get(rate_scope, [&Metric::Reviews]).await?;
-        ids.iter().map(|id| {
-            let rs = &d.shop(id).reviews;
-            let count = |r: i16| rs.iter().filter(|x| **x == r).count() as i64;
-            (id.clone(), card::ReviewCounts { positive: count(1), neutral: count(0), negative: count(-1) })
-        }).collect()
+        ids.iter()
+            .map(|id| {
+                let rs = &d.shop(id).reviews;
+                let count = |r: i16| rs.iter().filter(|x| **x == r).count() as i64;
+                (
+                    id.clone(),
+                    card::ReviewCounts {
+                        positive: count(1),
+                        neutral: count(0),
+                        negative: count(-1),
+                    },
+                )
+            })
+            .collect()
     };
 
     // The rolling service score.
     let svc_scope = Scope::rolling(as_of, policy.service.window_days);
-    let svc_metrics: Vec<&NamedMetric> = policy.service.indicators.iter().flat_map(|i| i.metrics.iter().map(|m| &m.named)).collect();
+    let svc_metrics: Vec<&NamedMetric> = policy
+        .service
+        .indicators
+        .iter()
+        .flat_map(|i| i.metrics.iter().map(|m| &m.named))
+        .collect();
     let svc_values: HashMap<String, HashMap<String, Option<f64>>> = {
-        let d = loader.get(svc_scope, svc_metrics.iter().map(|n| &n.metric)).await?;
-        ids.iter().map(|id| (id.clone(), values(svc_metrics.iter().copied(), d.shop(id), svc_scope, tz))).collect()
+        let d = loader
+            .get(svc_scope, svc_metrics.iter().map(|n| &n.metric))
+            .await?;
+        ids.iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    values(svc_metrics.iter().copied(), d.shop(id), svc_scope, tz),
+                )
+            })
+            .collect()
     };
 
     // Five stars: the metric in each of the last complete months, as closed periods.
@@ -246,7 +353,8 @@ async fn shop_figures(
         let m = &policy.stars.five_star_metric;
         let d = loader.get(scope, [&m.metric]).await?;
         for id in &ids {
-            let ok = evaluate(&m.metric, d.shop(id), scope, tz).is_some_and(|v| v >= policy.stars.five_star_threshold - eps);
+            let ok = evaluate(&m.metric, d.shop(id), scope, tz)
+                .is_some_and(|v| v >= policy.stars.five_star_threshold - eps);
             if !ok {
                 five_ok.insert(id.clone(), false);
             }
@@ -286,7 +394,16 @@ async fn shop_figures(
         for p in &policy.programs {
             programs.entry(p.name.clone()).or_insert(None);
         }
-        out.insert(id.clone(), Figures { credit, dsr, service, five_star_ok: five_ok[id], programs });
+        out.insert(
+            id.clone(),
+            Figures {
+                credit,
+                dsr,
+                service,
+                five_star_ok: five_ok[id],
+                programs,
+            },
+        );
     }
     Ok(out)
 }
@@ -323,7 +440,8 @@ async fn program(
         _ => eval_instant(as_of, end, p.settle_seconds),
     };
     let scope = Scope::period(start, end, e);
-    let in_progress = matches!(p.period, PeriodKind::Campaign { .. }) && as_of < end + Duration::seconds(p.settle_seconds);
+    let in_progress = matches!(p.period, PeriodKind::Campaign { .. })
+        && as_of < end + Duration::seconds(p.settle_seconds);
 
     let mut needed: Vec<&Metric> = p.rules.iter().map(|r| &r.named.metric).collect();
     if let Some(pen) = &p.penalty {
@@ -362,9 +480,13 @@ async fn program(
         }
         let (penalty_cents, late) = match &p.penalty {
             Some(pen) => {
-                let Metric::LateShipments(h) = pen.late_orders_of.metric else { unreachable!("validated") };
-                let late: Vec<(String, i64)> =
-                    late_orders(sd, h, e).into_iter().map(|o| (o.order_id.clone(), o.amount_cents.unwrap_or(0))).collect();
+                let Metric::LateShipments(h) = pen.late_orders_of.metric else {
+                    unreachable!("validated")
+                };
+                let late: Vec<(String, i64)> = late_orders(sd, h, e)
+                    .into_iter()
+                    .map(|o| (o.order_id.clone(), o.amount_cents.unwrap_or(0)))
+                    .collect();
                 let (total, list) = programs::penalties(&late, pen.percent, pen.cap_cents);
                 (Some(total), Some(list))
             }
@@ -386,7 +508,8 @@ async fn program(
     // Consecutive failing months, walking back until a month passes, is exempt, or
     // precedes the shop's first event.
     if let (Some(m0), false) = (month, failing.is_empty()) {
-        let mut counts: HashMap<String, u32> = failing.iter().map(|s| (s.shop_id.clone(), 1)).collect();
+        let mut counts: HashMap<String, u32> =
+            failing.iter().map(|s| (s.shop_id.clone(), 1)).collect();
         let mut m = m0;
         while !failing.is_empty() {
             m = m.prev();
@@ -401,7 +524,12 @@ async fn program(
             let fams = metrics::families(p.rules.iter().map(|r| &r.named.metric));
             metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
             failing.retain(|info| {
-                let vals = values(p.rules.iter().map(|r| &r.named), data.shop(&info.shop_id), sc, tz);
+                let vals = values(
+                    p.rules.iter().map(|r| &r.named),
+                    data.shop(&info.shop_id),
+                    sc,
+                    tz,
+                );
                 let (_, failed) = programs::evaluate_rules(&p.rules, &vals, eps);
                 if failed {
                     *counts.get_mut(&info.shop_id).expect("counted") += 1;
@@ -431,14 +559,31 @@ async fn tier_inputs(
     let eps = policy.epsilon;
     let (start, end) = (month.start(tz), month.end(tz));
     let scope = Scope::period(start, end, end);
-    let svc: Vec<&NamedMetric> = policy.service.indicators.iter().flat_map(|i| i.metrics.iter().map(|m| &m.named)).collect();
-    let base = [Metric::Orders, Metric::IntegrityFlags, Metric::SatisfactionRatings, Metric::SatisfactionRate];
-    let d = loader.get(scope, svc.iter().map(|n| &n.metric).chain(base.iter())).await?;
+    let svc: Vec<&NamedMetric> = policy
+        .service
+        .indicators
+        .iter()
+        .flat_map(|i| i.metrics.iter().map(|m| &m.named))
+        .collect();
+    let base = [
+        Metric::Orders,
+        Metric::IntegrityFlags,
+        Metric::SatisfactionRatings,
+        Metric::SatisfactionRate,
+    ];
+    let d = loader
+        .get(scope, svc.iter().map(|n| &n.metric).chain(base.iter()))
+        .await?;
     let mut rows = Vec::new();
     for info in batch.iter().filter(|s| s.active_before(end, end)) {
         let sd = d.shop(&info.shop_id);
         let v = |m: &Metric| evaluate(m, sd, scope, tz);
-        let ss = service::service_score(&values(svc.iter().copied(), sd, scope, tz), &info.industry, &policy.service, eps);
+        let ss = service::service_score(
+            &values(svc.iter().copied(), sd, scope, tz),
+            &info.industry,
+            &policy.service,
+            eps,
+        );
         let input = tiers::TierInput {
             shop_id: info.shop_id.clone(),
             industry: info.industry.clone(),
@@ -451,11 +596,21 @@ async fn tier_inputs(
         };
         let exclusion = tiers::eligibility(&input, &policy.cs_tier, eps);
         let scale = policy.cs_tier.scale_for(input.orders).to_string();
-        rows.push(TierRow { input, scale, exclusion, cancel_reason: None });
+        rows.push(TierRow {
+            input,
+            scale,
+            exclusion,
+            cancel_reason: None,
+        });
     }
     // Cancellation: a verified conduct complaint or an integrity flag in M+1 up to as_of.
     let after = Scope::period(end, as_of + Duration::microseconds(1), as_of);
-    let d = loader.get(after, [&Metric::VerifiedConductComplaints, &Metric::IntegrityFlags]).await?;
+    let d = loader
+        .get(
+            after,
+            [&Metric::VerifiedConductComplaints, &Metric::IntegrityFlags],
+        )
+        .await?;
     for r in &mut rows {
         let sd = d.shop(&r.input.shop_id);
         r.cancel_reason = if sd.integrity > 0 {
@@ -485,7 +640,12 @@ async fn store_figures(
         ids.push(info.shop_id.as_str());
         industries.push(info.industry.as_str());
         scores.push(f.service.score);
-        let ind: BTreeMap<&str, Option<f64>> = f.service.indicators.iter().map(|(k, v)| (k.as_str(), v.score)).collect();
+        let ind: BTreeMap<&str, Option<f64>> = f
+            .service
+            .indicators
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.score))
+            .collect();
         indicators.push(Json(serde_json::to_value(ind).expect("serialisable")));
         d0.push(f.dsr[0].0);
         d1.push(f.dsr[1].0);
@@ -516,13 +676,14 @@ struct IndustryScores {
 
 impl IndustryScores {
     async fn load(tx: &mut sqlx::PgConnection, industries: &[String]) -> Result<Self, sqlx::Error> {
-        let rows: Vec<(String, Option<f64>, Option<f64>, Option<f64>, Option<f64>)> = sqlx::query_as(
-            "SELECT industry, service_score, dsr_description, dsr_service, dsr_logistics
+        let rows: Vec<(String, Option<f64>, Option<f64>, Option<f64>, Option<f64>)> =
+            sqlx::query_as(
+                "SELECT industry, service_score, dsr_description, dsr_service, dsr_logistics
              FROM shop_figures WHERE industry = ANY($1) ORDER BY shop_id",
-        )
-        .bind(industries)
-        .fetch_all(&mut *tx)
-        .await?;
+            )
+            .bind(industries)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut out = IndustryScores::default();
         for (industry, s, a, b, c) in rows {
             if let Some(s) = s {
@@ -540,15 +701,26 @@ impl IndustryScores {
 }
 
 /// Writes tier inputs, then re-ranks the whole month and derives every status.
-async fn store_tiers(tx: &mut sqlx::PgConnection, policy: &Policy, month: Month, rows: &[TierRow]) -> Result<(), sqlx::Error> {
+async fn store_tiers(
+    tx: &mut sqlx::PgConnection,
+    policy: &Policy,
+    month: Month,
+    rows: &[TierRow],
+) -> Result<(), sqlx::Error> {
     let label = month.label();
     if !rows.is_empty() {
         let ids: Vec<&str> = rows.iter().map(|r| r.input.shop_id.as_str()).collect();
         let industries: Vec<&str> = rows.iter().map(|r| r.input.industry.as_str()).collect();
         let scales: Vec<&str> = rows.iter().map(|r| r.scale.as_str()).collect();
         let eligible: Vec<bool> = rows.iter().map(|r| r.exclusion.is_none()).collect();
-        let reasons: Vec<Option<&str>> = rows.iter().map(|r| r.exclusion.map(|x| x.reason())).collect();
-        let disq: Vec<bool> = rows.iter().map(|r| r.exclusion == Some(tiers::Exclusion::IntegrityFlag)).collect();
+        let reasons: Vec<Option<&str>> = rows
+            .iter()
+            .map(|r| r.exclusion.map(|x| x.reason()))
+            .collect();
+        let disq: Vec<bool> = rows
+            .iter()
+            .map(|r| r.exclusion == Some(tiers::Exclusion::IntegrityFlag))
+            .collect();
         let rates: Vec<Option<f64>> = rows.iter().map(|r| r.input.satisfaction_rate).collect();
         let ratings: Vec<i64> = rows.iter().map(|r| r.input.ratings).collect();
         let cancels: Vec<Option<&str>> = rows.iter().map(|r| r.cancel_reason).collect();
@@ -570,7 +742,17 @@ async fn store_tiers(tx: &mut sqlx::PgConnection, policy: &Policy, month: Month,
     }
 
     // Re-rank the month over every stored row.
-    type Row = (String, String, String, bool, Option<String>, bool, Option<f64>, i64, Option<String>);
+    type Row = (
+        String,
+        String,
+        String,
+        bool,
+        Option<String>,
+        bool,
+        Option<f64>,
+        i64,
+        Option<String>,
+    );
     let all: Vec<Row> = sqlx::query_as(
         "SELECT shop_id, industry, scale, eligible, ineligible_reason, disqualified, satisfaction_rate, ratings, cancel_reason
          FROM cs_tiers WHERE month = $1",
@@ -582,19 +764,34 @@ async fn store_tiers(tx: &mut sqlx::PgConnection, policy: &Policy, month: Month,
         .iter()
         .filter(|r| r.3)
         .map(|r| {
-            (tiers::TierInput {
-                shop_id: r.0.clone(), industry: r.1.clone(), orders: 0, integrity_flags: 0, ratings: r.7,
-                satisfaction_rate: r.6, service_score: None, consultation: None,
-            }, r.2.clone())
+            (
+                tiers::TierInput {
+                    shop_id: r.0.clone(),
+                    industry: r.1.clone(),
+                    orders: 0,
+                    integrity_flags: 0,
+                    ratings: r.7,
+                    satisfaction_rate: r.6,
+                    service_score: None,
+                    consultation: None,
+                },
+                r.2.clone(),
+            )
         })
         .collect();
     let ranked: HashMap<String, tiers::Ranked> =
-        tiers::rank(&eligible, &policy.cs_tier, policy.epsilon).into_iter().map(|r| (r.shop_id.clone(), r)).collect();
+        tiers::rank(&eligible, &policy.cs_tier, policy.epsilon)
+            .into_iter()
+            .map(|r| (r.shop_id.clone(), r))
+            .collect();
     let mut sizes: HashMap<(&str, &str), i32> = HashMap::new();
     for (i, scale) in &eligible {
-        *sizes.entry((i.industry.as_str(), scale.as_str())).or_default() += 1;
+        *sizes
+            .entry((i.industry.as_str(), scale.as_str()))
+            .or_default() += 1;
     }
-    let (mut ids, mut ranks, mut tiers_, mut size, mut status, mut reason) = (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut ids, mut ranks, mut tiers_, mut size, mut status, mut reason) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (shop, industry, scale, _, inelig, disq, _, _, cancel) in &all {
         let r = ranked.get(shop);
         let tier = r.map_or("none", |r| r.tier);
@@ -613,7 +810,12 @@ async fn store_tiers(tx: &mut sqlx::PgConnection, policy: &Policy, month: Month,
         ids.push(shop.as_str());
         ranks.push(r.map(|r| r.rank as i32));
         tiers_.push(tier);
-        size.push(sizes.get(&(industry.as_str(), scale.as_str())).copied().unwrap_or(0));
+        size.push(
+            sizes
+                .get(&(industry.as_str(), scale.as_str()))
+                .copied()
+                .unwrap_or(0),
+        );
         status.push(st);
         reason.push(why);
     }
@@ -628,8 +830,25 @@ async fn store_tiers(tx: &mut sqlx::PgConnection, policy: &Policy, month: Month,
     Ok(())
 }
 
-async fn load_tier_cards(tx: &mut sqlx::PgConnection, month: Month, targets: &[&ShopInfo]) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
-    type Row = (String, String, String, String, Option<String>, Option<f64>, i64, Option<i32>, String, String, i32, bool);
+async fn load_tier_cards(
+    tx: &mut sqlx::PgConnection,
+    month: Month,
+    targets: &[&ShopInfo],
+) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        Option<f64>,
+        i64,
+        Option<i32>,
+        String,
+        String,
+        i32,
+        bool,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified
          FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
@@ -640,14 +859,41 @@ async fn load_tier_cards(tx: &mut sqlx::PgConnection, month: Month, targets: &[&
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(shop, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, size, disq)| {
-            (shop, card::CsTier {
-                month, tier, status, reason, satisfaction_rate, ratings,
-                rank: rank.map(|r| r as u32),
-                cohort: card::Cohort { industry, scale, size: size as u32 },
-                security_warning: disq,
-            })
-        })
+        .map(
+            |(
+                shop,
+                month,
+                tier,
+                status,
+                reason,
+                satisfaction_rate,
+                ratings,
+                rank,
+                industry,
+                scale,
+                size,
+                disq,
+            )| {
+                (
+                    shop,
+                    card::CsTier {
+                        month,
+                        tier,
+                        status,
+                        reason,
+                        satisfaction_rate,
+                        ratings,
+                        rank: rank.map(|r| r as u32),
+                        cohort: card::Cohort {
+                            industry,
+                            scale,
+                            size: size as u32,
+                        },
+                        security_warning: disq,
+                    },
+                )
+            },
+        )
         .collect())
 }
 
@@ -664,13 +910,26 @@ fn assemble(
     let empty: [Vec<f64>; 3] = Default::default();
     let dsr_lists = industry.dsr.get(&info.industry).unwrap_or(&empty);
     let dim = |i: usize| service::dsr_dimension(f.dsr[i].0, f.dsr[i].1, &dsr_lists[i]);
-    let dsr = card::Dsr { window_days: policy.dsr_window_days, description: dim(0), service: dim(1), logistics: dim(2) };
+    let dsr = card::Dsr {
+        window_days: policy.dsr_window_days,
+        description: dim(0),
+        service: dim(1),
+        logistics: dim(2),
+    };
     let mut ss = f.service;
-    let (avg, beats) = service::industry_comparison(ss.score, industry.service.get(&info.industry).map_or(&[][..], |v| v), eps);
+    let (avg, beats) = service::industry_comparison(
+        ss.score,
+        industry.service.get(&info.industry).map_or(&[][..], |v| v),
+        eps,
+    );
     ss.industry_avg = avg;
     ss.beats_pct = beats;
     let star = stars::star_level(&ss, dsr.service.score, f.five_star_ok, &policy.stars, eps);
-    let progs: Vec<(&str, &card::Program)> = f.programs.iter().filter_map(|(k, v)| v.as_ref().map(|p| (k.as_str(), p))).collect();
+    let progs: Vec<(&str, &card::Program)> = f
+        .programs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|p| (k.as_str(), p)))
+        .collect();
     let hints = hints::hints(&ss, &info.industry, &progs, &policy.service);
     Scorecard {
         shop_id: info.shop_id.clone(),
@@ -699,13 +958,19 @@ async fn store_cards(
         let ids: Vec<&str> = chunk.iter().map(|c| c.shop_id.as_str()).collect();
         let bodies: Vec<Json<&Scorecard>> = chunk.iter().map(Json).collect();
         let scores: Vec<Option<f64>> = chunk.iter().map(|c| c.service_score.score).collect();
-        let stars: Vec<Option<i16>> = chunk.iter().map(|c| c.star_level.as_ref().and_then(|s| s.stars).map(i16::from)).collect();
+        let stars: Vec<Option<i16>> = chunk
+            .iter()
+            .map(|c| c.star_level.as_ref().and_then(|s| s.stars).map(i16::from))
+            .collect();
         let points: Vec<i64> = chunk.iter().map(|c| c.credit.points).collect();
         let levels: Vec<i16> = chunk.iter().map(|c| c.credit.level.index as i16).collect();
         let d0: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.description.score).collect();
         let d1: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.service.score).collect();
         let d2: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.logistics.score).collect();
-        let tiers: Vec<Option<&str>> = chunk.iter().map(|c| c.cs_tier.as_ref().map(|t| t.tier.as_str())).collect();
+        let tiers: Vec<Option<&str>> = chunk
+            .iter()
+            .map(|c| c.cs_tier.as_ref().map(|t| t.tier.as_str()))
+            .collect();
         sqlx::query(
             "INSERT INTO scorecards (shop_id, as_of, computed_at, policy_version, body, service_score, stars,
                                      credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier)

@@ -17,7 +17,12 @@ use crate::policy::Policy;
 
 const SCHEDULER_LOCK: i64 = 0x5_5c0_4e01;
 
-pub async fn run(pool: PgPool, policy: Arc<Policy>, interval: Duration, shutdown: CancellationToken) {
+pub async fn run(
+    pool: PgPool,
+    policy: Arc<Policy>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut last_full: Option<NaiveDate> = Some(Utc::now().with_timezone(&policy.tz).date_naive());
@@ -39,7 +44,8 @@ pub async fn run(pool: PgPool, policy: Arc<Policy>, interval: Duration, shutdown
             }
             Ok(None) => tracing::debug!("another replica holds the scheduler lock"),
             Err(e) => {
-                ::metrics::counter!("shopscore_job_failures_total", "job" => "recompute").increment(1);
+                ::metrics::counter!("shopscore_job_failures_total", "job" => "recompute")
+                    .increment(1);
                 tracing::warn!(error = %e, "scheduled recompute failed; retrying next tick");
             }
         }
@@ -49,7 +55,10 @@ pub async fn run(pool: PgPool, policy: Arc<Policy>, interval: Duration, shutdown
 /// One tick: `Ok(None)` when another replica is running a job.
 async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Option<usize>> {
     let mut conn = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)").bind(SCHEDULER_LOCK).fetch_one(&mut *conn).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(SCHEDULER_LOCK)
+        .fetch_one(&mut *conn)
+        .await?;
     if !locked {
         return Ok(None);
     }
@@ -58,7 +67,13 @@ async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Opti
         let shops: Option<Vec<String>> = if full {
             None
         } else {
-            Some(sqlx::query_scalar("SELECT shop_id FROM shops WHERE dirty_since IS NOT NULL ORDER BY shop_id").fetch_all(pool).await?)
+            Some(
+                sqlx::query_scalar(
+                    "SELECT shop_id FROM shops WHERE dirty_since IS NOT NULL ORDER BY shop_id",
+                )
+                .fetch_all(pool)
+                .await?,
+            )
         };
         if shops.as_ref().is_some_and(Vec::is_empty) {
             return Ok(0);
@@ -67,8 +82,12 @@ async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Opti
         anyhow::Ok(out.shops_scored)
     }
     .await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)").bind(SCHEDULER_LOCK).execute(&mut *conn).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(SCHEDULER_LOCK)
+        .execute(&mut *conn)
+        .await;
     let job = if full { "full" } else { "dirty" };
-    ::metrics::histogram!("shopscore_job_seconds", "job" => job).record(started.elapsed().as_secs_f64());
+    ::metrics::histogram!("shopscore_job_seconds", "job" => job)
+        .record(started.elapsed().as_secs_f64());
     result.map(Some)
 }

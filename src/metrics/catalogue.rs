@@ -13,7 +13,11 @@ pub struct RefundSla {
 
 impl RefundSla {
     pub fn seconds_for(&self, reason: &str) -> Option<i64> {
-        self.per_reason.iter().find(|(r, _)| r == reason).map(|(_, s)| *s).or(self.other)
+        self.per_reason
+            .iter()
+            .find(|(r, _)| r == reason)
+            .map(|(_, s)| *s)
+            .or(self.other)
     }
 }
 
@@ -86,7 +90,9 @@ pub enum Metric {
 pub struct ParseError(String);
 
 fn hours_param(p: &str) -> Result<i64, ParseError> {
-    let h: f64 = p.parse().map_err(|_| ParseError(format!("{p:?} is not a number of hours")))?;
+    let h: f64 = p
+        .parse()
+        .map_err(|_| ParseError(format!("{p:?} is not a number of hours")))?;
     if !(h.is_finite() && h >= 0.0) {
         return Err(ParseError(format!("{p:?} is not a number of hours")));
     }
@@ -94,7 +100,9 @@ fn hours_param(p: &str) -> Result<i64, ParseError> {
 }
 
 fn seconds_param(p: &str) -> Result<i64, ParseError> {
-    p.parse::<u32>().map(i64::from).map_err(|_| ParseError(format!("{p:?} is not a whole number of seconds")))
+    p.parse::<u32>()
+        .map(i64::from)
+        .map_err(|_| ParseError(format!("{p:?} is not a whole number of seconds")))
 }
 
 fn clock(p: &str) -> Result<u32, ParseError> {
@@ -196,7 +204,9 @@ impl Metric {
             | Metric::HumanResponseSecondsAvg
             | Metric::HumanReplyRate(_)
             | Metric::BotFirstResponses => &[F::Chat],
-            Metric::OfflineMessageRate | Metric::MaxDailyOfflineMessageRate => &[F::Chat, F::Presence],
+            Metric::OfflineMessageRate | Metric::MaxDailyOfflineMessageRate => {
+                &[F::Chat, F::Presence]
+            }
             Metric::SatisfactionRatings | Metric::SatisfactionRate => &[F::Ratings],
             Metric::OnlineHoursAvg(_) | Metric::CoverageRate(_) => &[F::Presence],
             Metric::Complaints
@@ -245,23 +255,49 @@ mod tests {
     use super::*;
 
     fn sla() -> RefundSla {
-        RefundSla { per_reason: vec![], other: Some(48 * 3600) }
+        RefundSla {
+            per_reason: vec![],
+            other: Some(48 * 3600),
+        }
     }
 
     #[test]
     fn parses_parameters() {
-        assert_eq!(Metric::parse("ship_on_time_rate(48)", &sla()), Ok(Metric::ShipOnTimeRate(48 * 3600)));
-        assert_eq!(Metric::parse("human_reply_rate(180)", &sla()), Ok(Metric::HumanReplyRate(180)));
+        assert_eq!(
+            Metric::parse("ship_on_time_rate(48)", &sla()),
+            Ok(Metric::ShipOnTimeRate(48 * 3600))
+        );
+        assert_eq!(
+            Metric::parse("human_reply_rate(180)", &sla()),
+            Ok(Metric::HumanReplyRate(180))
+        );
         assert_eq!(
             Metric::parse("online_hours_avg(09:00,24:00)", &sla()),
-            Ok(Metric::OnlineHoursAvg(Slot { start_min: 540, end_min: 1440 }))
+            Ok(Metric::OnlineHoursAvg(Slot {
+                start_min: 540,
+                end_min: 1440
+            }))
         );
-        assert_eq!(Slot { start_min: 540, end_min: 1440 }.hours(), 15.0);
+        assert_eq!(
+            Slot {
+                start_min: 540,
+                end_min: 1440
+            }
+            .hours(),
+            15.0
+        );
     }
 
     #[test]
     fn rejects_bad_text() {
-        for bad in ["nope", "orders(1)", "ship_on_time_rate", "online_hours_avg(18:00,09:00)", "coverage_rate(09:00,24:30)", "ship_on_time_rate(48"] {
+        for bad in [
+            "nope",
+            "orders(1)",
+            "ship_on_time_rate",
+            "online_hours_avg(18:00,09:00)",
+            "coverage_rate(09:00,24:30)",
+            "ship_on_time_rate(48",
+        ] {
             assert!(Metric::parse(bad, &sla()).is_err(), "{bad}");
         }
     }

@@ -37,11 +37,19 @@ impl Scope {
     /// "The last N days as of T": `(T − N×24h, T]`, evaluated at T.
     pub fn rolling(as_of: DateTime<Utc>, days: u32) -> Scope {
         let us = Duration::microseconds(1);
-        Scope { lo: as_of - Duration::days(i64::from(days)) + us, hi: as_of + us, e: as_of }
+        Scope {
+            lo: as_of - Duration::days(i64::from(days)) + us,
+            hi: as_of + us,
+            e: as_of,
+        }
     }
     /// A closed period `[start, end)` evaluated at `e`.
     pub fn period(start: DateTime<Utc>, end: DateTime<Utc>, e: DateTime<Utc>) -> Scope {
-        Scope { lo: start, hi: end, e }
+        Scope {
+            lo: start,
+            hi: end,
+            e,
+        }
     }
 }
 
@@ -115,7 +123,10 @@ impl ScopeData {
 
 /// The families a set of metrics needs.
 pub fn families<'a>(metrics: impl IntoIterator<Item = &'a Metric>) -> BTreeSet<Family> {
-    metrics.into_iter().flat_map(|m| m.families().iter().copied()).collect()
+    metrics
+        .into_iter()
+        .flat_map(|m| m.families().iter().copied())
+        .collect()
 }
 
 type Time = DateTime<Utc>;
@@ -136,18 +147,56 @@ pub async fn load_into(
         }
         match fam {
             Family::Orders => {
-                type Row = (String, String, Time, Option<Time>, Option<Time>, Option<Time>, Option<Time>, Option<String>, Option<i64>);
+                type Row = (
+                    String,
+                    String,
+                    Time,
+                    Option<Time>,
+                    Option<Time>,
+                    Option<Time>,
+                    Option<Time>,
+                    Option<String>,
+                    Option<i64>,
+                );
                 let rows: Vec<Row> = sqlx::query_as(include_str!("sql/orders.sql"))
-                    .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
-                for (shop, order_id, created_at, paid_at, shipped_at, delivered_at, cancelled_at, cancel_initiator, amount_cents) in rows {
+                    .bind(shops)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(e)
+                    .fetch_all(pool)
+                    .await?;
+                for (
+                    shop,
+                    order_id,
+                    created_at,
+                    paid_at,
+                    shipped_at,
+                    delivered_at,
+                    cancelled_at,
+                    cancel_initiator,
+                    amount_cents,
+                ) in rows
+                {
                     out.shops.entry(shop).or_default().orders.push(OrderRow {
-                        order_id, created_at, paid_at, shipped_at, delivered_at, cancelled_at, cancel_initiator, amount_cents,
+                        order_id,
+                        created_at,
+                        paid_at,
+                        shipped_at,
+                        delivered_at,
+                        cancelled_at,
+                        cancel_initiator,
+                        amount_cents,
                     });
                 }
             }
             Family::Reviews => {
                 let rows: Vec<(String, i16)> = sqlx::query_as(include_str!("sql/reviews.sql"))
-                    .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
+                    .bind(shops)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(e)
+                    .fetch_all(pool)
+                    .await?;
                 for (shop, rating) in rows {
                     out.shops.entry(shop).or_default().reviews.push(rating);
                 }
@@ -155,53 +204,128 @@ pub async fn load_into(
             Family::Refunds => {
                 let rows: Vec<(String, Option<String>, Time, Option<Time>, Option<Time>)> =
                     sqlx::query_as(include_str!("sql/refunds.sql"))
-                        .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
+                        .bind(shops)
+                        .bind(lo)
+                        .bind(hi)
+                        .bind(e)
+                        .fetch_all(pool)
+                        .await?;
                 for (shop, reason, requested_at, completed_at, rejected_at) in rows {
-                    out.shops.entry(shop).or_default().refunds.push(RefundRow { reason, requested_at, completed_at, rejected_at });
+                    out.shops.entry(shop).or_default().refunds.push(RefundRow {
+                        reason,
+                        requested_at,
+                        completed_at,
+                        rejected_at,
+                    });
                 }
             }
             Family::Chat => {
-                let rows: Vec<(String, Time, Option<String>, Option<Time>)> = sqlx::query_as(include_str!("sql/chat.sql"))
-                    .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
+                let rows: Vec<(String, Time, Option<String>, Option<Time>)> =
+                    sqlx::query_as(include_str!("sql/chat.sql"))
+                        .bind(shops)
+                        .bind(lo)
+                        .bind(hi)
+                        .bind(e)
+                        .fetch_all(pool)
+                        .await?;
                 for (shop, t0, first_sender, first_human) in rows {
-                    out.shops.entry(shop).or_default().chats.push(ChatRow { t0, first_sender, first_human });
+                    out.shops.entry(shop).or_default().chats.push(ChatRow {
+                        t0,
+                        first_sender,
+                        first_human,
+                    });
                 }
             }
             Family::Ratings => {
                 let rows: Vec<(String, String)> = sqlx::query_as(include_str!("sql/ratings.sql"))
-                    .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
+                    .bind(shops)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(e)
+                    .fetch_all(pool)
+                    .await?;
                 for (shop, s) in rows {
                     out.shops.entry(shop).or_default().ratings.push(s);
                 }
             }
             Family::Presence => {
-                let rows: Vec<(String, String, Time, bool)> = sqlx::query_as(include_str!("sql/presence.sql"))
-                    .bind(shops).bind(lo).bind(e).fetch_all(pool).await?;
+                let rows: Vec<(String, String, Time, bool)> =
+                    sqlx::query_as(include_str!("sql/presence.sql"))
+                        .bind(shops)
+                        .bind(lo)
+                        .bind(e)
+                        .fetch_all(pool)
+                        .await?;
                 let mut by_shop: HashMap<String, Vec<(String, Time, bool)>> = HashMap::new();
                 for (shop, agent, at, online) in rows {
                     by_shop.entry(shop).or_default().push((agent, at, online));
                 }
                 for (shop, changes) in by_shop {
-                    out.shops.entry(shop).or_default().staffed = presence::staffed_intervals(&changes, e);
+                    out.shops.entry(shop).or_default().staffed =
+                        presence::staffed_intervals(&changes, e);
                 }
             }
             Family::Complaints => {
-                type Row = (String, Time, Option<Time>, Option<Time>, Option<String>, Option<bool>, Option<Time>);
+                type Row = (
+                    String,
+                    Time,
+                    Option<Time>,
+                    Option<Time>,
+                    Option<String>,
+                    Option<bool>,
+                    Option<Time>,
+                );
                 let rows: Vec<Row> = sqlx::query_as(include_str!("sql/complaints.sql"))
-                    .bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
-                for (shop, opened_at, accepted_at, resolved_at, outcome, ruled_against, first_followup_at) in rows {
-                    out.shops.entry(shop).or_default().complaints.push(ComplaintRow {
-                        opened_at, accepted_at, resolved_at, outcome, ruled_against, first_followup_at,
-                    });
+                    .bind(shops)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(e)
+                    .fetch_all(pool)
+                    .await?;
+                for (
+                    shop,
+                    opened_at,
+                    accepted_at,
+                    resolved_at,
+                    outcome,
+                    ruled_against,
+                    first_followup_at,
+                ) in rows
+                {
+                    out.shops
+                        .entry(shop)
+                        .or_default()
+                        .complaints
+                        .push(ComplaintRow {
+                            opened_at,
+                            accepted_at,
+                            resolved_at,
+                            outcome,
+                            ruled_against,
+                            first_followup_at,
+                        });
                 }
             }
             Family::Verified | Family::Integrity => {
-                let sql = if *fam == Family::Verified { include_str!("sql/verified.sql") } else { include_str!("sql/integrity.sql") };
-                let rows: Vec<(String, i64)> =
-                    sqlx::query_as(sql).bind(shops).bind(lo).bind(hi).bind(e).fetch_all(pool).await?;
+                let sql = if *fam == Family::Verified {
+                    include_str!("sql/verified.sql")
+                } else {
+                    include_str!("sql/integrity.sql")
+                };
+                let rows: Vec<(String, i64)> = sqlx::query_as(sql)
+                    .bind(shops)
+                    .bind(lo)
+                    .bind(hi)
+                    .bind(e)
+                    .fetch_all(pool)
+                    .await?;
                 for (shop, n) in rows {
                     let d = out.shops.entry(shop).or_default();
-                    if *fam == Family::Verified { d.verified = n } else { d.integrity = n }
+                    if *fam == Family::Verified {
+                        d.verified = n
+                    } else {
+                        d.integrity = n
+                    }
                 }
             }
         }

@@ -76,8 +76,14 @@ pub fn local_midnight(tz: Tz, d: NaiveDate) -> Time {
 
 /// The instant of `minutes` past local midnight of `d` (1440 = next midnight).
 pub fn local_instant(tz: Tz, d: NaiveDate, minutes: u32) -> Time {
-    let (d, minutes) = if minutes >= 1440 { (d + Days::new(1), minutes - 1440) } else { (d, minutes) };
-    let naive = d.and_hms_opt(minutes / 60, minutes % 60, 0).expect("valid clock");
+    let (d, minutes) = if minutes >= 1440 {
+        (d + Days::new(1), minutes - 1440)
+    } else {
+        (d, minutes)
+    };
+    let naive = d
+        .and_hms_opt(minutes / 60, minutes % 60, 0)
+        .expect("valid clock");
     match tz.from_local_datetime(&naive) {
         chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
         chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
@@ -108,14 +114,27 @@ pub fn whole_days(tz: Tz, lo: Time, hi: Time, e: Time) -> Vec<NaiveDate> {
 }
 
 /// `online_hours_avg(slot)`: mean staffed hours of the slot over the whole days.
-pub fn online_hours_avg(tz: Tz, staffed: &[(Time, Time)], slot: Slot, lo: Time, hi: Time, e: Time) -> Option<f64> {
+pub fn online_hours_avg(
+    tz: Tz,
+    staffed: &[(Time, Time)],
+    slot: Slot,
+    lo: Time,
+    hi: Time,
+    e: Time,
+) -> Option<f64> {
     let days = whole_days(tz, lo, hi, e);
     if days.is_empty() {
         return None;
     }
     let total: f64 = days
         .iter()
-        .map(|d| staffed_seconds(staffed, local_instant(tz, *d, slot.start_min), local_instant(tz, *d, slot.end_min)) / 3600.0)
+        .map(|d| {
+            staffed_seconds(
+                staffed,
+                local_instant(tz, *d, slot.start_min),
+                local_instant(tz, *d, slot.end_min),
+            ) / 3600.0
+        })
         .sum();
     Some(total / days.len() as f64)
 }
@@ -142,15 +161,27 @@ mod tests {
         ];
         let until = t("2026-10-02T00:00:00+08:00");
         let s = staffed_intervals(&changes, until);
-        assert_eq!(s, vec![
-            (t("2026-10-01T09:00:00+08:00"), t("2026-10-01T13:00:00+08:00")),
-            (t("2026-10-01T22:00:00+08:00"), until),
-        ]);
+        assert_eq!(
+            s,
+            vec![
+                (
+                    t("2026-10-01T09:00:00+08:00"),
+                    t("2026-10-01T13:00:00+08:00")
+                ),
+                (t("2026-10-01T22:00:00+08:00"), until),
+            ]
+        );
         assert!(staffed_at(&s, t("2026-10-01T09:00:00+08:00")));
         assert!(!staffed_at(&s, t("2026-10-01T13:00:00+08:00")));
-        let slot = Slot { start_min: 9 * 60, end_min: 1440 };
+        let slot = Slot {
+            start_min: 9 * 60,
+            end_min: 1440,
+        };
         let day_lo = t("2026-10-01T00:00:00+08:00");
-        assert_eq!(online_hours_avg(TZ, &s, slot, day_lo, until, until), Some(6.0));
+        assert_eq!(
+            online_hours_avg(TZ, &s, slot, day_lo, until, until),
+            Some(6.0)
+        );
     }
 
     #[test]
@@ -158,11 +189,25 @@ mod tests {
         let lo = t("2026-10-01T00:00:00+08:00");
         let hi = t("2026-10-08T00:00:00+08:00");
         assert_eq!(whole_days(TZ, lo, hi, hi).len(), 7);
-        assert_eq!(whole_days(TZ, lo, hi, t("2026-10-03T12:00:00+08:00")).len(), 2);
+        assert_eq!(
+            whole_days(TZ, lo, hi, t("2026-10-03T12:00:00+08:00")).len(),
+            2
+        );
         // A rolling window (T-30d, T] with T at midnight: the first day starts at
         // T-30d, which the open end excludes, so 29 days lie wholly inside.
         let w = super::super::Scope::rolling(hi, 30);
         assert_eq!(whole_days(TZ, w.lo, w.hi, w.e).len(), 29);
-        assert!(online_hours_avg(TZ, &[], Slot { start_min: 0, end_min: 1440 }, lo, hi, lo).is_none());
+        assert!(online_hours_avg(
+            TZ,
+            &[],
+            Slot {
+                start_min: 0,
+                end_min: 1440
+            },
+            lo,
+            hi,
+            lo
+        )
+        .is_none());
     }
 }

@@ -38,9 +38,15 @@ impl CountedReview {
 pub fn points<'a>(reviews: &'a [CountedReview], p: &CreditPolicy, tz: Tz) -> i64 {
     let mut groups: BTreeMap<(&str, Option<&str>), Vec<&CountedReview>> = BTreeMap::new();
     let mut singles: Vec<&CountedReview> = Vec::new();
-    for r in reviews.iter().filter(|r| r.amount_cents.is_none_or(|a| a > p.floor_cents)) {
+    for r in reviews
+        .iter()
+        .filter(|r| r.amount_cents.is_none_or(|a| a > p.floor_cents))
+    {
         match r.item_id.as_deref() {
-            Some(item) => groups.entry((r.buyer_id.as_str(), Some(item))).or_default().push(r),
+            Some(item) => groups
+                .entry((r.buyer_id.as_str(), Some(item)))
+                .or_default()
+                .push(r),
             None => singles.push(r),
         }
     }
@@ -49,8 +55,11 @@ pub fn points<'a>(reviews: &'a [CountedReview], p: &CreditPolicy, tz: Tz) -> i64
     let mut add_run = |run: &[&'a CountedReview]| {
         let first = run[0];
         let local = first.order_date().with_timezone(&tz);
-        let delta = i64::from(run.iter().any(|r| r.rating > 0)) - i64::from(run.iter().any(|r| r.rating < 0));
-        *monthly.entry((first.buyer_id.as_str(), local.year(), local.month())).or_default() += delta;
+        let delta = i64::from(run.iter().any(|r| r.rating > 0))
+            - i64::from(run.iter().any(|r| r.rating < 0));
+        *monthly
+            .entry((first.buyer_id.as_str(), local.year(), local.month()))
+            .or_default() += delta;
     };
     for r in &singles {
         add_run(std::slice::from_ref(r));
@@ -66,7 +75,10 @@ pub fn points<'a>(reviews: &'a [CountedReview], p: &CreditPolicy, tz: Tz) -> i64
             }
         }
     }
-    monthly.values().map(|sum| (*sum).clamp(-p.monthly_cap, p.monthly_cap)).sum()
+    monthly
+        .values()
+        .map(|sum| (*sum).clamp(-p.monthly_cap, p.monthly_cap))
+        .sum()
 }
 
 /// A credit level: `index` 0 (tier `none`) to 20.
@@ -82,10 +94,18 @@ pub fn level(points: i64, levels: &[Level]) -> (LevelOut, Option<i64>) {
     let reached = levels.iter().take_while(|l| points >= l.min).count();
     let next = levels.get(reached).map(|l| l.min);
     let out = match reached {
-        0 => LevelOut { index: 0, tier: "none".into(), rank: 0 },
+        0 => LevelOut {
+            index: 0,
+            tier: "none".into(),
+            rank: 0,
+        },
         n => {
             let l = &levels[n - 1];
-            LevelOut { index: n as u32, tier: l.tier.clone(), rank: l.rank }
+            LevelOut {
+                index: n as u32,
+                tier: l.tier.clone(),
+                rank: l.rank,
+            }
         }
     };
     (out, next)
@@ -99,7 +119,14 @@ mod tests {
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
-    fn review(order: &str, buyer: &str, rating: i16, created: &str, amount: i64, item: Option<&str>) -> CountedReview {
+    fn review(
+        order: &str,
+        buyer: &str,
+        rating: i16,
+        created: &str,
+        amount: i64,
+        item: Option<&str>,
+    ) -> CountedReview {
         CountedReview {
             order_id: order.into(),
             buyer_id: buyer.into(),
@@ -134,16 +161,42 @@ mod tests {
         ];
         for (points, index, tier, rank, next) in cases {
             let (l, n) = level(points, &p.levels);
-            assert_eq!((l.index, l.tier.as_str(), l.rank, n), (index, tier, rank, next), "{points}");
+            assert_eq!(
+                (l.index, l.tier.as_str(), l.rank, n),
+                (index, tier, rank, next),
+                "{points}"
+            );
         }
     }
 
     #[test]
     fn eight_positives_in_a_month_count_six() {
         let (p, tz) = pol();
-        let rs: Vec<_> = (1..=8).map(|i| review(&format!("o{i}"), "b1", 1, &format!("2026-10-{i:02}T12:00:00+08:00"), 5000, None)).collect();
+        let rs: Vec<_> = (1..=8)
+            .map(|i| {
+                review(
+                    &format!("o{i}"),
+                    "b1",
+                    1,
+                    &format!("2026-10-{i:02}T12:00:00+08:00"),
+                    5000,
+                    None,
+                )
+            })
+            .collect();
         assert_eq!(points(&rs, &p, tz), 6);
-        let neg: Vec<_> = (1..=8).map(|i| review(&format!("o{i}"), "b1", -1, &format!("2026-10-{i:02}T12:00:00+08:00"), 5000, None)).collect();
+        let neg: Vec<_> = (1..=8)
+            .map(|i| {
+                review(
+                    &format!("o{i}"),
+                    "b1",
+                    -1,
+                    &format!("2026-10-{i:02}T12:00:00+08:00"),
+                    5000,
+                    None,
+                )
+            })
+            .collect();
         assert_eq!(points(&neg, &p, tz), -6);
     }
 
@@ -163,7 +216,14 @@ mod tests {
         // A run with a positive and a negative review gives +1 and -1.
         let mixed = vec![
             review("o1", "b1", 1, "2026-10-01T00:00:00+08:00", 5000, Some("i1")),
-            review("o2", "b1", -1, "2026-10-02T00:00:00+08:00", 5000, Some("i1")),
+            review(
+                "o2",
+                "b1",
+                -1,
+                "2026-10-02T00:00:00+08:00",
+                5000,
+                Some("i1"),
+            ),
         ];
         assert_eq!(points(&mixed, &p, tz), 0);
     }

@@ -8,19 +8,36 @@ fn fmt(v: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-pub fn hints(ss: &ServiceScore, industry: &str, programs: &[(&str, &Program)], p: &ServiceScorePolicy) -> Vec<Hint> {
+pub fn hints(
+    ss: &ServiceScore,
+    industry: &str,
+    programs: &[(&str, &Program)],
+    p: &ServiceScorePolicy,
+) -> Vec<Hint> {
     let total_weight: f64 = p
         .indicators
         .iter()
-        .filter(|i| ss.indicators.get(&i.name).is_some_and(|x| x.score.is_some()))
+        .filter(|i| {
+            ss.indicators
+                .get(&i.name)
+                .is_some_and(|x| x.score.is_some())
+        })
         .map(|i| i.weight)
         .sum();
     let mut out = Vec::new();
     for ind in &p.indicators {
-        let Some(scored) = ss.indicators.get(&ind.name) else { continue };
-        let counted = scored.metrics.values().filter(|m| m.score.is_some()).count();
+        let Some(scored) = ss.indicators.get(&ind.name) else {
+            continue;
+        };
+        let counted = scored
+            .metrics
+            .values()
+            .filter(|m| m.score.is_some())
+            .count();
         for m in &ind.metrics {
-            let Some(ms) = scored.metrics.get(&m.named.name) else { continue };
+            let Some(ms) = scored.metrics.get(&m.named.name) else {
+                continue;
+            };
             if ms.passes != Some(false) {
                 continue;
             }
@@ -40,7 +57,10 @@ pub fn hints(ss: &ServiceScore, industry: &str, programs: &[(&str, &Program)], p
                 gain,
                 message: format!(
                     "{} is {}; reaching {} would add up to {} points to the service score",
-                    m.named.name, fmt(value), fmt(best), fmt(gain)
+                    m.named.name,
+                    fmt(value),
+                    fmt(best),
+                    fmt(gain)
                 ),
             });
         }
@@ -55,7 +75,13 @@ pub fn hints(ss: &ServiceScore, industry: &str, programs: &[(&str, &Program)], p
                 target: r.threshold,
                 gap: Some(r.threshold - value),
                 gain: 0.0,
-                message: format!("{name}: {} is {}, the rule needs {} {}", r.metric, fmt(value), r.op, fmt(r.threshold)),
+                message: format!(
+                    "{name}: {} is {}, the rule needs {} {}",
+                    r.metric,
+                    fmt(value),
+                    r.op,
+                    fmt(r.threshold)
+                ),
             });
         }
     }

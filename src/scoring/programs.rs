@@ -7,7 +7,11 @@ use crate::policy::{Program, Rule};
 
 /// Evaluates the rules in policy order. A null metric reports `pass: null` and does not
 /// fail. Returns the results and whether any rule failed.
-pub fn evaluate_rules(rules: &[Rule], values: &HashMap<String, Option<f64>>, eps: f64) -> (Vec<RuleResult>, bool) {
+pub fn evaluate_rules(
+    rules: &[Rule],
+    values: &HashMap<String, Option<f64>>,
+    eps: f64,
+) -> (Vec<RuleResult>, bool) {
     let mut failed = false;
     let results = rules
         .iter()
@@ -15,7 +19,13 @@ pub fn evaluate_rules(rules: &[Rule], values: &HashMap<String, Option<f64>>, eps
             let value = values.get(&r.named.name).copied().flatten();
             let pass = value.map(|v| r.op.holds(v, r.threshold, eps));
             failed |= pass == Some(false);
-            RuleResult { metric: r.named.name.clone(), op: r.op.as_str().into(), threshold: r.threshold, value, pass }
+            RuleResult {
+                metric: r.named.name.clone(),
+                op: r.op.as_str().into(),
+                threshold: r.threshold,
+                value,
+                pass,
+            }
         })
         .collect();
     (results, failed)
@@ -30,7 +40,10 @@ pub fn penalty_cents(amount_cents: i64, percent: u32, cap: i64) -> i64 {
 pub fn penalties(late: &[(String, i64)], percent: u32, cap: i64) -> (i64, Vec<LateOrder>) {
     let mut out: Vec<LateOrder> = late
         .iter()
-        .map(|(id, amount)| LateOrder { order_id: id.clone(), penalty_cents: penalty_cents(*amount, percent, cap) })
+        .map(|(id, amount)| LateOrder {
+            order_id: id.clone(),
+            penalty_cents: penalty_cents(*amount, percent, cap),
+        })
         .collect();
     out.sort_by(|a, b| a.order_id.as_bytes().cmp(b.order_id.as_bytes()));
     (out.iter().map(|l| l.penalty_cents).sum(), out)
@@ -56,9 +69,21 @@ mod tests {
 
     #[test]
     fn holiday_penalties_round_down_and_cap() {
-        let (total, list) = penalties(&[("o9".into(), 300_000), ("o1".into(), 10_000), ("o2".into(), 101)], 30, 50_000);
-        assert_eq!(list.iter().map(|l| (l.order_id.as_str(), l.penalty_cents)).collect::<Vec<_>>(),
-                   [("o1", 3_000), ("o2", 30), ("o9", 50_000)]);
+        let (total, list) = penalties(
+            &[
+                ("o9".into(), 300_000),
+                ("o1".into(), 10_000),
+                ("o2".into(), 101),
+            ],
+            30,
+            50_000,
+        );
+        assert_eq!(
+            list.iter()
+                .map(|l| (l.order_id.as_str(), l.penalty_cents))
+                .collect::<Vec<_>>(),
+            [("o1", 3_000), ("o2", 30), ("o9", 50_000)]
+        );
         assert_eq!(total, 53_030);
     }
 
@@ -78,7 +103,10 @@ mod tests {
         let p = Policy::default_policy();
         let cs = &p.programs[0];
         let mut v = HashMap::new();
-        v.insert("online_hours_avg(09:00,24:00)".to_string(), Some(8.999_999_999_9));
+        v.insert(
+            "online_hours_avg(09:00,24:00)".to_string(),
+            Some(8.999_999_999_9),
+        );
         v.insert("human_reply_rate(180)".to_string(), None);
         let (rules, failed) = evaluate_rules(&cs.rules, &v, 1e-9);
         assert!(!failed);

@@ -37,7 +37,11 @@ pub fn service_score(
             }
             metrics.insert(
                 m.named.name.clone(),
-                MetricScore { value, score, passes: score.map(|s| s >= p.pass_mark - eps) },
+                MetricScore {
+                    value,
+                    score,
+                    passes: score.map(|s| s >= p.pass_mark - eps),
+                },
             );
         }
         let score = (n > 0).then(|| sum / n as f64);
@@ -59,7 +63,11 @@ pub fn service_score(
 /// `industry_avg` over the industry's non-null scores (the shop included), and
 /// `beats_pct`: the share of the *other* non-null shops strictly lower. Both null when
 /// the shop's own score is null; `beats_pct` also when there are no others.
-pub fn industry_comparison(own: Option<f64>, industry_scores: &[f64], eps: f64) -> (Option<f64>, Option<f64>) {
+pub fn industry_comparison(
+    own: Option<f64>,
+    industry_scores: &[f64],
+    eps: f64,
+) -> (Option<f64>, Option<f64>) {
     let Some(own) = own else { return (None, None) };
     let avg = mean(industry_scores);
     // The shop itself is one of `industry_scores`; remove one copy of its score.
@@ -82,7 +90,12 @@ pub fn dsr_dimension(score: Option<f64>, count: i64, industry_scores: &[f64]) ->
             (avg, avg.map(|a| (s - a) / a * 100.0))
         }
     };
-    DsrDimension { score, count, industry_avg, vs_industry_pct: vs }
+    DsrDimension {
+        score,
+        count,
+        industry_avg,
+        vs_industry_pct: vs,
+    }
 }
 
 #[cfg(test)]
@@ -103,8 +116,14 @@ mod tests {
         assert_eq!(s.indicators["logistics"].score, Some(3.75));
         assert_eq!(s.indicators["consultation"].score, None);
         assert_eq!(s.score, Some((2.5 + 3.75) / 2.0));
-        assert_eq!(s.indicators["product"].metrics["negative_review_rate"].passes, None);
-        assert_eq!(s.indicators["product"].metrics["quality_refund_rate"].passes, Some(false));
+        assert_eq!(
+            s.indicators["product"].metrics["negative_review_rate"].passes,
+            None
+        );
+        assert_eq!(
+            s.indicators["product"].metrics["quality_refund_rate"].passes,
+            Some(false)
+        );
         // 0.9 of (1.0 -> 0.8) is exactly 2.5: below the 3.0 pass mark
         assert!((metric_score(0.84, 1.0, 0.8) - 1.0).abs() < 1e-12);
         assert_eq!(metric_score(2.0, 0.0, 0.02), 0.0);
@@ -116,7 +135,10 @@ mod tests {
         let (avg, beats) = industry_comparison(Some(3.0), &all, 1e-9);
         assert_eq!(avg, Some(3.0));
         assert!((beats.unwrap() - 100.0 / 3.0).abs() < 1e-12);
-        assert_eq!(industry_comparison(Some(3.0), &[3.0], 1e-9), (Some(3.0), None));
+        assert_eq!(
+            industry_comparison(Some(3.0), &[3.0], 1e-9),
+            (Some(3.0), None)
+        );
         assert_eq!(industry_comparison(None, &all, 1e-9), (None, None));
     }
 }

@@ -19,7 +19,13 @@ pub fn grade(v: Option<f64>, p: &StarsPolicy, eps: f64) -> String {
 
 /// Stars from the service score; five stars also need no `unsatisfactory` dimension and
 /// `five_star_months_ok` (the policy metric met in each of the last complete months).
-pub fn star_level(ss: &ServiceScore, dsr_service: Option<f64>, five_star_months_ok: bool, p: &StarsPolicy, eps: f64) -> StarLevel {
+pub fn star_level(
+    ss: &ServiceScore,
+    dsr_service: Option<f64>,
+    five_star_months_ok: bool,
+    p: &StarsPolicy,
+    eps: f64,
+) -> StarLevel {
     let ind = |name: &str| ss.indicators.get(name).and_then(|i| i.score);
     let dimensions = StarDimensions {
         quality: grade(ind("product"), p, eps),
@@ -30,10 +36,20 @@ pub fn star_level(ss: &ServiceScore, dsr_service: Option<f64>, five_star_months_
     };
     let stars = ss.score.map(|s| {
         let by_score = 1 + p.bands.iter().filter(|b| s >= **b - eps).count() as u8;
-        let blocked = [&dimensions.quality, &dimensions.response, &dimensions.ability, &dimensions.performance, &dimensions.attitude]
-            .iter()
-            .any(|g| g.as_str() == UNSATISFACTORY);
-        if by_score == 5 && (blocked || !five_star_months_ok) { 4 } else { by_score }
+        let blocked = [
+            &dimensions.quality,
+            &dimensions.response,
+            &dimensions.ability,
+            &dimensions.performance,
+            &dimensions.attitude,
+        ]
+        .iter()
+        .any(|g| g.as_str() == UNSATISFACTORY);
+        if by_score == 5 && (blocked || !five_star_months_ok) {
+            4
+        } else {
+            by_score
+        }
     });
     StarLevel { stars, dimensions }
 }

@@ -47,7 +47,9 @@ pub fn eligibility(i: &TierInput, p: &CsTierPolicy, eps: f64) -> Option<Exclusio
         Some(Exclusion::ExcludedIndustry)
     } else if i.ratings < p.min_ratings {
         Some(Exclusion::TooFewRatings)
-    } else if !(gate(i.service_score, p.service_score_gate) && gate(i.consultation, p.consultation_gate)) {
+    } else if !(gate(i.service_score, p.service_score_gate)
+        && gate(i.consultation, p.consultation_gate))
+    {
         Some(Exclusion::GateFailed)
     } else {
         None
@@ -74,12 +76,18 @@ fn ceil_share(pct: f64, n: usize, eps: f64) -> usize {
 pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec<Ranked> {
     let mut cohorts: BTreeMap<(&str, &str), Vec<&TierInput>> = BTreeMap::new();
     for (i, scale) in eligible {
-        cohorts.entry((i.industry.as_str(), scale.as_str())).or_default().push(i);
+        cohorts
+            .entry((i.industry.as_str(), scale.as_str()))
+            .or_default()
+            .push(i);
     }
     let mut out = Vec::new();
     for shops in cohorts.values_mut() {
         shops.sort_by(|a, b| {
-            let (sa, sb) = (a.satisfaction_rate.unwrap_or(0.0), b.satisfaction_rate.unwrap_or(0.0));
+            let (sa, sb) = (
+                a.satisfaction_rate.unwrap_or(0.0),
+                b.satisfaction_rate.unwrap_or(0.0),
+            );
             sb.total_cmp(&sa)
                 .then(b.ratings.cmp(&a.ratings))
                 .then(a.shop_id.as_bytes().cmp(b.shop_id.as_bytes()))
@@ -87,7 +95,11 @@ pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec
         let n = shops.len();
         let gold = ceil_share(p.gold_pct, n, eps).min(n);
         let silver = ceil_share(p.silver_cumulative_pct, n, eps).clamp(gold, n);
-        let black = if p.black_enabled { ceil_share(p.black_pct, n, eps).min(n - silver) } else { 0 };
+        let black = if p.black_enabled {
+            ceil_share(p.black_pct, n, eps).min(n - silver)
+        } else {
+            0
+        };
         for (i, s) in shops.iter().enumerate() {
             let tier = if i < gold {
                 "gold"
@@ -98,7 +110,12 @@ pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec
             } else {
                 "none"
             };
-            out.push(Ranked { shop_id: s.shop_id.clone(), rank: i as u32 + 1, tier, cohort_size: n as u32 });
+            out.push(Ranked {
+                shop_id: s.shop_id.clone(),
+                rank: i as u32 + 1,
+                tier,
+                cohort_size: n as u32,
+            });
         }
     }
     out
@@ -111,15 +128,28 @@ mod tests {
 
     fn input(id: &str, rate: f64, ratings: i64) -> TierInput {
         TierInput {
-            shop_id: id.into(), industry: "apparel".into(), orders: 10, integrity_flags: 0, ratings,
-            satisfaction_rate: Some(rate), service_score: Some(4.0), consultation: Some(4.0),
+            shop_id: id.into(),
+            industry: "apparel".into(),
+            orders: 10,
+            integrity_flags: 0,
+            ratings,
+            satisfaction_rate: Some(rate),
+            service_score: Some(4.0),
+            consultation: Some(4.0),
         }
     }
 
     #[test]
     fn cohort_of_25_gives_3_gold_and_5_silver() {
         let p = Policy::default_policy();
-        let shops: Vec<_> = (0..25).map(|i| (input(&format!("s{i:02}"), 0.90 + i as f64 / 1000.0, 100), "small".to_string())).collect();
+        let shops: Vec<_> = (0..25)
+            .map(|i| {
+                (
+                    input(&format!("s{i:02}"), 0.90 + i as f64 / 1000.0, 100),
+                    "small".to_string(),
+                )
+            })
+            .collect();
         let ranked = rank(&shops, &p.cs_tier, 1e-9);
         let count = |t: &str| ranked.iter().filter(|r| r.tier == t).count();
         assert_eq!((count("gold"), count("silver"), count("none")), (3, 5, 17));
@@ -135,8 +165,18 @@ mod tests {
             (input("a", 0.95, 200), "small".to_string()),
             (input("c", 0.95, 300), "small".to_string()),
         ];
-        let order: Vec<_> = rank(&shops, &p.cs_tier, 1e-9).into_iter().map(|r| (r.shop_id, r.rank)).collect();
-        assert_eq!(order, [("c".to_string(), 1), ("a".to_string(), 2), ("b".to_string(), 3)]);
+        let order: Vec<_> = rank(&shops, &p.cs_tier, 1e-9)
+            .into_iter()
+            .map(|r| (r.shop_id, r.rank))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("c".to_string(), 1),
+                ("a".to_string(), 2),
+                ("b".to_string(), 3)
+            ]
+        );
         assert_eq!(ceil_share(0.1, 30, 1e-9), 3);
     }
 
@@ -144,10 +184,20 @@ mod tests {
     fn black_is_the_bottom_of_the_rest_when_enabled() {
         let mut p = Policy::default_policy().cs_tier;
         p.black_enabled = true;
-        let shops: Vec<_> = (0..10).map(|i| (input(&format!("s{i}"), 0.9 + i as f64 / 100.0, 100), "small".to_string())).collect();
+        let shops: Vec<_> = (0..10)
+            .map(|i| {
+                (
+                    input(&format!("s{i}"), 0.9 + i as f64 / 100.0, 100),
+                    "small".to_string(),
+                )
+            })
+            .collect();
         let ranked = rank(&shops, &p, 1e-9);
         let tiers: Vec<_> = ranked.iter().map(|r| r.tier).collect();
-        assert_eq!(tiers, ["gold", "silver", "silver", "none", "none", "none", "none", "none", "none", "black"]);
+        assert_eq!(
+            tiers,
+            ["gold", "silver", "silver", "none", "none", "none", "none", "none", "none", "black"]
+        );
     }
 
     #[test]

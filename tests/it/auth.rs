@@ -1,1 +1,474 @@
-//! placeholder
+//! Issue 3: keys, roles, per-shop isolation, rate limits, secrets kept out of logs.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use shopscore::config::HttpOpts;
+use shopscore::policy::Policy;
+
+use crate::helpers::{ev, TestApp};
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Who {
+    None,
+    Revoked,
+    Admin,
+    Ops,
+    Ingest,
+    MerchantOwn,
+}
+
+#[tokio::test]
+async fn every_route_answers_every_role_as_spec_says() {
+    let app = TestApp::spawn().await;
+    app.put_shop("mine", "apparel").await;
+    app.put_shop("theirs", "apparel").await;
+    app.recompute("2026-11-01T00:00:00+08:00").await;
+    let merchant = app.merchant(&["mine"]).await;
+    let (_, created) = app
+        .json(
+            Method::POST,
+            "/v1/keys",
+            Some(&app.admin),
+            Some(&json!({"role": "ops"})),
+        )
+        .await;
+    let revoked = created["key"].as_str().unwrap().to_string();
+    let revoked_id = created["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.json(
+            Method::DELETE,
+            &format!("/v1/keys/{revoked_id}"),
+            Some(&app.admin),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+
+    let event = ev(
+        "auth-1",
+        "order.paid",
+        "mine",
+        "2026-10-01T10:00:00+08:00",
+        json!({"order_id": "o1"}),
+    );
+    let routes: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
+        // order: none, revoked, admin, ops, ingest, merchant (own shop)
+        (
+            Method::POST,
+            "/v1/events".into(),
+            Some(event),
+            [401, 401, 200, 403, 200, 403],
+        ),
+        (
+            Method::PUT,
+            "/v1/shops/mine".into(),
+            Some(json!({"industry": "apparel"})),
+            [401, 401, 200, 403, 200, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/shops/mine".into(),
+            None,
+            [401, 401, 200, 200, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/v1/shops".into(),
+            None,
+            [401, 401, 200, 200, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/v1/recompute".into(),
+            Some(json!({"as_of": "2026-11-01T00:00:00+08:00", "shop_ids": ["mine"]})),
+            [401, 401, 200, 200, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/shops/mine/scorecard".into(),
+            None,
+            [401, 401, 200, 200, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/v1/shops/mine/history".into(),
+            None,
+            [401, 401, 200, 200, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/v1/cs-tiers".into(),
+            None,
+            [401, 401, 200, 200, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/v1/industries/apparel/benchmarks".into(),
+            None,
+            [401, 401, 200, 200, 403, 200],
+        ),
+        (
+            Method::GET,
+            "/v1/keys".into(),
+            None,
+            [401, 401, 200, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/v1/keys".into(),
+            Some(json!({"role": "ingest", "name": "x"})),
+            [401, 401, 200, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            "/v1/keys/000000000000".into(),
+            None,
+            [401, 401, 404, 403, 403, 403],
+        ),
+        (Method::GET, "/healthz".into(), None, [200; 6]),
+        (Method::GET, "/readyz".into(), None, [200; 6]),
+        (Method::GET, "/metrics".into(), None, [200; 6]),
+        (Method::GET, "/openapi.yaml".into(), None, [200; 6]),
+    ];
+    let whos = [
+        Who::None,
+        Who::Revoked,
+        Who::Admin,
+        Who::Ops,
+        Who::Ingest,
+        Who::MerchantOwn,
+    ];
+    for (method, path, body, expected) in routes {
+        for (who, want) in whos.iter().zip(expected) {
+            let key = match who {
+                Who::None => None,
+                Who::Revoked => Some(revoked.as_str()),
+                Who::Admin => Some(app.admin.as_str()),
+                Who::Ops => Some(app.ops.as_str()),
+                Who::Ingest => Some(app.ingest.as_str()),
+                Who::MerchantOwn => Some(merchant.as_str()),
+            };
+            let (status, b) = app.json(method.clone(), &path, key, body.as_ref()).await;
+            assert_eq!(status, want, "{method} {path} as {who:?}: {b}");
+            if status >= 400 {
+                assert!(
+                    b["error"]["code"].is_string(),
+                    "{method} {path} as {who:?}: error body {b}"
+                );
+            }
+        }
+    }
+    // A garbled or unknown key is a 401 too.
+    for bad in [
+        "Bearer ssk_000000000000_nope",
+        "Bearer nonsense",
+        "Basic abc",
+    ] {
+        let r = app
+            .client
+            .get(format!("{}/v1/shops", app.base))
+            .header("authorization", bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401, "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn a_merchant_cannot_reach_another_shop_by_any_path() {
+    let app = TestApp::spawn().await;
+    app.put_shop("mine", "apparel").await;
+    app.put_shop("theirs", "apparel").await;
+    app.recompute("2026-11-01T00:00:00+08:00").await;
+    let merchant = app.merchant(&["mine"]).await;
+    let (_, unknown) = app
+        .json(Method::GET, "/v1/shops/ghost", Some(&merchant), None)
+        .await;
+    for path in [
+        "/v1/shops/theirs",
+        "/v1/shops/theirs/scorecard",
+        "/v1/shops/theirs/scorecard?as_of=2026-11-01T00:00:00%2B08:00",
+        "/v1/shops/theirs/history",
+        "/v1/shops/theirs/history?from=2026-01-01T00:00:00Z",
+        "/v1/shops/ghost/scorecard",
+        "/v1/shops/THEIRS",
+        "/v1/shops/theirs%2F..%2Fmine",
+        "/v1/shops/mine%20",
+    ] {
+        let (s, b) = app.json(Method::GET, path, Some(&merchant), None).await;
+        assert_eq!(s, 404, "{path}: {b}");
+        assert_eq!(
+            b, unknown,
+            "{path}: the body must not differ from an unknown shop's"
+        );
+    }
+    // Lists and ops views are closed to merchants; its own shop is open.
+    for path in [
+        "/v1/shops",
+        "/v1/shops?industry=apparel",
+        "/v1/cs-tiers",
+        "/v1/keys",
+    ] {
+        assert_eq!(
+            app.json(Method::GET, path, Some(&merchant), None).await.0,
+            403,
+            "{path}"
+        );
+    }
+    assert_eq!(
+        app.json(
+            Method::GET,
+            "/v1/shops/mine/scorecard",
+            Some(&merchant),
+            None
+        )
+        .await
+        .0,
+        200
+    );
+    // Benchmarks are aggregates only: no shop id anywhere in the body.
+    let (s, b) = app
+        .json(
+            Method::GET,
+            "/v1/industries/apparel/benchmarks",
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    let text = b.to_string();
+    assert!(!text.contains("theirs") && !text.contains("mine"), "{text}");
+    assert_eq!(b["shops"], 2);
+}
+
+#[tokio::test]
+async fn keys_are_hashed_shown_once_listed_and_revocable() {
+    let app = TestApp::spawn().await;
+    let (s, created) = app
+        .json(
+            Method::POST,
+            "/v1/keys",
+            Some(&app.admin),
+            Some(&json!({"role": "merchant", "shops": ["s-1"], "name": "dash"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{created}");
+    let key = created["key"].as_str().unwrap();
+    assert!(key.starts_with(&format!("ssk_{}_", created["id"].as_str().unwrap())));
+    assert_eq!(created["shops"], json!(["s-1"]));
+    // Stored only as its SHA-256.
+    let stored: Vec<u8> = sqlx::query_scalar("SELECT secret_hash FROM api_keys WHERE id = $1")
+        .bind(created["id"].as_str().unwrap())
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, shopscore::auth::hash_key(key));
+    let (_, list) = app
+        .json(Method::GET, "/v1/keys", Some(&app.admin), None)
+        .await;
+    assert!(
+        !list
+            .to_string()
+            .contains(key.split('_').next_back().unwrap()),
+        "secrets never listed"
+    );
+    assert_eq!(list["items"].as_array().unwrap().len(), 4); // admin, ops, ingest and this one
+                                                            // Use sets last_used_at; revocation locks the key out.
+    app.put_shop("s-1", "food").await;
+    assert_eq!(
+        app.json(Method::GET, "/v1/shops/s-1", Some(key), None)
+            .await
+            .0,
+        200
+    );
+    let used: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT last_used_at FROM api_keys WHERE id = $1")
+            .bind(created["id"].as_str().unwrap())
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(used.is_some());
+    let (s, revoked) = app
+        .json(
+            Method::DELETE,
+            &format!("/v1/keys/{}", created["id"].as_str().unwrap()),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!((s, revoked["revoked_at"].is_string()), (200, true));
+    assert_eq!(
+        app.json(Method::GET, "/v1/shops/s-1", Some(key), None)
+            .await
+            .0,
+        401
+    );
+    for bad in [
+        json!({"role": "merchant"}),
+        json!({"role": "ops", "shops": ["s-1"]}),
+        json!({"role": "root"}),
+    ] {
+        assert_eq!(
+            app.json(Method::POST, "/v1/keys", Some(&app.admin), Some(&bad))
+                .await
+                .0,
+            422,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_key_over_its_rate_gets_429_then_recovers() {
+    let http = HttpOpts {
+        rate_limit_per_minute: 600,
+        rate_limit_burst: Some(3),
+        ..HttpOpts::default()
+    };
+    let app = TestApp::spawn_with(Policy::default_policy(), http).await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.json(Method::GET, "/v1/shops", Some(&app.ops), None)
+                .await
+                .0,
+            200
+        );
+    }
+    let r = app
+        .call(Method::GET, "/v1/shops", Some(&app.ops), None)
+        .await;
+    assert_eq!(r.status().as_u16(), 429);
+    assert_eq!(
+        r.headers().get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "rate_limited"
+    );
+    // Another key has its own budget.
+    assert_eq!(
+        app.json(Method::GET, "/v1/shops", Some(&app.admin), None)
+            .await
+            .0,
+        200
+    );
+    // 600/min refills one request every 100 ms.
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(
+        app.json(Method::GET, "/v1/shops", Some(&app.ops), None)
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn cors_allows_only_listed_origins() {
+    let http = HttpOpts {
+        cors_origins: vec!["https://dash.example".into()],
+        ..HttpOpts::default()
+    };
+    let app = TestApp::spawn_with(Policy::default_policy(), http).await;
+    let pre = |origin: &'static str| {
+        app.client
+            .request(Method::OPTIONS, format!("{}/v1/shops", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let ok = pre("https://dash.example").await.unwrap();
+    assert_eq!(
+        ok.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("https://dash.example")
+    );
+    let other = pre("https://evil.example").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The real binary: `keys create` on the command line, `serve`, a request with the key,
+/// SIGTERM; the logs of the authenticated request never contain the secret.
+#[tokio::test]
+async fn the_binary_bootstraps_a_key_serves_and_keeps_secrets_out_of_logs() {
+    let (pool, url) = crate::helpers::fresh_pool().await;
+    pool.close().await;
+    let bin = env!("CARGO_BIN_EXE_shopscore");
+    let out = std::process::Command::new(bin)
+        .args(["keys", "create", "--role", "admin", "--name", "first"])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(key.starts_with("ssk_"));
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = tokio::process::Command::new(bin)
+        .args(["serve", "--no-scheduler"])
+        .env("DATABASE_URL", &url)
+        .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
+        .env("SHOPSCORE_LOG", "json")
+        .env("RUST_LOG", "debug")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "the server did not start");
+    let r = client
+        .get(format!("{base}/v1/keys"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = client
+        .get(format!("{base}/v1/keys"))
+        .bearer_auth(format!("{key}x"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // SIGTERM: graceful shutdown, exit 0.
+    let pid = child.id().unwrap() as i32;
+    unsafe_kill(pid);
+    let out = tokio::time::timeout(Duration::from_secs(20), child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(out.status.success(), "exit: {:?}", out.status);
+    let logs = String::from_utf8_lossy(&out.stderr);
+    assert!(logs.contains("/v1/keys"), "the request was logged: {logs}");
+    assert!(logs.contains("request_id"), "with its request id");
+    let secret = key.rsplit('_').next().unwrap();
+    assert!(!logs.contains(secret), "the secret leaked into the logs");
+}
+
+fn unsafe_kill(pid: i32) {
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+}

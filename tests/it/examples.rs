@@ -22,7 +22,12 @@ async fn run_example(path: &std::path::Path) -> Vec<String> {
         let q = format!("/v1/shops/{shop}/scorecard?as_of={}", urlencode(as_of));
         let (s, card) = app.json(Method::GET, &q, Some(&app.ops), None).await;
         assert_eq!(s, 200, "{shop}: {card}");
-        diff(&format!("{}:{shop}", path.file_name().unwrap().to_string_lossy()), expected, &card, &mut problems);
+        diff(
+            &format!("{}:{shop}", path.file_name().unwrap().to_string_lossy()),
+            expected,
+            &card,
+            &mut problems,
+        );
     }
     app.pool.close().await;
     problems
@@ -35,12 +40,21 @@ fn urlencode(s: &str) -> String {
 #[tokio::test]
 async fn worked_examples_match_their_expected_scorecards() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/examples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     files.sort();
     assert!(files.len() >= 39, "the fixtures are missing");
     let mut problems = Vec::new();
     for f in &files {
         problems.extend(run_example(f).await);
     }
-    assert!(problems.is_empty(), "{} differences:\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} differences:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }

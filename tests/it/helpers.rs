@@ -17,7 +17,9 @@ pub fn base_url() -> String {
 fn server_url(db: &str) -> String {
     let url = base_url();
     match url.rfind('/') {
-        Some(i) if url[..i].contains("//") && !url[i..].starts_with("//") => format!("{}/{db}", &url[..i]),
+        Some(i) if url[..i].contains("//") && !url[i..].starts_with("//") => {
+            format!("{}/{db}", &url[..i])
+        }
         _ => format!("{url}/{db}"),
     }
 }
@@ -27,16 +29,25 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// Drops the databases earlier test processes left behind.
 async fn drop_stale_databases() {
-    let Ok(mut c) = sqlx::PgConnection::connect(&server_url("postgres")).await else { return };
-    let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'shopscore_test_%'")
-        .fetch_all(&mut c)
-        .await
-        .unwrap_or_default();
+    let Ok(mut c) = sqlx::PgConnection::connect(&server_url("postgres")).await else {
+        return;
+    };
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'shopscore_test_%'")
+            .fetch_all(&mut c)
+            .await
+            .unwrap_or_default();
     let me = std::process::id().to_string();
     for name in names {
-        let pid = name.trim_start_matches("shopscore_test_").split('_').next().unwrap_or("");
+        let pid = name
+            .trim_start_matches("shopscore_test_")
+            .split('_')
+            .next()
+            .unwrap_or("");
         if pid != me && !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut c).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut c)
+                .await;
         }
     }
 }
@@ -44,9 +55,15 @@ async fn drop_stale_databases() {
 /// A fresh database for one test.
 pub async fn fresh_pool() -> (PgPool, String) {
     CLEANED.get_or_init(drop_stale_databases).await;
-    let name = format!("shopscore_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    let name = format!(
+        "shopscore_test_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    );
     let url = server_url(&name);
-    let pool = shopscore::db::connect_and_migrate_with(&url, 4).await.expect("test database");
+    let pool = shopscore::db::connect_and_migrate_with(&url, 4)
+        .await
+        .expect("test database");
     (pool, url)
 }
 
@@ -66,7 +83,10 @@ impl TestApp {
     }
 
     pub async fn spawn_with(policy: Policy, http: HttpOpts) -> TestApp {
-        let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn,shopscore=info").try_init();
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("warn,shopscore=info")
+            .try_init();
         let (pool, db_url) = fresh_pool().await;
         let state = AppState::new(pool.clone(), Arc::new(policy), &http);
         let app = router(state, &http);
@@ -77,16 +97,37 @@ impl TestApp {
             let pool = pool.clone();
             async move { create_key(&pool, role, &[], None).await.unwrap().1 }
         };
-        let (admin, ops, ingest) = (key(Role::Admin).await, key(Role::Ops).await, key(Role::Ingest).await);
-        TestApp { base, pool, db_url, client: Client::new(), admin, ops, ingest }
+        let (admin, ops, ingest) = (
+            key(Role::Admin).await,
+            key(Role::Ops).await,
+            key(Role::Ingest).await,
+        );
+        TestApp {
+            base,
+            pool,
+            db_url,
+            client: Client::new(),
+            admin,
+            ops,
+            ingest,
+        }
     }
 
     pub async fn merchant(&self, shops: &[&str]) -> String {
         let shops: Vec<String> = shops.iter().map(|s| s.to_string()).collect();
-        create_key(&self.pool, Role::Merchant, &shops, Some("test merchant")).await.unwrap().1
+        create_key(&self.pool, Role::Merchant, &shops, Some("test merchant"))
+            .await
+            .unwrap()
+            .1
     }
 
-    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> Response {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> Response {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(k) = key {
             req = req.bearer_auth(k);
@@ -98,7 +139,13 @@ impl TestApp {
     }
 
     /// Sends and returns (status, JSON body or Null).
-    pub async fn json(&self, method: Method, path: &str, key: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
         let r = self.call(method, path, key, body).await;
         let status = r.status().as_u16();
         let text = r.text().await.unwrap();
@@ -106,24 +153,44 @@ impl TestApp {
     }
 
     pub async fn post_events(&self, events: &Value) -> (u16, Value) {
-        self.json(Method::POST, "/v1/events", Some(&self.ingest), Some(events)).await
+        self.json(Method::POST, "/v1/events", Some(&self.ingest), Some(events))
+            .await
     }
 
     pub async fn put_shop(&self, shop: &str, industry: &str) {
         let (s, b) = self
-            .json(Method::PUT, &format!("/v1/shops/{shop}"), Some(&self.ingest), Some(&serde_json::json!({"industry": industry})))
+            .json(
+                Method::PUT,
+                &format!("/v1/shops/{shop}"),
+                Some(&self.ingest),
+                Some(&serde_json::json!({"industry": industry})),
+            )
             .await;
         assert_eq!(s, 200, "{b}");
     }
 
     pub async fn recompute(&self, as_of: &str) -> Value {
-        let (s, b) = self.json(Method::POST, "/v1/recompute", Some(&self.ops), Some(&serde_json::json!({"as_of": as_of}))).await;
+        let (s, b) = self
+            .json(
+                Method::POST,
+                "/v1/recompute",
+                Some(&self.ops),
+                Some(&serde_json::json!({"as_of": as_of})),
+            )
+            .await;
         assert_eq!(s, 200, "{b}");
         b
     }
 
     pub async fn scorecard(&self, shop: &str) -> Value {
-        let (s, b) = self.json(Method::GET, &format!("/v1/shops/{shop}/scorecard"), Some(&self.ops), None).await;
+        let (s, b) = self
+            .json(
+                Method::GET,
+                &format!("/v1/shops/{shop}/scorecard"),
+                Some(&self.ops),
+                None,
+            )
+            .await;
         assert_eq!(s, 200, "{b}");
         b
     }
@@ -131,9 +198,23 @@ impl TestApp {
     /// Row counts of every table ingest writes.
     pub async fn table_counts(&self) -> Vec<(String, i64)> {
         let mut out = Vec::new();
-        for t in ["events", "shops", "orders", "reviews", "refunds", "chat_messages", "chat_ratings", "agent_status",
-                  "complaints", "complaint_followups", "integrity_flags"] {
-            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}")).fetch_one(&self.pool).await.unwrap();
+        for t in [
+            "events",
+            "shops",
+            "orders",
+            "reviews",
+            "refunds",
+            "chat_messages",
+            "chat_ratings",
+            "agent_status",
+            "complaints",
+            "complaint_followups",
+            "integrity_flags",
+        ] {
+            let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
+                .fetch_one(&self.pool)
+                .await
+                .unwrap();
             out.push((t.to_string(), n));
         }
         out
@@ -165,7 +246,11 @@ pub fn diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>)
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                out.push(format!("{path}: expected {} items, got {}: {a:?}", e.len(), a.len()));
+                out.push(format!(
+                    "{path}: expected {} items, got {}: {a:?}",
+                    e.len(),
+                    a.len()
+                ));
                 return;
             }
             for (i, (ev, av)) in e.iter().zip(a).enumerate() {

@@ -1,1 +1,776 @@
-//! placeholder
+//! Issue 2: ingestion of every event type, all-or-nothing validation, duplicates and
+//! conflicts, order independence, durability, and the shops endpoints.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use reqwest::Method;
+use serde_json::{json, Value};
+use sqlx::Connection;
+
+use crate::helpers::{ev, TestApp};
+
+/// One event of each of the 18 types, for shop `s`.
+fn one_of_each(s: &str) -> Vec<Value> {
+    let t = "2026-10-01T10:00:00+08:00";
+    vec![
+        ev(
+            "e01",
+            "order.created",
+            s,
+            t,
+            json!({"order_id": "o1", "buyer_id": "b1", "amount_cents": 12900, "currency": "CNY", "item_id": "i1"}),
+        ),
+        ev("e02", "order.paid", s, t, json!({"order_id": "o1"})),
+        ev(
+            "e03",
+            "order.shipped",
+            s,
+            t,
+            json!({"order_id": "o1", "carrier": "SF", "tracking_no": "SF1"}),
+        ),
+        ev("e04", "order.delivered", s, t, json!({"order_id": "o1"})),
+        ev(
+            "e05",
+            "order.cancelled",
+            s,
+            t,
+            json!({"order_id": "o2", "initiator": "seller"}),
+        ),
+        ev(
+            "e06",
+            "order.reviewed",
+            s,
+            t,
+            json!({"order_id": "o1", "buyer_id": "b1", "rating": "positive",
+                                                   "dsr": {"description": 5, "service": 4, "logistics": 3}}),
+        ),
+        ev(
+            "e07",
+            "refund.requested",
+            s,
+            t,
+            json!({"refund_id": "r1", "order_id": "o1", "reason": "quality", "amount_cents": 100}),
+        ),
+        ev("e08", "refund.completed", s, t, json!({"refund_id": "r1"})),
+        ev("e09", "refund.rejected", s, t, json!({"refund_id": "r2"})),
+        ev(
+            "e10",
+            "chat.message",
+            s,
+            t,
+            json!({"conversation_id": "c1", "sender": "agent", "agent_id": "a1"}),
+        ),
+        ev(
+            "e11",
+            "chat.rated",
+            s,
+            t,
+            json!({"conversation_id": "c1", "satisfaction": "satisfied"}),
+        ),
+        ev(
+            "e12",
+            "agent.status",
+            s,
+            t,
+            json!({"agent_id": "a1", "status": "online"}),
+        ),
+        ev(
+            "e13",
+            "complaint.opened",
+            s,
+            t,
+            json!({"complaint_id": "k1", "category": "service", "order_id": "o1"}),
+        ),
+        ev(
+            "e14",
+            "complaint.accepted",
+            s,
+            t,
+            json!({"complaint_id": "k1"}),
+        ),
+        ev(
+            "e15",
+            "complaint.followed_up",
+            s,
+            t,
+            json!({"complaint_id": "k1"}),
+        ),
+        ev(
+            "e16",
+            "complaint.resolved",
+            s,
+            t,
+            json!({"complaint_id": "k1", "outcome": "resolved", "ruled_against_merchant": true}),
+        ),
+        ev(
+            "e17",
+            "complaint.verified",
+            s,
+            t,
+            json!({"complaint_id": "k1", "conduct": "abuse"}),
+        ),
+        ev(
+            "e18",
+            "integrity.flagged",
+            s,
+            t,
+            json!({"kind": "fake_reviews", "note": "found by audit"}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_event_type_is_accepted_and_projected() {
+    let app = TestApp::spawn().await;
+    let (s, b) = app.post_events(&Value::Array(one_of_each("s-1"))).await;
+    assert_eq!((s, &b), (200, &json!({"accepted": 18, "duplicates": 0})));
+    let counts: std::collections::HashMap<String, i64> =
+        app.table_counts().await.into_iter().collect();
+    assert_eq!(counts["events"], 18);
+    assert_eq!(counts["orders"], 2);
+    assert_eq!(counts["reviews"], 1);
+    assert_eq!(counts["refunds"], 2);
+    assert_eq!(counts["chat_messages"], 1);
+    assert_eq!(counts["chat_ratings"], 1);
+    assert_eq!(counts["agent_status"], 1);
+    assert_eq!(counts["complaints"], 1);
+    assert_eq!(counts["complaint_followups"], 1);
+    assert_eq!(counts["integrity_flags"], 1);
+    let order: (i64, String, Option<String>, bool, bool, bool) = sqlx::query_as(
+        "SELECT amount_cents, buyer_id, item_id, paid_at IS NOT NULL, shipped_at IS NOT NULL, delivered_at IS NOT NULL
+         FROM orders WHERE shop_id = 's-1' AND order_id = 'o1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        order,
+        (12900, "b1".into(), Some("i1".into()), true, true, true)
+    );
+    let complaint: (bool, bool, bool, String, bool, String) = sqlx::query_as(
+        "SELECT opened_at IS NOT NULL, accepted_at IS NOT NULL, first_followup_at IS NOT NULL, outcome, ruled_against, conduct
+         FROM complaints WHERE shop_id = 's-1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        complaint,
+        (true, true, true, "resolved".into(), true, "abuse".into())
+    );
+    // The shop was created on its first event, with industry `unassigned`.
+    let (s, shop) = app
+        .json(Method::GET, "/v1/shops/s-1", Some(&app.ops), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(shop["industry"], "unassigned");
+    assert_eq!(
+        shop["first_event_at"]
+            .as_str()
+            .map(|t| t.starts_with("2026-10-01T02:00:00")),
+        Some(true)
+    );
+}
+
+#[tokio::test]
+async fn bad_input_gets_its_4xx_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    app.post_events(&Value::Array(one_of_each("s-1"))).await;
+    let before = app.table_counts().await;
+    let good = ev(
+        "new-1",
+        "order.paid",
+        "s-1",
+        "2026-10-02T10:00:00+08:00",
+        json!({"order_id": "o9"}),
+    );
+    let future = (chrono::Utc::now() + chrono::Duration::hours(25)).to_rfc3339();
+    let cases: Vec<(&str, Value, u16, &str)> = vec![
+        (
+            "missing field",
+            ev(
+                "x1",
+                "order.created",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "buyer_id": "b"}),
+            ),
+            422,
+            "data.amount_cents",
+        ),
+        (
+            "wrong type",
+            ev(
+                "x2",
+                "order.created",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "buyer_id": "b", "amount_cents": "12"}),
+            ),
+            422,
+            "data.amount_cents",
+        ),
+        (
+            "negative amount",
+            ev(
+                "x3",
+                "order.created",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "buyer_id": "b", "amount_cents": -1}),
+            ),
+            422,
+            "data.amount_cents",
+        ),
+        (
+            "unknown type",
+            ev(
+                "x4",
+                "order.teleported",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({}),
+            ),
+            422,
+            "type",
+        ),
+        (
+            "bad enum",
+            ev(
+                "x5",
+                "order.cancelled",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "initiator": "cat"}),
+            ),
+            422,
+            "data.initiator",
+        ),
+        (
+            "bad id characters",
+            ev(
+                "x 6",
+                "order.paid",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o"}),
+            ),
+            422,
+            "event_id",
+        ),
+        (
+            "bad shop id",
+            ev(
+                "x7",
+                "order.paid",
+                "s/1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o"}),
+            ),
+            422,
+            "shop_id",
+        ),
+        (
+            "no offset",
+            ev(
+                "x8",
+                "order.paid",
+                "s-1",
+                "2026-10-01T10:00:00",
+                json!({"order_id": "o"}),
+            ),
+            422,
+            "occurred_at",
+        ),
+        (
+            "future timestamp",
+            ev("x9", "order.paid", "s-1", &future, json!({"order_id": "o"})),
+            422,
+            "occurred_at",
+        ),
+        (
+            "dsr out of range",
+            ev(
+                "x10",
+                "order.reviewed",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "buyer_id": "b", "rating": "positive", "dsr": {"description": 6, "service": 5, "logistics": 5}}),
+            ),
+            422,
+            "data.dsr",
+        ),
+        (
+            "agent without id",
+            ev(
+                "x11",
+                "chat.message",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"conversation_id": "c", "sender": "agent"}),
+            ),
+            422,
+            "data.agent_id",
+        ),
+        (
+            "unknown data field",
+            ev(
+                "x12",
+                "order.paid",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o", "paid_by": "x"}),
+            ),
+            422,
+            "data.paid_by",
+        ),
+    ];
+    for (name, bad, status, field) in cases {
+        // The bad event rides with a good one: neither may land.
+        let (s, body) = app.post_events(&json!([good.clone(), bad])).await;
+        assert_eq!(s, status, "{name}: {body}");
+        assert_eq!(body["error"]["code"], "validation_failed", "{name}");
+        let details = body["error"]["details"].as_array().unwrap();
+        assert!(
+            details
+                .iter()
+                .any(|d| d["index"] == 1 && d["field"] == field),
+            "{name}: {body}"
+        );
+        assert!(
+            details.iter().all(|d| d["index"] == 1),
+            "{name}: only the bad item is listed: {body}"
+        );
+        assert_eq!(
+            app.table_counts().await,
+            before,
+            "{name} changed the database"
+        );
+    }
+
+    // Malformed JSON, wrong shapes, media types, oversize batches and bodies.
+    let raw = |body: &'static str, ctype: &'static str| {
+        app.client
+            .post(format!("{}/v1/events", app.base))
+            .bearer_auth(&app.ingest)
+            .header("content-type", ctype)
+            .body(body)
+            .send()
+    };
+    for (body, ctype, status, code) in [
+        ("{\"event_id\": ", "application/json", 400, "bad_request"),
+        ("42", "application/json", 400, "bad_request"),
+        ("[]", "application/json", 400, "bad_request"),
+        ("<xml/>", "application/xml", 415, "unsupported_media_type"),
+        (
+            "{\"a\":1}\nnot json\n",
+            "application/x-ndjson",
+            400,
+            "bad_request",
+        ),
+    ] {
+        let r = raw(body, ctype).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        let b: Value = r.json().await.unwrap();
+        assert_eq!(b["error"]["code"], code, "{body}");
+    }
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| {
+            ev(
+                &format!("m{i}"),
+                "order.paid",
+                "s-1",
+                "2026-10-01T10:00:00Z",
+                json!({"order_id": "o"}),
+            )
+        })
+        .collect();
+    let (s, b) = app.post_events(&Value::Array(many)).await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
+    let huge = format!("[\"{}\"]", "x".repeat(40 * 1024 * 1024));
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&app.ingest)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "payload_too_large"
+    );
+    assert_eq!(app.table_counts().await, before);
+}
+
+#[tokio::test]
+async fn duplicates_are_counted_and_conflicts_store_nothing() {
+    let app = TestApp::spawn().await;
+    let e = ev(
+        "e1",
+        "order.created",
+        "s-1",
+        "2026-10-01T10:00:00+08:00",
+        json!({"order_id": "o1", "buyer_id": "b1", "amount_cents": 500}),
+    );
+    assert_eq!(
+        app.post_events(&e).await,
+        (200, json!({"accepted": 1, "duplicates": 0}))
+    );
+    // Same content: key order, spacing and the offset of the same instant do not matter.
+    let raw = r#"{"shop_id":"s-1","data":{"amount_cents":500,"buyer_id":"b1","order_id":"o1"},"occurred_at":"2026-10-01T02:00:00Z","type":"order.created","event_id":"e1"}"#;
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&app.ingest)
+        .header("content-type", "application/json")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"accepted": 0, "duplicates": 1})
+    );
+    // Repeated inside one request.
+    let e2 = ev(
+        "e2",
+        "order.paid",
+        "s-1",
+        "2026-10-01T10:05:00+08:00",
+        json!({"order_id": "o1"}),
+    );
+    assert_eq!(
+        app.post_events(&json!([e2, e2, e])).await,
+        (200, json!({"accepted": 1, "duplicates": 2}))
+    );
+    // Same key, other content (an explicit optional field counts as different): 409, and
+    // the valid new event of the same request is not stored either.
+    let before = app.table_counts().await;
+    let changed = ev(
+        "e1",
+        "order.created",
+        "s-1",
+        "2026-10-01T10:00:00+08:00",
+        json!({"order_id": "o1", "buyer_id": "b1", "amount_cents": 500, "item_id": "i1"}),
+    );
+    let fresh = ev(
+        "e3",
+        "order.paid",
+        "s-1",
+        "2026-10-01T10:06:00+08:00",
+        json!({"order_id": "o3"}),
+    );
+    let (s, b) = app.post_events(&json!([fresh, changed])).await;
+    assert_eq!(s, 409, "{b}");
+    assert_eq!(b["error"]["details"][0]["index"], 1);
+    assert_eq!(app.table_counts().await, before);
+    // The same event id in another shop is another event.
+    let other = ev(
+        "e1",
+        "order.paid",
+        "s-2",
+        "2026-10-01T10:00:00+08:00",
+        json!({"order_id": "o1"}),
+    );
+    assert_eq!(app.post_events(&other).await.0, 200);
+}
+
+/// A stream with several events per entity, including same-kind repeats and ties.
+fn stream() -> Vec<Value> {
+    let mut out = Vec::new();
+    for o in 0..20 {
+        let s = if o % 2 == 0 { "s-a" } else { "s-b" };
+        let id = |k: &str| format!("{k}-{o}");
+        let day = 1 + o % 9;
+        let t = |h: u32| format!("2026-10-{day:02}T{h:02}:00:00+08:00");
+        out.push(ev(
+            &id("c1"),
+            "order.created",
+            s,
+            &t(8),
+            json!({"order_id": format!("o{o}"), "buyer_id": "b1", "amount_cents": 1000 + o}),
+        ));
+        out.push(ev(
+            &id("c2"),
+            "order.created",
+            s,
+            &t(8),
+            json!({"order_id": format!("o{o}"), "buyer_id": "b2", "amount_cents": 1}),
+        ));
+        out.push(ev(
+            &id("s1"),
+            "order.shipped",
+            s,
+            &t(12),
+            json!({"order_id": format!("o{o}")}),
+        ));
+        out.push(ev(
+            &id("s2"),
+            "order.shipped",
+            s,
+            &t(10),
+            json!({"order_id": format!("o{o}")}),
+        ));
+        out.push(ev(
+            &id("x1"),
+            "order.cancelled",
+            s,
+            &t(20),
+            json!({"order_id": format!("o{o}"), "initiator": "buyer"}),
+        ));
+        out.push(ev(
+            &id("x2"),
+            "order.cancelled",
+            s,
+            &t(20),
+            json!({"order_id": format!("o{o}"), "initiator": "seller"}),
+        ));
+        out.push(ev(
+            &id("r1"),
+            "order.reviewed",
+            s,
+            &t(21),
+            json!({"order_id": format!("o{o}"), "buyer_id": "b1", "rating": "negative"}),
+        ));
+        out.push(ev(&id("r2"), "order.reviewed", s, &t(22), json!({"order_id": format!("o{o}"), "buyer_id": "b1", "rating": "positive",
+                                                              "dsr": {"description": 5, "service": 5, "logistics": 5}})));
+        out.push(ev(
+            &id("k1"),
+            "complaint.resolved",
+            s,
+            &t(23),
+            json!({"complaint_id": format!("k{o}"), "outcome": "irregular"}),
+        ));
+        out.push(ev(
+            &id("k2"),
+            "complaint.opened",
+            s,
+            &t(9),
+            json!({"complaint_id": format!("k{o}"), "category": "quality"}),
+        ));
+        out.push(ev(
+            &id("f1"),
+            "refund.completed",
+            s,
+            &t(15),
+            json!({"refund_id": format!("r{o}")}),
+        ));
+        out.push(ev(
+            &id("f2"),
+            "refund.rejected",
+            s,
+            &t(14),
+            json!({"refund_id": format!("r{o}")}),
+        ));
+        out.push(ev(&id("f3"), "refund.requested", s, &t(13), json!({"refund_id": format!("r{o}"), "order_id": format!("o{o}"), "reason": "other", "amount_cents": 5})));
+    }
+    out
+}
+
+async fn projections(app: &TestApp) -> Vec<String> {
+    let mut out = Vec::new();
+    for (t, key) in [
+        ("orders", "shop_id, order_id"),
+        ("reviews", "shop_id, order_id, event_id"),
+        ("refunds", "shop_id, refund_id"),
+        ("complaints", "shop_id, complaint_id"),
+        ("shops", "shop_id"),
+    ] {
+        let cols = if t == "shops" {
+            "shop_id, industry, first_event_at".to_string()
+        } else {
+            "*".to_string()
+        };
+        let rows: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT row_to_json(x)::text FROM (SELECT {cols} FROM {t} ORDER BY {key}) x"
+        ))
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        out.extend(rows);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_shuffled_stream_gives_the_same_projections() {
+    let ordered = TestApp::spawn().await;
+    assert_eq!(ordered.post_events(&Value::Array(stream())).await.0, 200);
+    let shuffled = TestApp::spawn().await;
+    let mut events = stream();
+    events.shuffle(&mut rand::rngs::StdRng::seed_from_u64(42));
+    for chunk in events.chunks(7) {
+        assert_eq!(
+            shuffled.post_events(&Value::Array(chunk.to_vec())).await.0,
+            200
+        );
+    }
+    let (a, b) = (projections(&ordered).await, projections(&shuffled).await);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+    // Earliest wins: the earlier shipment and, at a tie, the smaller event id.
+    let (shipped, initiator, buyer): (String, String, String) = sqlx::query_as(
+        "SELECT to_char(shipped_at AT TIME ZONE 'Asia/Shanghai', 'HH24'), cancel_initiator, buyer_id FROM orders WHERE shop_id = 's-a' AND order_id = 'o0'",
+    ).fetch_one(&shuffled.pool).await.unwrap();
+    assert_eq!(
+        (shipped.as_str(), initiator.as_str(), buyer.as_str()),
+        ("10", "buyer", "b1")
+    );
+    // Rebuilding from the raw events gives the same projections again.
+    let n = shopscore::ingest::writer::rebuild(&shuffled.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, stream().len());
+    assert_eq!(projections(&shuffled).await, a);
+}
+
+#[tokio::test]
+async fn a_200_means_committed_and_ndjson_works() {
+    let app = TestApp::spawn().await;
+    let lines: String = one_of_each("s-9")
+        .iter()
+        .map(|e| format!("{e}\n"))
+        .collect();
+    let r = app
+        .client
+        .post(format!("{}/v1/events", app.base))
+        .bearer_auth(&app.ingest)
+        .header("content-type", "application/x-ndjson")
+        .body(lines)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // A fresh connection, outside the server's pool, sees every row.
+    let mut c = sqlx::PgConnection::connect(&app.db_url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE shop_id = 's-9'")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(n, 18);
+}
+
+#[tokio::test]
+async fn shops_register_read_and_page() {
+    let app = TestApp::spawn().await;
+    let (s, b) = app
+        .json(
+            Method::PUT,
+            "/v1/shops/shop-1",
+            Some(&app.ingest),
+            Some(&json!({"name": "One", "industry": "apparel", "platform": "tmall"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (
+            b["shop_id"].as_str(),
+            b["industry"].as_str(),
+            b["first_event_at"].is_null()
+        ),
+        (Some("shop-1"), Some("apparel"), true)
+    );
+    for (body, field) in [
+        (json!({"industry": "Bad Industry"}), "industry"),
+        (json!({"name": "x"}), ""),
+    ] {
+        let (s, b) = app
+            .json(
+                Method::PUT,
+                "/v1/shops/shop-1",
+                Some(&app.ingest),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(s, 422, "{body}: {b}");
+        if !field.is_empty() {
+            assert_eq!(b["error"]["details"][0]["field"], field);
+        }
+    }
+    for i in 2..=5 {
+        app.put_shop(
+            &format!("shop-{i}"),
+            if i % 2 == 0 { "food" } else { "apparel" },
+        )
+        .await;
+    }
+    let (_, page1) = app
+        .json(Method::GET, "/v1/shops?limit=2", Some(&app.ops), None)
+        .await;
+    assert_eq!(page1["items"].as_array().unwrap().len(), 2);
+    let cursor = page1["next_cursor"].as_str().unwrap();
+    let (_, page2) = app
+        .json(
+            Method::GET,
+            &format!("/v1/shops?limit=2&cursor={cursor}"),
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(page2["items"][0]["shop_id"], "shop-3");
+    let (_, food) = app
+        .json(Method::GET, "/v1/shops?industry=food", Some(&app.ops), None)
+        .await;
+    let ids: Vec<&str> = food["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["shop_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        (ids, food["next_cursor"].is_null()),
+        (vec!["shop-2", "shop-4"], true)
+    );
+    for q in ["limit=0", "limit=501", "cursor=%%%"] {
+        let (s, b) = app
+            .json(Method::GET, &format!("/v1/shops?{q}"), Some(&app.ops), None)
+            .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (400, Some("bad_request")),
+            "{q}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn health_unknown_routes_and_methods_answer_with_the_error_body() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.json(Method::GET, "/healthz", None, None).await,
+        (200, json!({"status": "ok"}))
+    );
+    assert_eq!(
+        app.json(Method::GET, "/readyz", None, None).await,
+        (200, json!({"status": "ready"}))
+    );
+    let (s, b) = app
+        .json(Method::GET, "/v1/nowhere", Some(&app.ops), None)
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (404, Some("not_found")));
+    let (s, b) = app
+        .json(Method::PATCH, "/v1/events", Some(&app.ingest), None)
+        .await;
+    assert_eq!(
+        (s, b["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    let r = app.call(Method::GET, "/metrics", None, None).await;
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("shopscore_http_requests_total"));
+    let r = app.call(Method::GET, "/healthz", None, None).await;
+    assert!(r.headers().get("x-request-id").is_some());
+    // When the database goes away, readiness says so (and comes back with it).
+    app.pool.close().await;
+    assert_eq!(app.json(Method::GET, "/readyz", None, None).await.0, 503);
+}

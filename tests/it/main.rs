@@ -1,6 +1,5 @@
 //! Integration tests: the real router on a real port, against a real Postgres database
 //! created for each test (and dropped when the test's process next starts).
-mod api;
 mod auth;
 mod examples;
 mod helpers;

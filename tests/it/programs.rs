@@ -1,1 +1,259 @@
-//! placeholder
+//! Issue 5: programmes, star levels and gold customer-service team tiers over HTTP.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+use shopscore::config::HttpOpts;
+use shopscore::policy::{Policy, DEFAULT_POLICY};
+
+use crate::helpers::{ev, TestApp};
+
+#[tokio::test]
+async fn holiday_peak_penalties_round_down_and_cap_and_coverage_counts_the_slot() {
+    let app = TestApp::spawn().await;
+    let mut e = Vec::new();
+    for day in 1..=7 {
+        e.push(ev(
+            &format!("on{day}"),
+            "agent.status",
+            "H",
+            &format!("2026-10-{day:02}T08:00:00+08:00"),
+            json!({"agent_id": "a1", "status": "online"}),
+        ));
+        e.push(ev(
+            &format!("off{day}"),
+            "agent.status",
+            "H",
+            &format!("2026-10-{day:02}T20:30:00+08:00"),
+            json!({"agent_id": "a1", "status": "offline"}),
+        ));
+    }
+    // Two late orders: 30 % of 10 000 = 3 000; 30 % of 300 000 = 90 000, capped at 50 000.
+    // A third shipped within 72 h is not late.
+    for (id, amount, shipped) in [
+        ("o-small", 10_000, None),
+        ("o-big", 300_000, Some("2026-10-06T10:00:00+08:00")),
+        ("o-fine", 333, Some("2026-10-03T09:00:00+08:00")),
+    ] {
+        e.push(ev(
+            &format!("{id}-c"),
+            "order.created",
+            "H",
+            "2026-10-02T10:00:00+08:00",
+            json!({"order_id": id, "buyer_id": "b", "amount_cents": amount}),
+        ));
+        if let Some(t) = shipped {
+            e.push(ev(
+                &format!("{id}-s"),
+                "order.shipped",
+                "H",
+                t,
+                json!({"order_id": id}),
+            ));
+        }
+    }
+    assert_eq!(app.post_events(&Value::Array(e)).await.0, 200);
+    app.recompute("2026-10-20T00:00:00+08:00").await;
+    let h = app.scorecard("H").await["programs"]["holiday_peak"].clone();
+    assert_eq!(h["period"], "2026-10-01/2026-10-07");
+    assert_eq!(h["status"], "fail");
+    assert_eq!(h["penalty_cents"], 53_000);
+    assert_eq!(
+        h["late_orders"],
+        json!([{"order_id": "o-big", "penalty_cents": 50_000}, {"order_id": "o-small", "penalty_cents": 3_000}])
+    );
+    let rule = |m: &str| {
+        h["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == m)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(rule("online_hours_avg(00:00,24:00)")["value"], 12.5);
+    assert_eq!(
+        rule("coverage_rate(09:00,18:00)"),
+        json!({"metric": "coverage_rate(09:00,18:00)", "op": ">=", "threshold": 1.0, "value": 1.0, "pass": true})
+    );
+    assert_eq!(
+        rule("ship_on_time_rate(72)")["value"].as_f64().unwrap(),
+        1.0 / 3.0
+    );
+    assert_eq!(rule("human_reply_rate(45)")["pass"], Value::Null);
+    // Hints name the failing rules.
+    let hints = app.scorecard("H").await["hints"].clone();
+    assert!(hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|x| x["area"] == "holiday_peak" && x["metric"] == "ship_on_time_rate(72)"));
+}
+
+/// 25 shops of one cohort with 100 ratings each: 3 gold, 5 silver, ties by ratings then id.
+#[tokio::test]
+async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels() {
+    let app = TestApp::spawn().await;
+    let mut e = Vec::new();
+    for s in 0..25 {
+        let shop = format!("s{s:02}");
+        app.put_shop(&shop, "apparel").await;
+        // Shop k has k/2 neutral ratings (pairs tie on rate); s01 gets one extra rating.
+        let neutral = s / 2;
+        let n = if s == 1 { 101 } else { 100 };
+        for r in 0..n {
+            let sat = if r < neutral {
+                "neutral"
+            } else {
+                "very_satisfied"
+            };
+            e.push(ev(
+                &format!("r{r}"),
+                "chat.rated",
+                &shop,
+                "2026-09-10T10:00:00+08:00",
+                json!({"conversation_id": format!("c{r}"), "satisfaction": sat}),
+            ));
+        }
+    }
+    // s00, gold, gets a verified conduct complaint in October (the month its tier is in effect).
+    e.push(ev(
+        "v1",
+        "complaint.verified",
+        "s00",
+        "2026-10-05T10:00:00+08:00",
+        json!({"complaint_id": "k1", "conduct": "abuse"}),
+    ));
+    for chunk in e.chunks(5000) {
+        assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
+    }
+    app.recompute("2026-10-10T00:00:00+08:00").await;
+    let tier = |c: &Value| c["cs_tier"].clone();
+    let s00 = tier(&app.scorecard("s00").await);
+    // 100/101 ratings at 1.0: s01 (101 ratings) ranks above s00 on the tie.
+    assert_eq!(s00["rank"], 2);
+    assert_eq!(
+        (
+            s00["tier"].as_str(),
+            s00["status"].as_str(),
+            s00["reason"].as_str()
+        ),
+        (Some("gold"), Some("cancelled"), Some("verified_complaint"))
+    );
+    assert_eq!(
+        s00["cohort"],
+        json!({"industry": "apparel", "scale": "small", "size": 25})
+    );
+    assert_eq!(tier(&app.scorecard("s01").await)["rank"], 1);
+    let (_, list) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers?month=2026-09&industry=apparel",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 25);
+    let count = |t: &str| items.iter().filter(|i| i["tier"] == t).count();
+    assert_eq!((count("gold"), count("silver"), count("none")), (3, 5, 17));
+    let ranked: Vec<(String, i64)> = {
+        let mut v: Vec<_> = items
+            .iter()
+            .map(|i| {
+                (
+                    i["shop_id"].as_str().unwrap().to_string(),
+                    i["rank"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        v.sort_by_key(|(_, r)| *r);
+        v
+    };
+    // s02 and s03 tie on rate and ratings: shop id decides.
+    assert_eq!(
+        &ranked[..4],
+        &[
+            ("s01".into(), 1),
+            ("s00".into(), 2),
+            ("s02".into(), 3),
+            ("s03".into(), 4)
+        ]
+    );
+    let (_, gold) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers?month=2026-09&tier=gold",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(gold["items"].as_array().unwrap().len(), 3);
+    let eligible = items.iter().find(|i| i["shop_id"] == "s24").unwrap();
+    assert_eq!(
+        (eligible["status"].as_str(), eligible["reason"].is_null()),
+        (Some("eligible"), true)
+    );
+    let (s, _) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers?month=2026-9",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
+/// A third programme needs only policy: an Amazon-style account-health programme over
+/// rolling windows.
+#[tokio::test]
+async fn a_third_programme_needs_only_policy() {
+    let policy_text = format!(
+        "{DEFAULT_POLICY}\n[[programs]]\nname = \"account_health\"\nperiod = {{ kind = \"rolling\", days = 30 }}\nrules = [\n  \
+         {{ metric = \"seller_cancel_rate\", op = \"<=\", threshold = 0.025 }},\n  \
+         {{ metric = \"late_shipment_rate(48)\", op = \"<=\", threshold = 0.04 }},\n]\n"
+    );
+    let policy = Policy::parse(&policy_text).expect("the extended policy is valid");
+    let app = TestApp::spawn_with(policy, HttpOpts::default()).await;
+    let mut e = Vec::new();
+    for i in 0..40 {
+        let id = format!("o{i}");
+        e.push(ev(
+            &format!("{id}-c"),
+            "order.created",
+            "Z",
+            "2026-10-20T10:00:00+08:00",
+            json!({"order_id": id, "buyer_id": "b", "amount_cents": 1000}),
+        ));
+        e.push(ev(
+            &format!("{id}-s"),
+            "order.shipped",
+            "Z",
+            "2026-10-21T10:00:00+08:00",
+            json!({"order_id": id}),
+        ));
+    }
+    // One seller cancellation of 41 orders: 1/41 > 2.5 %? 0.0244 -> passes.
+    e.push(ev(
+        "x-c",
+        "order.created",
+        "Z",
+        "2026-10-20T10:00:00+08:00",
+        json!({"order_id": "x", "buyer_id": "b", "amount_cents": 1000}),
+    ));
+    e.push(ev(
+        "x-x",
+        "order.cancelled",
+        "Z",
+        "2026-10-20T11:00:00+08:00",
+        json!({"order_id": "x", "initiator": "seller"}),
+    ));
+    assert_eq!(app.post_events(&Value::Array(e)).await.0, 200);
+    app.recompute("2026-11-01T00:00:00+08:00").await;
+    let p = app.scorecard("Z").await["programs"]["account_health"].clone();
+    assert_eq!(p["status"], "pass", "{p}");
+    assert_eq!(p["rules"][0]["value"].as_f64().unwrap(), 1.0 / 41.0);
+    assert_eq!(p["rules"][1]["value"], 0.0);
+    assert_eq!(p["consecutive_failures"], Value::Null);
+    assert_eq!(p["period"], "2026-10-02/2026-11-01");
+}

@@ -1,1 +1,369 @@
-//! placeholder
+//! Issue 4: the scorecard over HTTP: hand-worked numbers, windows, determinism, order
+//! independence, history, benchmarks and the command line.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{ev, TestApp};
+
+const AS_OF: &str = "2026-11-01T00:00:00+08:00";
+
+/// Shop A in `toys`, worked by hand below.
+fn shop_a() -> Vec<Value> {
+    let mut e = Vec::new();
+    let order = |id: &str, day: u32, amount: i64| {
+        ev(
+            &format!("{id}-c"),
+            "order.created",
+            "A",
+            &format!("2026-10-{day:02}T10:00:00+08:00"),
+            json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": amount}),
+        )
+    };
+    // Four orders in the 30-day window (Oct 2 00:00 excluded .. Nov 1 00:00 included).
+    for (id, day) in [("o1", 5), ("o2", 6), ("o3", 7), ("o4", 8)] {
+        e.push(order(id, day, 5000));
+        e.push(ev(
+            &format!("{id}-p"),
+            "order.paid",
+            "A",
+            &format!("2026-10-{day:02}T10:00:00+08:00"),
+            json!({"order_id": id}),
+        ));
+    }
+    // o1, o2 shipped within 48 h; o3 after 50 h; o4 never (due: paid + 48 h <= as_of) -> 2/4 = 0.5
+    e.push(ev(
+        "o1-s",
+        "order.shipped",
+        "A",
+        "2026-10-06T10:00:00+08:00",
+        json!({"order_id": "o1"}),
+    ));
+    e.push(ev(
+        "o2-s",
+        "order.shipped",
+        "A",
+        "2026-10-08T10:00:00+08:00",
+        json!({"order_id": "o2"}),
+    ));
+    e.push(ev(
+        "o3-s",
+        "order.shipped",
+        "A",
+        "2026-10-09T12:00:00+08:00",
+        json!({"order_id": "o3"}),
+    ));
+    // Delivered 72 h after shipping (o1) and 96 h (o2): mean 84 h -> 5*(120-84)/72 = 2.5
+    e.push(ev(
+        "o1-d",
+        "order.delivered",
+        "A",
+        "2026-10-09T10:00:00+08:00",
+        json!({"order_id": "o1"}),
+    ));
+    e.push(ev(
+        "o2-d",
+        "order.delivered",
+        "A",
+        "2026-10-12T10:00:00+08:00",
+        json!({"order_id": "o2"}),
+    ));
+    // An order created exactly 30 days before as_of is outside the window.
+    e.push(ev(
+        "edge-c",
+        "order.created",
+        "A",
+        "2026-10-02T00:00:00+08:00",
+        json!({"order_id": "edge", "buyer_id": "b", "amount_cents": 9}),
+    ));
+    // One conversation, human reply after 50 s; rated satisfied -> 1.0.
+    e.push(ev(
+        "m1",
+        "chat.message",
+        "A",
+        "2026-10-10T10:00:00+08:00",
+        json!({"conversation_id": "c1", "sender": "buyer"}),
+    ));
+    e.push(ev(
+        "m2",
+        "chat.message",
+        "A",
+        "2026-10-10T10:00:50+08:00",
+        json!({"conversation_id": "c1", "sender": "agent", "agent_id": "a1"}),
+    ));
+    e.push(ev(
+        "m3",
+        "chat.rated",
+        "A",
+        "2026-10-10T10:05:00+08:00",
+        json!({"conversation_id": "c1", "satisfaction": "satisfied"}),
+    ));
+    // Reviews: o1 positive with DSR (5,4,3); o2 negative.
+    e.push(ev("r1", "order.reviewed", "A", "2026-10-12T10:00:00+08:00",
+              json!({"order_id": "o1", "buyer_id": "b-o1", "rating": "positive", "dsr": {"description": 5, "service": 4, "logistics": 3}})));
+    e.push(ev(
+        "r2",
+        "order.reviewed",
+        "A",
+        "2026-10-13T10:00:00+08:00",
+        json!({"order_id": "o2", "buyer_id": "b-o2", "rating": "negative"}),
+    ));
+    e
+}
+
+#[tokio::test]
+async fn scorecard_numbers_match_the_hand_worked_example() {
+    let app = TestApp::spawn().await;
+    app.put_shop("A", "toys").await;
+    app.put_shop("B", "toys").await; // no events: credit 0, everything else null
+    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
+    let out = app.recompute(AS_OF).await;
+    assert_eq!(out["shops_scored"], 2);
+    let c = app.scorecard("A").await;
+    let m =
+        |ind: &str, metric: &str| c["service_score"]["indicators"][ind]["metrics"][metric].clone();
+    // product: no refunds over 4 orders -> 0 -> 5; negative 1/2 -> 5*clamp((0.05-0.5)/0.05) = 0
+    assert_eq!(
+        m("product", "quality_refund_rate"),
+        json!({"value": 0.0, "score": 5.0, "passes": true})
+    );
+    assert_eq!(
+        m("product", "negative_review_rate"),
+        json!({"value": 0.5, "score": 0.0, "passes": false})
+    );
+    // logistics: on time 0.5 -> 0; delivery 84 h -> 2.5
+    assert_eq!(m("logistics", "ship_on_time_rate(48)")["value"], 0.5);
+    assert_eq!(
+        m("logistics", "delivery_hours_avg"),
+        json!({"value": 84.0, "score": 2.5, "passes": false})
+    );
+    // consultation: 50 s -> 5*(120-50)/105; satisfaction 1.0 -> 5
+    let resp = 5.0 * 70.0 / 105.0;
+    assert!(
+        (m("consultation", "human_response_seconds_avg")["score"]
+            .as_f64()
+            .unwrap()
+            - resp)
+            .abs()
+            < 1e-9
+    );
+    // after_sales: no refunds -> null indicator; disputes: 0/4 -> 5
+    assert_eq!(
+        c["service_score"]["indicators"]["after_sales"]["score"],
+        Value::Null
+    );
+    let indicators = [2.5, 1.25, (resp + 5.0) / 2.0, 5.0];
+    let score = indicators.iter().sum::<f64>() / 4.0;
+    assert!(
+        (c["service_score"]["score"].as_f64().unwrap() - score).abs() < 1e-9,
+        "{}",
+        c["service_score"]
+    );
+    assert_eq!(
+        c["service_score"]["industry_avg"]
+            .as_f64()
+            .map(|v| (v - score).abs() < 1e-9),
+        Some(true)
+    );
+    assert_eq!(c["service_score"]["beats_pct"], Value::Null); // B has no score
+                                                              // credit: +1 -1 over two buyers = 0; positive rate 1/2
+    assert_eq!(c["credit"]["points"], 0);
+    assert_eq!(c["credit"]["positive_rate"], 0.5);
+    assert_eq!(
+        c["credit"]["reviews_180d"],
+        json!({"positive": 1, "neutral": 0, "negative": 1})
+    );
+    // DSR: one rating (5, 4, 3); the industry average is this shop's.
+    assert_eq!(
+        c["dsr"]["service"],
+        json!({"score": 4.0, "count": 1, "industry_avg": 4.0, "vs_industry_pct": 0.0})
+    );
+    // stars: score ~2.96 -> 1 star; dimensions from indicators and DSR service 4.0.
+    assert_eq!(c["star_level"]["stars"], if score < 3.0 { 1 } else { 2 });
+    assert_eq!(c["star_level"]["dimensions"]["attitude"], "fair");
+    assert_eq!(c["star_level"]["dimensions"]["ability"], "unrated");
+    // hints: failing metrics, largest gain first.
+    let hints = c["hints"].as_array().unwrap();
+    assert_eq!(hints[0]["metric"], "negative_review_rate");
+    assert!(hints
+        .iter()
+        .all(|h| h["target"].is_number() && h["message"].is_string()));
+    // Every section present; the empty shop has credit 0 and nulls.
+    for key in [
+        "shop_id",
+        "industry",
+        "as_of",
+        "computed_at",
+        "policy_version",
+        "credit",
+        "dsr",
+        "service_score",
+        "star_level",
+        "programs",
+        "cs_tier",
+        "hints",
+    ] {
+        assert!(c.get(key).is_some(), "{key}");
+    }
+    let b = app.scorecard("B").await;
+    assert_eq!(b["credit"]["points"], 0);
+    assert_eq!(b["service_score"]["score"], Value::Null);
+    assert_eq!(b["dsr"]["description"]["score"], Value::Null);
+    assert_eq!(
+        b["programs"],
+        json!({"cs_daily": null, "holiday_peak": null})
+    );
+    assert_eq!(b["cs_tier"], Value::Null);
+}
+
+#[tokio::test]
+async fn recompute_is_deterministic_and_independent_of_arrival_order() {
+    let a = TestApp::spawn().await;
+    let b = TestApp::spawn().await;
+    let mut events = shop_a();
+    assert_eq!(a.post_events(&Value::Array(events.clone())).await.0, 200);
+    events.shuffle(&mut rand::rngs::StdRng::seed_from_u64(7));
+    for chunk in events.chunks(3) {
+        assert_eq!(b.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
+    }
+    // Sending everything again changes nothing.
+    assert_eq!(
+        b.post_events(&Value::Array(events.clone())).await.1["duplicates"],
+        events.len()
+    );
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("computed_at");
+        v
+    };
+    a.recompute(AS_OF).await;
+    let first = strip(a.scorecard("A").await);
+    a.recompute(AS_OF).await;
+    assert_eq!(strip(a.scorecard("A").await), first);
+    b.recompute(AS_OF).await;
+    assert_eq!(strip(b.scorecard("A").await), first);
+}
+
+#[tokio::test]
+async fn snapshots_history_and_benchmarks() {
+    let app = TestApp::spawn().await;
+    app.put_shop("A", "toys").await;
+    assert_eq!(
+        app.json(Method::GET, "/v1/shops/A/scorecard", Some(&app.ops), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
+    app.recompute("2026-10-20T00:00:00+08:00").await;
+    app.recompute(AS_OF).await;
+    let (s, early) = app
+        .json(
+            Method::GET,
+            "/v1/shops/A/scorecard?as_of=2026-10-25T00:00:00%2B08:00",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(early["as_of"], "2026-10-20T00:00:00+08:00");
+    let (s, _) = app
+        .json(
+            Method::GET,
+            "/v1/shops/A/scorecard?as_of=2026-10-01T00:00:00%2B08:00",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, b) = app
+        .json(
+            Method::GET,
+            "/v1/shops/A/scorecard?as_of=yesterday",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!((s, b["error"]["code"].as_str()), (400, Some("bad_request")));
+    let (_, h) = app
+        .json(Method::GET, "/v1/shops/A/history", Some(&app.ops), None)
+        .await;
+    let items = h["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["as_of"], "2026-10-20T00:00:00+08:00");
+    assert_eq!(items[1]["credit_points"], 0);
+    assert_eq!(items[1]["dsr"]["description"], 5.0);
+    let (_, h) = app
+        .json(
+            Method::GET,
+            "/v1/shops/A/history?from=2026-10-21T00:00:00%2B08:00&limit=1",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (
+            h["items"].as_array().unwrap().len(),
+            h["next_cursor"].is_null()
+        ),
+        (1, true)
+    );
+    let (_, bench) = app
+        .json(
+            Method::GET,
+            "/v1/industries/toys/benchmarks",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(bench["shops"], 1);
+    assert_eq!(bench["dsr"]["logistics"], json!({"avg": 3.0, "p50": 3.0}));
+    assert_eq!(
+        bench["indicators"]["disputes"],
+        json!({"avg": 5.0, "p50": 5.0})
+    );
+    // Recomputing unknown shops is a client error and writes nothing.
+    let (s, b) = app
+        .json(
+            Method::POST,
+            "/v1/recompute",
+            Some(&app.ops),
+            Some(&json!({"shop_ids": ["ghost"]})),
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"][0]["shop_id"].as_str()),
+        (422, Some("ghost"))
+    );
+    let (s, _) = app
+        .json(
+            Method::POST,
+            "/v1/recompute",
+            Some(&app.ops),
+            Some(&json!({"as_of": "soon"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+}
+
+#[tokio::test]
+async fn the_recompute_command_matches_the_endpoint() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
+        .args(["recompute", "--as-of", AS_OF, "--shop", "A"])
+        .env("DATABASE_URL", &app.db_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["shops_scored"], 1);
+    let c = app.scorecard("A").await;
+    assert_eq!(c["as_of"], AS_OF);
+    assert_eq!(c["credit"]["reviews_180d"]["negative"], 1);
+}
