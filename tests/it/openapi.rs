@@ -39,3 +39,14 @@ fn every_v1_operation_declares_its_roles() {
 fn serde_yaml_like(_yaml: &str) -> serde_json::Value {
     serde_json::from_str(&shopscore::app::openapi_json()).unwrap()
 }
+
+/// The README's test command is the one CI runs, and its service command names `serve`.
+#[test]
+fn the_readme_commands_are_the_ones_ci_runs() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let ci = std::fs::read_to_string(root.join(".ci/run")).unwrap();
+    assert!(readme.contains("\n    cargo test --locked\n"));
+    assert!(ci.lines().any(|l| l.trim() == "cargo test --locked"));
+    assert!(readme.contains("\n    cargo run --release -- serve\n"));
+}
