@@ -4,6 +4,8 @@ pub mod card;
 pub mod credit;
 pub mod hints;
 pub mod programs;
+#[cfg(test)]
+mod props;
 pub mod service;
 pub mod stars;
 pub mod tiers;
