@@ -115,19 +115,31 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
             ));
         }
     }
-    // s00, gold, gets a verified conduct complaint in October (the month its tier is in effect).
-    e.push(ev(
-        "v1",
-        "complaint.verified",
-        "s00",
-        "2026-10-05T10:00:00+08:00",
-        json!({"complaint_id": "k1", "conduct": "abuse"}),
-    ));
     for chunk in e.chunks(5000) {
         assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
     }
     app.recompute("2026-10-10T00:00:00+08:00").await;
     let tier = |c: &Value| c["cs_tier"].clone();
+    let s00 = tier(&app.scorecard("s00").await);
+    assert_eq!(
+        (
+            s00["month"].as_str(),
+            s00["tier"].as_str(),
+            s00["status"].as_str()
+        ),
+        (Some("2026-09"), Some("gold"), Some("active"))
+    );
+    // s00 then gets a verified conduct complaint in October, the month its tier is in
+    // effect: the next recompute cancels the tier, which keeps its name, rank and figures.
+    let v = ev(
+        "v1",
+        "complaint.verified",
+        "s00",
+        "2026-10-05T10:00:00+08:00",
+        json!({"complaint_id": "k1", "conduct": "abuse"}),
+    );
+    assert_eq!(app.post_events(&v).await.0, 200);
+    app.recompute("2026-10-10T00:00:00+08:00").await;
     let s00 = tier(&app.scorecard("s00").await);
     // 100/101 ratings at 1.0: s01 (101 ratings) ranks above s00 on the tie.
     assert_eq!(s00["rank"], 2);

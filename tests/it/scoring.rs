@@ -386,7 +386,10 @@ async fn the_scheduler_recomputes_dirty_shops() {
     let mut scored = false;
     for _ in 0..50 {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'A'").fetch_one(&app.pool).await.unwrap();
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'A'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
         if n > 0 {
             scored = true;
             break;
@@ -395,8 +398,17 @@ async fn the_scheduler_recomputes_dirty_shops() {
     token.cancel();
     job.await.unwrap();
     assert!(scored, "the dirty shop was not recomputed");
-    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM shops WHERE dirty_since IS NOT NULL").fetch_one(&app.pool).await.unwrap();
+    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM shops WHERE dirty_since IS NOT NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(dirty, 0);
-    let quiet: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'quiet'").fetch_one(&app.pool).await.unwrap();
-    assert_eq!(quiet, 1, "only the explicit recompute scored the quiet shop");
+    let quiet: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'quiet'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        quiet, 1,
+        "only the explicit recompute scored the quiet shop"
+    );
 }
