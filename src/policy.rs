@@ -42,7 +42,7 @@ mod raw {
         pub refund_sla: Sla,
         pub service_score: ServiceScore,
         pub stars: Stars,
-        pub cs_tier: CsTier,
+        pub cs_tier: super::CsTierPolicy,
         #[serde(default)]
         pub programs: Vec<Program>,
     }
@@ -131,20 +131,6 @@ mod raw {
     pub struct Grade {
         pub grade: String,
         pub min: f64,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct CsTier {
-        pub excluded_industries: Vec<String>,
-        pub min_ratings: i64,
-        pub service_score_gate: f64,
-        pub consultation_gate: f64,
-        pub scales: Vec<Scale>,
-        pub gold_pct: f64,
-        pub silver_cumulative_pct: f64,
-        pub black_enabled: bool,
-        pub black_pct: f64,
     }
 
     #[derive(Debug, Deserialize, Clone)]
@@ -272,6 +258,12 @@ impl ServiceScorePolicy {
             None => (m.best, m.worst),
         }
     }
+    /// Every indicator metric, in policy order.
+    pub fn metrics(&self) -> impl Iterator<Item = &NamedMetric> {
+        self.indicators
+            .iter()
+            .flat_map(|i| i.metrics.iter().map(|m| &m.named))
+    }
     pub fn indicator(&self, name: &str) -> Option<&Indicator> {
         self.indicators.iter().find(|i| i.name == name)
     }
@@ -295,7 +287,8 @@ pub struct StarsPolicy {
     pub five_star_months: u32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CsTierPolicy {
     pub excluded_industries: HashSet<String>,
     pub min_ratings: i64,
@@ -571,17 +564,7 @@ impl Policy {
                 "cs_tier.silver_cumulative_pct must be at least gold_pct",
             ));
         }
-        let cs_tier = CsTierPolicy {
-            excluded_industries: t.excluded_industries.iter().cloned().collect(),
-            min_ratings: t.min_ratings,
-            service_score_gate: t.service_score_gate,
-            consultation_gate: t.consultation_gate,
-            scales: t.scales.clone(),
-            gold_pct: t.gold_pct,
-            silver_cumulative_pct: t.silver_cumulative_pct,
-            black_enabled: t.black_enabled,
-            black_pct: t.black_pct,
-        };
+        let cs_tier = t.clone();
         if service.indicator("consultation").is_none() {
             return Err(invalid(
                 "service_score needs a `consultation` indicator (the tier gate)",

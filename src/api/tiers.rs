@@ -9,6 +9,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::periods::Month;
+use crate::jobs::recompute::StoredTier;
 use crate::scoring::card::Cohort;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -67,27 +68,14 @@ pub async fn list_tiers(
         }
     };
     let limit = page.limit()?;
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<i32>,
-        Option<f64>,
-        i64,
-        String,
-        String,
-        i32,
-    );
     // Pages are keyed by shop id, the one unique column within a month.
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT shop_id, month, tier, status, reason, rank, satisfaction_rate, ratings, industry, scale, cohort_size
-         FROM cs_tiers
+    let rows: Vec<StoredTier> = sqlx::query_as(&format!(
+        "SELECT {} FROM cs_tiers
          WHERE month = $1 AND ($2::text IS NULL OR industry = $2) AND ($3::text IS NULL OR tier = $3)
            AND ($4::text IS NULL OR shop_id > $4)
          ORDER BY shop_id LIMIT $5",
-    )
+        StoredTier::COLUMNS
+    ))
     .bind(&month)
     .bind(&f.industry)
     .bind(&f.tier)
@@ -97,35 +85,17 @@ pub async fn list_tiers(
     .await?;
     let items = rows
         .into_iter()
-        .map(
-            |(
-                shop_id,
-                month,
-                tier,
-                status,
-                reason,
-                rank,
-                satisfaction_rate,
-                ratings,
-                industry,
-                scale,
-                size,
-            )| TierItem {
-                shop_id,
-                month,
-                tier,
-                status,
-                reason,
-                rank,
-                satisfaction_rate,
-                ratings,
-                cohort: Cohort {
-                    industry,
-                    scale,
-                    size: size as u32,
-                },
-            },
-        )
+        .map(|r| TierItem {
+            cohort: r.cohort(),
+            shop_id: r.shop_id,
+            month: r.month,
+            tier: r.tier,
+            status: r.status,
+            reason: r.reason,
+            rank: r.rank,
+            satisfaction_rate: r.satisfaction_rate,
+            ratings: r.ratings,
+        })
         .collect();
     Ok(Json(List::page(items, limit, |t| t.shop_id.clone())))
 }

@@ -323,12 +323,7 @@ async fn shop_figures(
 
     // The rolling service score.
     let svc_scope = Scope::rolling(as_of, policy.service.window_days);
-    let svc_metrics: Vec<&NamedMetric> = policy
-        .service
-        .indicators
-        .iter()
-        .flat_map(|i| i.metrics.iter().map(|m| &m.named))
-        .collect();
+    let svc_metrics: Vec<&NamedMetric> = policy.service.metrics().collect();
     let svc_values: HashMap<String, HashMap<String, Option<f64>>> = {
         let d = loader
             .get(svc_scope, svc_metrics.iter().map(|n| &n.metric))
@@ -559,12 +554,7 @@ async fn tier_inputs(
     let eps = policy.epsilon;
     let (start, end) = (month.start(tz), month.end(tz));
     let scope = Scope::period(start, end, end);
-    let svc: Vec<&NamedMetric> = policy
-        .service
-        .indicators
-        .iter()
-        .flat_map(|i| i.metrics.iter().map(|m| &m.named))
-        .collect();
+    let svc: Vec<&NamedMetric> = policy.service.metrics().collect();
     let base = [
         Metric::Orders,
         Metric::IntegrityFlags,
@@ -830,70 +820,71 @@ async fn store_tiers(
     Ok(())
 }
 
+/// A stored `cs_tiers` row, as the scorecard and `GET /v1/cs-tiers` read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredTier {
+    pub shop_id: String,
+    pub month: String,
+    pub tier: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub satisfaction_rate: Option<f64>,
+    pub ratings: i64,
+    pub rank: Option<i32>,
+    pub industry: String,
+    pub scale: String,
+    pub cohort_size: i32,
+    pub disqualified: bool,
+}
+
+impl StoredTier {
+    pub const COLUMNS: &'static str =
+        "shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified";
+
+    pub fn cohort(&self) -> card::Cohort {
+        card::Cohort {
+            industry: self.industry.clone(),
+            scale: self.scale.clone(),
+            size: self.cohort_size as u32,
+        }
+    }
+
+    fn into_card(self) -> card::CsTier {
+        card::CsTier {
+            cohort: self.cohort(),
+            month: self.month,
+            tier: self.tier,
+            status: self.status,
+            reason: self.reason,
+            satisfaction_rate: self.satisfaction_rate,
+            ratings: self.ratings,
+            rank: self.rank.map(|r| r as u32),
+            security_warning: self.disqualified,
+        }
+    }
+}
+
 async fn load_tier_cards(
     tx: &mut sqlx::PgConnection,
     month: Month,
     targets: &[&ShopInfo],
 ) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        Option<f64>,
-        i64,
-        Option<i32>,
-        String,
-        String,
-        i32,
-        bool,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified
-         FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
-    )
+    let rows: Vec<StoredTier> = sqlx::query_as(&format!(
+        "SELECT {} FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
+        StoredTier::COLUMNS
+    ))
     .bind(month.label())
-    .bind(targets.iter().map(|s| s.shop_id.as_str()).collect::<Vec<_>>())
+    .bind(
+        targets
+            .iter()
+            .map(|s| s.shop_id.as_str())
+            .collect::<Vec<_>>(),
+    )
     .fetch_all(&mut *tx)
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(
-                shop,
-                month,
-                tier,
-                status,
-                reason,
-                satisfaction_rate,
-                ratings,
-                rank,
-                industry,
-                scale,
-                size,
-                disq,
-            )| {
-                (
-                    shop,
-                    card::CsTier {
-                        month,
-                        tier,
-                        status,
-                        reason,
-                        satisfaction_rate,
-                        ratings,
-                        rank: rank.map(|r| r as u32),
-                        cohort: card::Cohort {
-                            industry,
-                            scale,
-                            size: size as u32,
-                        },
-                        security_warning: disq,
-                    },
-                )
-            },
-        )
+        .map(|r| (r.shop_id.clone(), r.into_card()))
         .collect())
 }
 

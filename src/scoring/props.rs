@@ -58,7 +58,7 @@ proptest! {
     #[test]
     fn service_scores_stay_within_0_and_5(values in proptest::collection::vec(proptest::option::of(-10f64..1000.0), 10)) {
         let p = Policy::default_policy();
-        let names: Vec<String> = p.service.indicators.iter().flat_map(|i| i.metrics.iter().map(|m| m.named.name.clone())).collect();
+        let names: Vec<String> = p.service.metrics().map(|m| m.name.clone()).collect();
         let map: HashMap<String, Option<f64>> = names.into_iter().zip(values).collect();
         let s = service_score(&map, "x", &p.service, 1e-9);
         if let Some(score) = s.score {
