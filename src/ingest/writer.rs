@@ -33,7 +33,7 @@ pub struct Conflict {
 
 const PROJECT_SQL: &str = include_str!("project.sql");
 
-/// The projection statements of `project.sql`, each taking ($1 shop ids, $2 event ids).
+/// The projection statements of `project.sql`, each reading `new_events`.
 pub fn projection_statements() -> impl Iterator<Item = &'static str> {
     PROJECT_SQL
         .split("\n-- @@\n")
@@ -112,7 +112,7 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
     }
 
     if !inserted_ids.is_empty() {
-        project(&mut tx, &inserted_shops, &inserted_ids).await?;
+        project(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(IngestOutcome {
@@ -139,10 +139,16 @@ async fn insert_events(
         datas.push(sqlx::types::Json(&e.data));
         hashes.push(e.content_hash.to_vec());
     }
+    prepare_new_events(tx).await?;
+    // The inserted rows also go to `new_events`, which the projections read: no second
+    // lookup of the events just written.
     let rows: Vec<(String, String)> = sqlx::query_as(
-        "INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bytea[])
-         ON CONFLICT (shop_id, event_id) DO NOTHING
+        "WITH ins AS (
+             INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bytea[])
+             ON CONFLICT (shop_id, event_id) DO NOTHING
+             RETURNING *)
+         INSERT INTO new_events SELECT * FROM ins
          RETURNING shop_id, event_id",
     )
     .bind(&shop_ids)
@@ -156,18 +162,19 @@ async fn insert_events(
     Ok(rows.into_iter().unzip())
 }
 
-/// Folds the named stored events into every projection (see `project.sql`).
-pub async fn project(
-    tx: &mut Transaction<'_, Postgres>,
-    shop_ids: &[String],
-    event_ids: &[String],
-) -> Result<(), sqlx::Error> {
+/// The per-connection scratch table of events to project; emptied at every commit.
+async fn prepare_new_events(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_events (LIKE events) ON COMMIT DELETE ROWS")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("TRUNCATE new_events").execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Folds the events in `new_events` into every projection (see `project.sql`).
+pub async fn project(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
     for stmt in projection_statements() {
-        sqlx::query(stmt)
-            .bind(shop_ids)
-            .bind(event_ids)
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query(stmt).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -188,20 +195,22 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let mut after: (String, String) = (String::new(), String::new());
     let mut total = 0;
     loop {
+        prepare_new_events(&mut tx).await?;
         let keys: Vec<(String, String)> = sqlx::query_as(
-            "SELECT shop_id, event_id FROM events WHERE (shop_id, event_id) > ($1, $2)
-             ORDER BY shop_id, event_id LIMIT 10000",
+            "INSERT INTO new_events
+             SELECT * FROM events WHERE (shop_id, event_id) > ($1, $2) ORDER BY shop_id, event_id LIMIT 10000
+             RETURNING shop_id, event_id",
         )
         .bind(&after.0)
         .bind(&after.1)
         .fetch_all(&mut *tx)
         .await?;
-        let Some(last) = keys.last().cloned() else {
+        total += keys.len();
+        // Byte order, as the "C" collation of the key columns.
+        let Some(last) = keys.into_iter().max() else {
             break;
         };
-        total += keys.len();
-        let (shops, ids): (Vec<String>, Vec<String>) = keys.into_iter().unzip();
-        project(&mut tx, &shops, &ids).await?;
+        project(&mut tx).await?;
         after = last;
     }
     tx.commit().await?;
