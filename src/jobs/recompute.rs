@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use chrono::{DateTime, Days, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Days, Duration, SecondsFormat, SubsecRound, Utc};
 use chrono_tz::Tz;
 use indexmap::IndexMap;
 use sqlx::types::Json;
@@ -128,8 +128,10 @@ pub async fn recompute(
     as_of: DateTime<Utc>,
     shop_ids: Option<&[String]>,
 ) -> Result<RecomputeOutcome, RecomputeError> {
+    // Snapshots are keyed by `as_of` in Postgres, which keeps microseconds.
+    let as_of = as_of.trunc_subsecs(6);
     let started = Instant::now();
-    let started_at = Utc::now();
+    let started_at = Utc::now().trunc_subsecs(6);
     let tz = policy.tz;
     let all: Vec<ShopInfo> =
         sqlx::query_as("SELECT shop_id, industry, first_event_at FROM shops ORDER BY shop_id")
