@@ -93,7 +93,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
     let ingest = OpenApiRouter::new()
         .routes(routes!(api::events::post_events))
         .layer(DefaultBodyLimit::max(http.max_ingest_mb * 1024 * 1024))
-        .layer(timeout.clone());
+        .layer(timeout);
     // Recompute runs as long as it needs: no request timeout.
     let recompute = OpenApiRouter::new()
         .routes(routes!(api::ops::post_recompute))

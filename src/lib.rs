@@ -1,6 +1,10 @@
 //! shopscore: grades e-commerce merchants' service from their order, chat and complaint
 //! events (see SPEC.md). The binary is `src/main.rs`; this library is what it and the
 //! integration tests share.
+
+// Row tuples read with sqlx are spelled out where they are read, on purpose.
+#![allow(clippy::type_complexity)]
+
 pub mod api;
 pub mod app;
 pub mod auth;

@@ -368,7 +368,6 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
             None
         }
     };
-    drop(err);
     if let (Some(kind), Some(data)) = (kind, data) {
         validate_data(index, kind, data, &mut errs);
     }

@@ -167,7 +167,9 @@ async fn prepare_new_events(tx: &mut Transaction<'_, Postgres>) -> Result<(), sq
     sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_events (LIKE events) ON COMMIT DELETE ROWS")
         .execute(&mut **tx)
         .await?;
-    sqlx::query("TRUNCATE new_events").execute(&mut **tx).await?;
+    sqlx::query("TRUNCATE new_events")
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

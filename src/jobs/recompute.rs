@@ -29,7 +29,7 @@ use crate::scoring::{credit, hints, programs, service, stars, tiers};
 /// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
 const BATCH: usize = 500;
 /// Serialises recomputes (API, CLI and scheduler) across replicas.
-pub const RECOMPUTE_LOCK: i64 = 0x5_5c0_4e00;
+pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecomputeError {

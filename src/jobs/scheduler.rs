@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::recompute::recompute;
 use crate::policy::Policy;
 
-const SCHEDULER_LOCK: i64 = 0x5_5c0_4e01;
+const SCHEDULER_LOCK: i64 = 0x5_5c04_e001;
 
 pub async fn run(
     pool: PgPool,

@@ -29,11 +29,11 @@ fn within(from: DateTime<Utc>, to: DateTime<Utc>, limit_s: i64) -> bool {
 
 /// SPEC §3 `ship_on_time_rate(h)`: (due, on time). An order cancelled before it shipped
 /// is never due; otherwise it is due once shipped or once `paid_at + h ≤ E`.
-fn ship_counts<'a>(
-    orders: &'a [OrderRow],
+fn ship_counts(
+    orders: &[OrderRow],
     h: i64,
     e: DateTime<Utc>,
-) -> impl Iterator<Item = (&'a OrderRow, bool, bool)> {
+) -> impl Iterator<Item = (&OrderRow, bool, bool)> {
     orders.iter().map(move |o| {
         let paid = o.paid_at.unwrap_or(o.created_at);
         let cancelled_first = match (o.cancelled_at, o.shipped_at) {

@@ -416,7 +416,7 @@ async fn the_binary_bootstraps_a_key_serves_and_keeps_secrets_out_of_logs() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let mut child = tokio::process::Command::new(bin)
+    let child = tokio::process::Command::new(bin)
         .args(["serve", "--no-scheduler"])
         .env("DATABASE_URL", &url)
         .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
