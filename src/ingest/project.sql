@@ -165,6 +165,12 @@ ON CONFLICT (shop_id, complaint_id) DO UPDATE
 SET verified_at = excluded.verified_at, verified_eid = excluded.verified_eid, conduct = excluded.conduct
 WHERE c.verified_at IS NULL OR (excluded.verified_at, excluded.verified_eid) < (c.verified_at, c.verified_eid)
 -- @@
+INSERT INTO complaint_verifications (shop_id, complaint_id, event_id, occurred_at, conduct)
+SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at, e.data->>'conduct'
+FROM new_events e
+WHERE e.type = 'complaint.verified'
+ON CONFLICT DO NOTHING
+-- @@
 INSERT INTO integrity_flags (shop_id, event_id, occurred_at, kind, note)
 SELECT e.shop_id, e.event_id, e.occurred_at, e.data->>'kind', e.data->>'note'
 FROM new_events e

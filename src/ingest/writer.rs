@@ -187,7 +187,7 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "TRUNCATE orders, reviews, refunds, chat_messages, chat_ratings, agent_status, complaints,
-                  complaint_followups, integrity_flags",
+                  complaint_followups, complaint_verifications, integrity_flags",
     )
     .execute(&mut *tx)
     .await?;

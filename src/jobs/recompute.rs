@@ -600,14 +600,14 @@ async fn tier_inputs(
     let d = loader
         .get(
             after,
-            [&Metric::VerifiedConductComplaints, &Metric::IntegrityFlags],
+            [&Metric::ConductVerifications, &Metric::IntegrityFlags],
         )
         .await?;
     for r in &mut rows {
         let sd = d.shop(&r.input.shop_id);
         r.cancel_reason = if sd.integrity > 0 {
             Some("integrity_flag")
-        } else if sd.verified > 0 {
+        } else if sd.verifications > 0 {
             Some("verified_complaint")
         } else {
             None

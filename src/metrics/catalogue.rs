@@ -45,6 +45,7 @@ pub enum Family {
     Presence,
     Complaints,
     Verified,
+    Verifications,
     Integrity,
 }
 
@@ -82,6 +83,8 @@ pub enum Metric {
     ComplaintClosureRate(i64),
     IrregularClosures,
     VerifiedConductComplaints,
+    /// Every `complaint.verified` event in the window (not only a complaint's first).
+    ConductVerifications,
     IntegrityFlags,
 }
 
@@ -181,6 +184,7 @@ impl Metric {
             "complaint_closure_rate" => Metric::ComplaintClosureRate(one(hours_param)?),
             "irregular_closures" => none(Metric::IrregularClosures)?,
             "verified_conduct_complaints" => none(Metric::VerifiedConductComplaints)?,
+            "conduct_verifications" => none(Metric::ConductVerifications)?,
             "integrity_flags" => none(Metric::IntegrityFlags)?,
             other => return Err(ParseError(format!("unknown metric {other:?}"))),
         };
@@ -215,6 +219,7 @@ impl Metric {
             | Metric::IrregularClosures => &[F::Complaints],
             Metric::ComplaintRate | Metric::RulingRate => &[F::Complaints, F::Orders],
             Metric::VerifiedConductComplaints => &[F::Verified],
+            Metric::ConductVerifications => &[F::Verifications],
             Metric::IntegrityFlags => &[F::Integrity],
         }
     }
@@ -232,6 +237,7 @@ impl Metric {
                 | Metric::Complaints
                 | Metric::IrregularClosures
                 | Metric::VerifiedConductComplaints
+                | Metric::ConductVerifications
                 | Metric::IntegrityFlags
         )
     }

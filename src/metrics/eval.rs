@@ -234,6 +234,7 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                 .count() as f64,
         ),
         Metric::VerifiedConductComplaints => Some(d.verified as f64),
+        Metric::ConductVerifications => Some(d.verifications as f64),
         Metric::IntegrityFlags => Some(d.integrity as f64),
     }
 }

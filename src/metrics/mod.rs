@@ -102,7 +102,10 @@ pub struct ShopData {
     /// Staffed intervals `[start, end)`, sorted and disjoint.
     pub staffed: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     pub complaints: Vec<ComplaintRow>,
+    /// Complaints whose first verification is in the window.
     pub verified: i64,
+    /// Verification events in the window.
+    pub verifications: i64,
     pub integrity: i64,
 }
 
@@ -306,11 +309,11 @@ pub async fn load_into(
                         });
                 }
             }
-            Family::Verified | Family::Integrity => {
-                let sql = if *fam == Family::Verified {
-                    include_str!("sql/verified.sql")
-                } else {
-                    include_str!("sql/integrity.sql")
+            Family::Verified | Family::Verifications | Family::Integrity => {
+                let sql = match fam {
+                    Family::Verified => include_str!("sql/verified.sql"),
+                    Family::Verifications => include_str!("sql/verifications.sql"),
+                    _ => include_str!("sql/integrity.sql"),
                 };
                 let rows: Vec<(String, i64)> = sqlx::query_as(sql)
                     .bind(shops)
@@ -321,10 +324,10 @@ pub async fn load_into(
                     .await?;
                 for (shop, n) in rows {
                     let d = out.shops.entry(shop).or_default();
-                    if *fam == Family::Verified {
-                        d.verified = n
-                    } else {
-                        d.integrity = n
+                    match fam {
+                        Family::Verified => d.verified = n,
+                        Family::Verifications => d.verifications = n,
+                        _ => d.integrity = n,
                     }
                 }
             }

@@ -135,6 +135,7 @@ async fn every_event_type_is_accepted_and_projected() {
     assert_eq!(counts["agent_status"], 1);
     assert_eq!(counts["complaints"], 1);
     assert_eq!(counts["complaint_followups"], 1);
+    assert_eq!(counts["complaint_verifications"], 1);
     assert_eq!(counts["integrity_flags"], 1);
     let order: (i64, String, Option<String>, bool, bool, bool) = sqlx::query_as(
         "SELECT amount_cents, buyer_id, item_id, paid_at IS NOT NULL, shipped_at IS NOT NULL, delivered_at IS NOT NULL

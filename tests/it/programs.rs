@@ -115,6 +115,14 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
             ));
         }
     }
+    // A conduct complaint verified in September (month M) does not bar the tier...
+    e.push(ev(
+        "v0",
+        "complaint.verified",
+        "s00",
+        "2026-09-20T10:00:00+08:00",
+        json!({"complaint_id": "k1", "conduct": "abuse"}),
+    ));
     for chunk in e.chunks(5000) {
         assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
     }
@@ -129,8 +137,9 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
         ),
         (Some("2026-09"), Some("gold"), Some("active"))
     );
-    // s00 then gets a verified conduct complaint in October, the month its tier is in
-    // effect: the next recompute cancels the tier, which keeps its name, rank and figures.
+    // ...but a verification in October, the month the tier is in effect (here of the
+    // same complaint again), cancels it at the next recompute; the tier keeps its name,
+    // rank and figures.
     let v = ev(
         "v1",
         "complaint.verified",
