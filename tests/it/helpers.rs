@@ -209,6 +209,7 @@ impl TestApp {
             "agent_status",
             "complaints",
             "complaint_followups",
+            "complaint_verifications",
             "integrity_flags",
         ] {
             let n: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM {t}"))
