@@ -258,6 +258,7 @@ mod tests {
         cancelled: Option<&str>,
     ) -> OrderRow {
         OrderRow {
+            shop_id: String::new(),
             order_id: id.into(),
             created_at: t(created),
             paid_at: paid.map(t),
@@ -364,6 +365,7 @@ mod tests {
             e,
         };
         let r = |reason: &str, req: &str, done: Option<&str>, rej: Option<&str>| RefundRow {
+            shop_id: String::new(),
             reason: Some(reason.into()),
             requested_at: t(req),
             completed_at: done.map(t),
@@ -419,21 +421,25 @@ mod tests {
         let d = ShopData {
             chats: vec![
                 ChatRow {
+                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: Some("bot".into()),
                     first_human: Some(t("2026-10-01T00:01:00Z")),
                 },
                 ChatRow {
+                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: Some("agent".into()),
                     first_human: Some(t("2026-10-01T00:00:30Z")),
                 },
                 ChatRow {
+                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: None,
                     first_human: None,
                 },
                 ChatRow {
+                    shop_id: String::new(),
                     t0: t("2026-10-09T23:59:30Z"),
                     first_sender: None,
                     first_human: None,
@@ -441,6 +447,7 @@ mod tests {
             ],
             complaints: vec![
                 ComplaintRow {
+                    shop_id: String::new(),
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: Some(t("2026-10-01T10:00:00Z")),
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),
@@ -449,6 +456,7 @@ mod tests {
                     first_followup_at: Some(t("2026-10-01T12:00:00Z")),
                 },
                 ComplaintRow {
+                    shop_id: String::new(),
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: None,
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),

@@ -53,8 +53,9 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
+    pub shop_id: String,
     pub order_id: String,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -65,23 +66,26 @@ pub struct OrderRow {
     pub amount_cents: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRow {
+    pub shop_id: String,
     pub reason: Option<String>,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChatRow {
+    pub shop_id: String,
     pub t0: DateTime<Utc>,
     pub first_sender: Option<String>,
     pub first_human: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ComplaintRow {
+    pub shop_id: String,
     pub opened_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -134,6 +138,25 @@ pub fn families<'a>(metrics: impl IntoIterator<Item = &'a Metric>) -> BTreeSet<F
 
 type Time = DateTime<Utc>;
 
+/// Runs one family query: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation instant.
+async fn fetch<T>(
+    pool: &PgPool,
+    sql: &str,
+    shops: &[String],
+    scope: Scope,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(shops)
+        .bind(scope.lo)
+        .bind(scope.hi)
+        .bind(scope.e)
+        .fetch_all(pool)
+        .await
+}
+
 /// Loads the given families for `shops` in `scope` into `out`: one query per family
 /// not loaded yet.
 pub async fn load_into(
@@ -143,120 +166,65 @@ pub async fn load_into(
     fams: &BTreeSet<Family>,
     out: &mut ScopeData,
 ) -> Result<(), sqlx::Error> {
-    let Scope { lo, hi, e } = scope;
     for fam in fams {
         if !out.loaded.insert(*fam) {
             continue;
         }
         match fam {
             Family::Orders => {
-                type Row = (
-                    String,
-                    String,
-                    Time,
-                    Option<Time>,
-                    Option<Time>,
-                    Option<Time>,
-                    Option<Time>,
-                    Option<String>,
-                    Option<i64>,
-                );
-                let rows: Vec<Row> = sqlx::query_as(include_str!("sql/orders.sql"))
-                    .bind(shops)
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(e)
-                    .fetch_all(pool)
-                    .await?;
-                for (
-                    shop,
-                    order_id,
-                    created_at,
-                    paid_at,
-                    shipped_at,
-                    delivered_at,
-                    cancelled_at,
-                    cancel_initiator,
-                    amount_cents,
-                ) in rows
+                for r in
+                    fetch::<OrderRow>(pool, include_str!("sql/orders.sql"), shops, scope).await?
                 {
-                    out.shops.entry(shop).or_default().orders.push(OrderRow {
-                        order_id,
-                        created_at,
-                        paid_at,
-                        shipped_at,
-                        delivered_at,
-                        cancelled_at,
-                        cancel_initiator,
-                        amount_cents,
-                    });
+                    out.shops
+                        .entry(r.shop_id.clone())
+                        .or_default()
+                        .orders
+                        .push(r);
                 }
             }
             Family::Reviews => {
-                let rows: Vec<(String, i16)> = sqlx::query_as(include_str!("sql/reviews.sql"))
-                    .bind(shops)
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(e)
-                    .fetch_all(pool)
-                    .await?;
-                for (shop, rating) in rows {
+                for (shop, rating) in
+                    fetch::<(String, i16)>(pool, include_str!("sql/reviews.sql"), shops, scope)
+                        .await?
+                {
                     out.shops.entry(shop).or_default().reviews.push(rating);
                 }
             }
             Family::Refunds => {
-                let rows: Vec<(String, Option<String>, Time, Option<Time>, Option<Time>)> =
-                    sqlx::query_as(include_str!("sql/refunds.sql"))
-                        .bind(shops)
-                        .bind(lo)
-                        .bind(hi)
-                        .bind(e)
-                        .fetch_all(pool)
-                        .await?;
-                for (shop, reason, requested_at, completed_at, rejected_at) in rows {
-                    out.shops.entry(shop).or_default().refunds.push(RefundRow {
-                        reason,
-                        requested_at,
-                        completed_at,
-                        rejected_at,
-                    });
+                for r in
+                    fetch::<RefundRow>(pool, include_str!("sql/refunds.sql"), shops, scope).await?
+                {
+                    out.shops
+                        .entry(r.shop_id.clone())
+                        .or_default()
+                        .refunds
+                        .push(r);
                 }
             }
             Family::Chat => {
-                let rows: Vec<(String, Time, Option<String>, Option<Time>)> =
-                    sqlx::query_as(include_str!("sql/chat.sql"))
-                        .bind(shops)
-                        .bind(lo)
-                        .bind(hi)
-                        .bind(e)
-                        .fetch_all(pool)
-                        .await?;
-                for (shop, t0, first_sender, first_human) in rows {
-                    out.shops.entry(shop).or_default().chats.push(ChatRow {
-                        t0,
-                        first_sender,
-                        first_human,
-                    });
+                for r in fetch::<ChatRow>(pool, include_str!("sql/chat.sql"), shops, scope).await? {
+                    out.shops
+                        .entry(r.shop_id.clone())
+                        .or_default()
+                        .chats
+                        .push(r);
                 }
             }
             Family::Ratings => {
-                let rows: Vec<(String, String)> = sqlx::query_as(include_str!("sql/ratings.sql"))
-                    .bind(shops)
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(e)
-                    .fetch_all(pool)
-                    .await?;
-                for (shop, s) in rows {
+                for (shop, s) in
+                    fetch::<(String, String)>(pool, include_str!("sql/ratings.sql"), shops, scope)
+                        .await?
+                {
                     out.shops.entry(shop).or_default().ratings.push(s);
                 }
             }
             Family::Presence => {
+                // Changes up to `e` only: presence.sql binds ($1 shops, $2 lo, $3 e).
                 let rows: Vec<(String, String, Time, bool)> =
                     sqlx::query_as(include_str!("sql/presence.sql"))
                         .bind(shops)
-                        .bind(lo)
-                        .bind(e)
+                        .bind(scope.lo)
+                        .bind(scope.e)
                         .fetch_all(pool)
                         .await?;
                 let mut by_shop: HashMap<String, Vec<(String, Time, bool)>> = HashMap::new();
@@ -265,48 +233,19 @@ pub async fn load_into(
                 }
                 for (shop, changes) in by_shop {
                     out.shops.entry(shop).or_default().staffed =
-                        presence::staffed_intervals(&changes, e);
+                        presence::staffed_intervals(&changes, scope.e);
                 }
             }
             Family::Complaints => {
-                type Row = (
-                    String,
-                    Time,
-                    Option<Time>,
-                    Option<Time>,
-                    Option<String>,
-                    Option<bool>,
-                    Option<Time>,
-                );
-                let rows: Vec<Row> = sqlx::query_as(include_str!("sql/complaints.sql"))
-                    .bind(shops)
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(e)
-                    .fetch_all(pool)
-                    .await?;
-                for (
-                    shop,
-                    opened_at,
-                    accepted_at,
-                    resolved_at,
-                    outcome,
-                    ruled_against,
-                    first_followup_at,
-                ) in rows
+                for r in
+                    fetch::<ComplaintRow>(pool, include_str!("sql/complaints.sql"), shops, scope)
+                        .await?
                 {
                     out.shops
-                        .entry(shop)
+                        .entry(r.shop_id.clone())
                         .or_default()
                         .complaints
-                        .push(ComplaintRow {
-                            opened_at,
-                            accepted_at,
-                            resolved_at,
-                            outcome,
-                            ruled_against,
-                            first_followup_at,
-                        });
+                        .push(r);
                 }
             }
             Family::Verified | Family::Verifications | Family::Integrity => {
@@ -315,14 +254,7 @@ pub async fn load_into(
                     Family::Verifications => include_str!("sql/verifications.sql"),
                     _ => include_str!("sql/integrity.sql"),
                 };
-                let rows: Vec<(String, i64)> = sqlx::query_as(sql)
-                    .bind(shops)
-                    .bind(lo)
-                    .bind(hi)
-                    .bind(e)
-                    .fetch_all(pool)
-                    .await?;
-                for (shop, n) in rows {
+                for (shop, n) in fetch::<(String, i64)>(pool, sql, shops, scope).await? {
                     let d = out.shops.entry(shop).or_default();
                     match fam {
                         Family::Verified => d.verified = n,
