@@ -43,6 +43,7 @@ async fn main() -> anyhow::Result<()> {
         .await?;
     }
     let pool = shopscore::db::connect_and_migrate(&url).await?;
+    let _ = shopscore::app::prometheus(); // install the recorder the recompute reports to
     let policy = Policy::default_policy();
 
     let t = Instant::now();
@@ -102,6 +103,14 @@ async fn main() -> anyhow::Result<()> {
         t.elapsed(),
         t.elapsed().as_secs_f64() * 1000.0 / out.shops_scored as f64
     );
+    // Where the full recompute spent its time (sums of the histograms).
+    for line in shopscore::app::prometheus().render().lines() {
+        if line.starts_with("shopscore_metric_query_seconds_sum")
+            || line.starts_with("shopscore_recompute_phase_seconds_sum")
+        {
+            println!("  {line}");
+        }
+    }
     let t = Instant::now();
     let out = recompute(&pool, &policy, now, Some(&["demo-shop-000".to_string()])).await?;
     println!(

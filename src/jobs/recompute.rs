@@ -176,6 +176,7 @@ pub async fn recompute(
         .filter(|s| s.active_before(tier_month.end(tz), tier_month.end(tz)))
         .collect();
 
+    let phase = Instant::now();
     let mut figures: HashMap<String, Figures> = HashMap::new();
     let mut tier_rows: Vec<TierRow> = Vec::new();
     for batch in targets.chunks(BATCH) {
@@ -188,6 +189,9 @@ pub async fn recompute(
         tier_rows.extend(tier_inputs(&mut loader, policy, as_of, tier_month, batch).await?);
     }
 
+    ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
+        .record(phase.elapsed().as_secs_f64());
+    let phase = Instant::now();
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(RECOMPUTE_LOCK)
@@ -234,6 +238,8 @@ pub async fn recompute(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
+    ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
+        .record(phase.elapsed().as_secs_f64());
 
     ::metrics::counter!("shopscore_shops_scored_total").increment(cards.len() as u64);
     Ok(RecomputeOutcome {
@@ -266,6 +272,7 @@ async fn shop_figures(
         Option<i64>,
         Option<String>,
     );
+    let t = Instant::now();
     let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metrics/sql/credit.sql"))
         .bind(&ids)
         .bind(as_of)
@@ -287,6 +294,9 @@ async fn shop_figures(
             });
     }
 
+    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => "Credit")
+        .record(t.elapsed().as_secs_f64());
+    let t = Instant::now();
     // DSR over its window, with the per-buyer monthly cap.
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
     let rows: Vec<(String, i64, i64, i64, i64)> =
@@ -303,6 +313,8 @@ async fn shop_figures(
         .map(|(s, n, a, b, c)| (s, (n, [a, b, c])))
         .collect();
 
+    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => "Dsr")
+        .record(t.elapsed().as_secs_f64());
     // Positive rate and review counts over the credit rate window.
     let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
     let review_counts: HashMap<String, card::ReviewCounts> = {

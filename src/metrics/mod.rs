@@ -170,6 +170,7 @@ pub async fn load_into(
         if !out.loaded.insert(*fam) {
             continue;
         }
+        let started = std::time::Instant::now();
         match fam {
             Family::Orders => {
                 for r in
@@ -264,6 +265,8 @@ pub async fn load_into(
                 }
             }
         }
+        ::metrics::histogram!("shopscore_metric_query_seconds", "family" => format!("{fam:?}"))
+            .record(started.elapsed().as_secs_f64());
     }
     Ok(())
 }
