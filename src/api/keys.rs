@@ -54,11 +54,7 @@ pub async fn create_key(
     body: axum::body::Bytes,
 ) -> Result<Json<CreatedKey>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let req: NewKeyRequest =
-        serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
-            message: format!("invalid key request: {e}"),
-            details: vec![],
-        })?;
+    let req: NewKeyRequest = super::parse_body("key request", &body)?;
     check_new_key(req.role, &req.shops).map_err(|m| ApiError::Unprocessable {
         message: m,
         details: vec![],

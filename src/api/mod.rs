@@ -76,6 +76,17 @@ impl<T: utoipa::ToSchema> List<T> {
     }
 }
 
+/// Parses a JSON request body: malformed JSON is a 400, JSON of the wrong shape a 422.
+pub fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::Unprocessable {
+            message: format!("invalid {what}: {e}"),
+            details: vec![],
+        },
+        _ => ApiError::BadRequest(format!("malformed JSON: {e}")),
+    })
+}
+
 pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

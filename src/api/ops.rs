@@ -40,8 +40,7 @@ pub async fn post_recompute(
     let req: RecomputeRequest = if body.iter().all(u8::is_ascii_whitespace) {
         RecomputeRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest(format!("invalid recompute request: {e}")))?
+        super::parse_body("recompute request", &body)?
     };
     let as_of = match req.as_of.as_deref() {
         Some(s) => parse_time("as_of", s)?,

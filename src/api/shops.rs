@@ -57,11 +57,7 @@ pub async fn put_shop(
     body: axum::body::Bytes,
 ) -> Result<Json<Shop>, ApiError> {
     caller.require(&[Role::Ingest])?;
-    let update: ShopUpdate =
-        serde_json::from_slice(&body).map_err(|e| ApiError::Unprocessable {
-            message: format!("invalid shop: {e}"),
-            details: vec![],
-        })?;
+    let update: ShopUpdate = super::parse_body("shop", &body)?;
     let mut details = Vec::new();
     if !valid_id(&shop_id, ID_MAX) {
         details.push(

@@ -694,6 +694,16 @@ async fn shops_register_read_and_page() {
             assert_eq!(b["error"]["details"][0]["field"], field);
         }
     }
+    let r = app
+        .client
+        .put(format!("{}/v1/shops/shop-1", app.base))
+        .bearer_auth(&app.ingest)
+        .header("content-type", "application/json")
+        .body("{\"industry\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400, "malformed JSON is a 400");
     for i in 2..=5 {
         app.put_shop(
             &format!("shop-{i}"),
