@@ -785,3 +785,36 @@ async fn health_unknown_routes_and_methods_answer_with_the_error_body() {
     app.pool.close().await;
     assert_eq!(app.json(Method::GET, "/readyz", None, None).await.0, 503);
 }
+
+/// Two requests racing with the same key and different content: exactly one lands, the
+/// other is a 409 (the insert waits on the other transaction's key, then compares).
+#[tokio::test]
+async fn concurrent_conflicting_requests_store_exactly_one() {
+    let app = TestApp::spawn().await;
+    for round in 0..10 {
+        let id = format!("race-{round}");
+        let a = ev(
+            &id,
+            "order.paid",
+            "s-1",
+            "2026-10-01T10:00:00+08:00",
+            json!({"order_id": format!("a{round}")}),
+        );
+        let b = ev(
+            &id,
+            "order.paid",
+            "s-1",
+            "2026-10-01T10:00:00+08:00",
+            json!({"order_id": format!("b{round}")}),
+        );
+        let (ra, rb) = tokio::join!(app.post_events(&a), app.post_events(&b));
+        let mut statuses = [ra.0, rb.0];
+        statuses.sort();
+        assert_eq!(statuses, [200, 409], "round {round}: {ra:?} {rb:?}");
+    }
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 10, "one order per round, never both");
+}
