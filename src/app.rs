@@ -119,19 +119,16 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .merge(rest)
 }
 
+/// The OpenAPI document, built once from the route list.
+pub fn openapi() -> &'static utoipa::openapi::OpenApi {
+    static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
+    DOC.get_or_init(|| routes(&HttpOpts::default()).split_for_parts().1)
+}
+
 /// The OpenAPI document as YAML (what `openapi.yaml` must hold).
 pub fn openapi_yaml() -> &'static str {
     static YAML: OnceLock<String> = OnceLock::new();
-    YAML.get_or_init(|| {
-        let (_, api) = routes(&HttpOpts::default()).split_for_parts();
-        api.to_yaml().expect("the spec serialises")
-    })
-}
-
-/// The same document as JSON (for tests and tools).
-pub fn openapi_json() -> String {
-    let (_, api) = routes(&HttpOpts::default()).split_for_parts();
-    api.to_json().expect("the spec serialises")
+    YAML.get_or_init(|| openapi().to_yaml().expect("the spec serialises"))
 }
 
 /// The process-wide Prometheus recorder.

@@ -109,6 +109,18 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// A programme's rules for one shop in one scope: the results, and whether any failed.
+fn program_rules(
+    p: &Program,
+    d: &ShopData,
+    scope: Scope,
+    tz: Tz,
+    eps: f64,
+) -> (Vec<card::RuleResult>, bool) {
+    let vals = values(p.rules.iter().map(|r| &r.named), d, scope, tz);
+    programs::evaluate_rules(&p.rules, &vals, eps)
+}
+
 fn values<'m>(
     named: impl IntoIterator<Item = &'m NamedMetric>,
     d: &ShopData,
@@ -294,8 +306,7 @@ async fn shop_figures(
             });
     }
 
-    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => "Credit")
-        .record(t.elapsed().as_secs_f64());
+    metrics::record_query_time("Credit", t);
     let t = Instant::now();
     // DSR over its window, with the per-buyer monthly cap.
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
@@ -313,8 +324,7 @@ async fn shop_figures(
         .map(|(s, n, a, b, c)| (s, (n, [a, b, c])))
         .collect();
 
-    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => "Dsr")
-        .record(t.elapsed().as_secs_f64());
+    metrics::record_query_time("Dsr", t);
     // Positive rate and review counts over the credit rate window.
     let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
     let review_counts: HashMap<String, card::ReviewCounts> = {
@@ -399,10 +409,8 @@ async fn shop_figures(
             _ => [(None, 0); 3],
         };
         let service = service::service_score(&svc_values[id], &info.industry, &policy.service, eps);
-        let mut programs = progs.remove(id).unwrap_or_default();
-        for p in &policy.programs {
-            programs.entry(p.name.clone()).or_insert(None);
-        }
+        // `program` answers for every shop of the batch, so each programme is present.
+        let programs = progs.remove(id).unwrap_or_default();
         out.insert(
             id.clone(),
             Figures {
@@ -472,8 +480,7 @@ async fn program(
             continue;
         }
         let sd = d.shop(&info.shop_id);
-        let vals = values(p.rules.iter().map(|r| &r.named), sd, scope, tz);
-        let (rules, failed) = programs::evaluate_rules(&p.rules, &vals, eps);
+        let (rules, failed) = program_rules(p, sd, scope, tz, eps);
         let exempt = month.is_some_and(|m| exempt_until(info, m));
         let status = if in_progress {
             "in_progress".to_string()
@@ -533,13 +540,7 @@ async fn program(
             let fams = metrics::families(p.rules.iter().map(|r| &r.named.metric));
             metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
             failing.retain(|info| {
-                let vals = values(
-                    p.rules.iter().map(|r| &r.named),
-                    data.shop(&info.shop_id),
-                    sc,
-                    tz,
-                );
-                let (_, failed) = programs::evaluate_rules(&p.rules, &vals, eps);
+                let (_, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
                 if failed {
                     *counts.get_mut(&info.shop_id).expect("counted") += 1;
                 }

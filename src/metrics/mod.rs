@@ -138,6 +138,12 @@ pub fn families<'a>(metrics: impl IntoIterator<Item = &'a Metric>) -> BTreeSet<F
 
 type Time = DateTime<Utc>;
 
+/// `shopscore_metric_query_seconds{family}`: how long one family's query took.
+pub fn record_query_time(family: &str, started: std::time::Instant) {
+    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => family.to_string())
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// Runs one family query: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation instant.
 async fn fetch<T>(
     pool: &PgPool,
@@ -265,8 +271,7 @@ pub async fn load_into(
                 }
             }
         }
-        ::metrics::histogram!("shopscore_metric_query_seconds", "family" => format!("{fam:?}"))
-            .record(started.elapsed().as_secs_f64());
+        record_query_time(&format!("{fam:?}"), started);
     }
     Ok(())
 }
