@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
 
     let t = Instant::now();
     for chunk in events.chunks(10_000) {
-        write_batch(&pool, chunk)
+        write_batch(&pool, chunk, &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -26,7 +26,9 @@ use utoipa_axum::routes;
 use crate::api;
 use crate::auth::RateLimit;
 use crate::config::HttpOpts;
+use crate::db::retry::RetryPolicy;
 use crate::error::{error_response, ApiError};
+use crate::ingest::budget::BodyBudget;
 use crate::policy::Policy;
 
 /// Cheap to clone: everything behind `Arc`s.
@@ -35,7 +37,17 @@ pub struct AppState {
     pub pool: PgPool,
     pub policy: Arc<Policy>,
     pub rate_limit: Arc<RateLimit>,
+    pub ingest: Arc<IngestLimits>,
     pub shutting_down: Arc<AtomicBool>,
+}
+
+/// What bounds one `POST /v1/events`: body size, the shared memory budget, and how
+/// often a transaction that failed for a transient reason is run again.
+#[derive(Debug)]
+pub struct IngestLimits {
+    pub max_body: u64,
+    pub budget: BodyBudget,
+    pub retry: RetryPolicy,
 }
 
 impl AppState {
@@ -47,6 +59,17 @@ impl AppState {
                 http.rate_limit_per_minute,
                 http.rate_limit_burst,
             )),
+            ingest: Arc::new(IngestLimits {
+                max_body: http.max_ingest_mb as u64 * 1024 * 1024,
+                budget: BodyBudget::new(
+                    http.ingest_budget_mb * 1024 * 1024,
+                    Duration::from_secs(http.ingest_wait),
+                ),
+                retry: RetryPolicy {
+                    attempts: http.db_attempts,
+                    ..RetryPolicy::default()
+                },
+            }),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

@@ -116,6 +116,17 @@ pub struct HttpOpts {
     /// Largest `POST /v1/events` body, in MiB.
     #[arg(long, env = "SHOPSCORE_MAX_INGEST_MB", default_value_t = 32)]
     pub max_ingest_mb: usize,
+    /// MiB of `POST /v1/events` bodies parsed and written at once, over all requests;
+    /// a request beyond it waits (see `--ingest-wait`) and then gets 503. Bounds memory.
+    #[arg(long, env = "SHOPSCORE_INGEST_BUDGET_MB", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub ingest_budget_mb: u64,
+    /// Seconds an ingest request waits for room in the budget before 503.
+    #[arg(long, env = "SHOPSCORE_INGEST_WAIT", default_value_t = 10)]
+    pub ingest_wait: u64,
+    /// Attempts of a transaction that fails for a transient reason (deadlock,
+    /// serialization failure, lost connection) before the client gets 503.
+    #[arg(long, env = "SHOPSCORE_DB_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub db_attempts: u32,
 }
 
 impl Default for HttpOpts {
@@ -126,6 +137,9 @@ impl Default for HttpOpts {
             cors_origins: Vec::new(),
             request_timeout: 30,
             max_ingest_mb: 32,
+            ingest_budget_mb: 48,
+            ingest_wait: 10,
+            db_attempts: 5,
         }
     }
 }

@@ -181,7 +181,7 @@ pub async fn run(pool: &PgPool, policy: &Policy) -> anyhow::Result<RecomputeOutc
                 validate(i, v, now).map_err(|e| anyhow::anyhow!("demo event invalid: {e:?}"))
             })
             .collect::<Result<_, _>>()?;
-        write_batch(pool, &events)
+        write_batch(pool, &events, &crate::db::retry::RetryPolicy::default())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::db::retry::Transient;
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -51,8 +53,12 @@ pub enum ApiError {
     },
     #[error("rate limit exceeded")]
     RateLimited { retry_after_secs: u64 },
-    #[error("the database is unavailable")]
+    #[error("the database is unavailable; retry later")]
     Unavailable,
+    /// Too much work in flight (contention that outlasted the retries, or the ingest
+    /// memory budget): 503 with `Retry-After`, the client should simply send again.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -69,7 +75,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -118,6 +124,7 @@ impl IntoResponse for ApiError {
         }
         let retry = match &self {
             ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            ApiError::Unavailable | ApiError::Busy(_) => Some(1),
             _ => None,
         };
         let message = self.to_string();
@@ -138,33 +145,25 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::Io(_)
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Tls(_) => {
+        if matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
+        ) {
+            tracing::warn!(error = %e, "database unavailable");
+            return ApiError::Unavailable;
+        }
+        // Connection lost, deadlock, serialization failure: whatever retries the caller
+        // made are spent, and none of it is the client's fault.
+        match crate::db::retry::classify(&e) {
+            Some(Transient::ConnectionLost) => {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::Unavailable
             }
-            sqlx::Error::Database(ref d)
-                if d.code().is_some_and(|c| {
-                    matches!(
-                        &*c,
-                        "08000"
-                            | "08001"
-                            | "08003"
-                            | "08004"
-                            | "08006"
-                            | "57P01"
-                            | "57P02"
-                            | "57P03"
-                    )
-                }) =>
-            {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable
+            Some(t) => {
+                tracing::warn!(error = %e, reason = t.as_str(), "contention outlasted the retries");
+                ApiError::Busy("the database is busy with concurrent writes; retry shortly".into())
             }
-            other => ApiError::Internal(other.into()),
+            None => ApiError::Internal(e.into()),
         }
     }
 }

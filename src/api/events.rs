@@ -1,21 +1,27 @@
 //! `POST /v1/events`: one event, a JSON array, or NDJSON; all-or-nothing.
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
+use crate::ingest::body::{Batch, BodyError, NdjsonParser, MAX_BATCH};
 use crate::ingest::{self, IngestOutcome, WriteError};
+use http_body_util::BodyExt;
 
-/// The most events one request may carry.
-pub const MAX_BATCH: usize = 10_000;
+/// The two body formats.
+#[derive(Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Ndjson,
+}
 
-fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError> {
+fn format_of(headers: &HeaderMap) -> Result<Format, ApiError> {
     let ctype = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -26,55 +32,62 @@ fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError>
         .unwrap_or("")
         .trim()
         .to_ascii_lowercase();
-    let items = match mime.as_str() {
-        "application/x-ndjson" | "application/jsonl" | "application/json-seq" => {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| ApiError::BadRequest("body is not UTF-8".into()))?;
-            let mut items = Vec::new();
-            let mut bad = Vec::new();
-            for (line_no, line) in text.lines().enumerate() {
-                if line.trim().is_empty() {
-                    continue;
-                }
-                match serde_json::from_str::<Value>(line) {
-                    Ok(v) => items.push(v),
-                    Err(e) => bad.push(json!({"index": items.len() + bad.len(), "line": line_no + 1, "field": "", "message": e.to_string()})),
-                }
-            }
-            if !bad.is_empty() {
-                return Err(ApiError::BadRequestDetails {
-                    message: "malformed NDJSON".into(),
-                    details: bad,
-                });
-            }
-            items
+    match mime.as_str() {
+        "application/x-ndjson" | "application/jsonl" | "application/json-seq" => Ok(Format::Ndjson),
+        "application/json" | "" => Ok(Format::Json),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "content type {other:?} is not application/json or application/x-ndjson"
+        ))),
+    }
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the body is larger than {} MiB; send fewer events per request",
+        max / (1024 * 1024)
+    ))
+}
+
+/// Reads the body as it arrives: NDJSON is parsed line by line, JSON is collected and
+/// then walked element by element (`ingest::body`). Never more than `max` bytes.
+async fn read_batch(body: Body, format: Format, max: u64) -> Result<Batch, ApiError> {
+    let now = Utc::now();
+    let mut body = body;
+    let mut seen: u64 = 0;
+    let mut ndjson = (format == Format::Ndjson).then(|| NdjsonParser::new(now));
+    let mut json = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| {
+            ApiError::BadRequest("the request body could not be read to its end".into())
+        })?;
+        let Ok(chunk) = frame.into_data() else {
+            continue; // trailers
+        };
+        seen += chunk.len() as u64;
+        if seen > max {
+            return Err(too_large(max));
         }
-        "application/json" | "" => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Array(items)) => items,
-            Ok(v @ Value::Object(_)) => vec![v],
-            Ok(_) => {
-                return Err(ApiError::BadRequest(
-                    "body must be an event object or an array of events".into(),
-                ))
-            }
-            Err(e) => return Err(ApiError::BadRequest(format!("malformed JSON: {e}"))),
-        },
-        other => {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "content type {other:?} is not application/json or application/x-ndjson"
-            )))
+        match &mut ndjson {
+            Some(p) => p.feed(&chunk),
+            None => json.extend_from_slice(&chunk),
         }
+    }
+    let parsed = match ndjson {
+        Some(p) => p.finish(),
+        None => ingest::body::parse_json(&json, now),
     };
-    if items.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "at most {MAX_BATCH} events per request, got {}",
-            items.len()
-        )));
-    }
-    if items.is_empty() {
-        return Err(ApiError::BadRequest("no events in the body".into()));
-    }
-    Ok(items)
+    parsed.map_err(|e| match e {
+        BodyError::Malformed { message, details } if details.is_empty() => {
+            ApiError::BadRequest(message)
+        }
+        BodyError::Malformed { message, details } => {
+            ApiError::BadRequestDetails { message, details }
+        }
+        BodyError::Empty => ApiError::BadRequest("no events in the body".into()),
+        BodyError::TooMany(n) => {
+            ApiError::PayloadTooLarge(format!("at most {MAX_BATCH} events per request, got {n}"))
+        }
+    })
 }
 
 /// Ingest events.
@@ -95,6 +108,9 @@ fn parse_items(headers: &HeaderMap, body: &[u8]) -> Result<Vec<Value>, ApiError>
         (status = 413, description = "more than 10 000 events, or body too large", body = ErrorBody),
         (status = 415, body = ErrorBody),
         (status = 422, description = "invalid events: details [{index, field, message}]", body = ErrorBody),
+        (status = 429, description = "this key's rate limit; see Retry-After", body = ErrorBody),
+        (status = 503, description = "the database is unreachable, contention outlasted the server's own retries, \
+            or the ingest memory budget stayed full: nothing was stored; send again after Retry-After", body = ErrorBody),
     ),
     security(("api_key" = ["ingest"]))
 )]
@@ -102,35 +118,45 @@ pub async fn post_events(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<IngestOutcome>, ApiError> {
     caller.require(&[Role::Ingest])?;
-    let items = parse_items(&headers, &body)?;
-    let now = Utc::now();
-    let mut events = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match ingest::validate(i, item, now) {
-            Ok(e) => events.push(e),
-            Err(errs) => errors.extend(errs),
-        }
+    let format = format_of(&headers)?;
+    let limits = &state.ingest;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limits.max_body) {
+        return Err(too_large(limits.max_body));
     }
-    if !errors.is_empty() {
-        let n = errors
+    // Held until the batch is committed: the body, its events and the statement
+    // buffers all live within it.
+    let _room = limits
+        .budget
+        .reserve(declared.unwrap_or(limits.max_body))
+        .await
+        .ok_or_else(|| {
+            ::metrics::counter!("shopscore_ingest_budget_exhausted_total").increment(1);
+            ApiError::Busy("too many events are being ingested at once; retry shortly".into())
+        })?;
+    let Batch { events, invalid } = read_batch(body, format, limits.max_body).await?;
+    if !invalid.is_empty() {
+        let n = invalid
             .iter()
             .map(|e| e.index)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         return Err(ApiError::Unprocessable {
             message: format!("{n} invalid event(s); nothing was stored"),
-            details: errors
+            details: invalid
                 .into_iter()
                 .map(|e| serde_json::to_value(e).expect("serialisable"))
                 .collect(),
         });
     }
     let started = std::time::Instant::now();
-    match ingest::write_batch(&state.pool, &events).await {
+    match ingest::write_batch(&state.pool, &events, &limits.retry).await {
         Ok(outcome) => {
             ::metrics::counter!("shopscore_events_accepted_total").increment(outcome.accepted as u64);
             ::metrics::counter!("shopscore_events_duplicate_total").increment(outcome.duplicates as u64);

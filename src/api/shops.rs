@@ -80,11 +80,15 @@ pub async fn put_shop(
             details,
         });
     }
+    // The shop's card changes with its industry: mark it for the next dirty run.
     let shop: Shop = sqlx::query_as(&format!(
-        "INSERT INTO shops (shop_id, name, industry, platform) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (shop_id) DO UPDATE SET name = excluded.name, industry = excluded.industry,
-             platform = excluded.platform, dirty_since = COALESCE(shops.dirty_since, now())
-         RETURNING {COLUMNS}"
+        "WITH upsert AS (
+             INSERT INTO shops (shop_id, name, industry, platform) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (shop_id) DO UPDATE SET name = excluded.name, industry = excluded.industry,
+                 platform = excluded.platform
+             RETURNING {COLUMNS}),
+         mark AS (INSERT INTO dirty_shops (shop_id) SELECT shop_id FROM upsert)
+         SELECT * FROM upsert"
     ))
     .bind(&shop_id)
     .bind(&update.name)

@@ -5,6 +5,7 @@
 //! not just the first error serde stops at.
 
 use chrono::{DateTime, Duration, Utc};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -236,7 +237,9 @@ pub struct Event {
     pub shop_id: String,
     pub kind: EventType,
     pub occurred_at: DateTime<Utc>,
-    pub data: Value,
+    /// `data` in canonical form (keys sorted, no spaces): what is hashed and stored. Kept
+    /// as text rather than a `Value` tree, which is several times larger in memory.
+    pub data: Box<RawValue>,
     /// SHA-256 over (type, instant, canonical data): the same key with another hash is a conflict.
     pub content_hash: [u8; 32],
 }
@@ -379,9 +382,9 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
         shop_id.expect("checked"),
         kind.expect("checked"),
         occurred_at.expect("checked"),
-        Value::Object(data.expect("checked").clone()),
+        canonical_json(data.expect("checked")),
     );
-    let content_hash = content_hash(kind, occurred_at, &data);
+    let content_hash = content_hash(kind, occurred_at, data.get());
     Ok(Event {
         event_id,
         shop_id,
@@ -482,16 +485,22 @@ fn check_kind(kind: Kind, value: &Value) -> Option<String> {
     }
 }
 
+/// `data` as canonical JSON text. serde_json's map is ordered by key, so serialising it
+/// gives a form where key order and spacing do not matter.
+fn canonical_json(data: &Map<String, Value>) -> Box<RawValue> {
+    let text = serde_json::to_string(data).expect("a Value always serialises");
+    RawValue::from_string(text).expect("serde_json's own output is valid JSON")
+}
+
 /// The content identity of an event (SPEC §2): type, `occurred_at` as an instant, and
-/// `data` as a JSON value. serde_json's map is ordered by key, so serialising it gives a
-/// canonical form where key order and spacing do not matter.
-pub fn content_hash(kind: EventType, at: DateTime<Utc>, data: &Value) -> [u8; 32] {
+/// `data` as a JSON value, given in canonical form.
+pub fn content_hash(kind: EventType, at: DateTime<Utc>, canonical_data: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(kind.as_str().as_bytes());
     h.update([0]);
     h.update(at.timestamp_micros().to_be_bytes());
     h.update([0]);
-    h.update(serde_json::to_vec(data).expect("a Value always serialises"));
+    h.update(canonical_data.as_bytes());
     h.finalize().into()
 }
 
@@ -559,8 +568,19 @@ mod tests {
             .unwrap()
             .into();
         let k = EventType::OrderCreated;
-        assert_eq!(content_hash(k, t1, &a), content_hash(k, t2, &b));
-        assert_ne!(content_hash(k, t1, &a), content_hash(k, t1, &c));
+        let canon = |v: &Value| canonical_json(v.as_object().unwrap()).get().to_string();
+        assert_eq!(
+            canon(&a),
+            r#"{"amount_cents":1,"buyer_id":"b","order_id":"o"}"#
+        );
+        assert_eq!(
+            content_hash(k, t1, &canon(&a)),
+            content_hash(k, t2, &canon(&b))
+        );
+        assert_ne!(
+            content_hash(k, t1, &canon(&a)),
+            content_hash(k, t1, &canon(&c))
+        );
     }
 
     #[test]

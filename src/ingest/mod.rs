@@ -1,4 +1,7 @@
-//! Ingestion: event validation (SPEC §2) and the all-or-nothing batch writer.
+//! Ingestion: body parsing, event validation (SPEC §2), the memory budget and the
+//! all-or-nothing batch writer.
+pub mod body;
+pub mod budget;
 pub mod event;
 pub mod writer;
 

@@ -1,10 +1,11 @@
 //! The batch writer: one transaction per request, raw events first, then projections.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::event::Event;
+use crate::db::retry::{with_retry, MaybeTransient, RetryPolicy, Transient};
 
 /// What a committed batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -22,6 +23,15 @@ pub enum WriteError {
     Conflict(Vec<Conflict>),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+impl MaybeTransient for WriteError {
+    fn transient(&self) -> Option<Transient> {
+        match self {
+            WriteError::Db(e) => e.transient(),
+            WriteError::Conflict(_) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -42,8 +52,14 @@ pub fn projection_statements() -> impl Iterator<Item = &'static str> {
 }
 
 /// Stores a validated batch atomically: every new event and its projections are
-/// committed together, or (on a conflict or any error) nothing is.
-pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcome, WriteError> {
+/// committed together, or (on a conflict or any error) nothing is. A transient failure
+/// (deadlock, serialization failure, lost connection) reruns the whole transaction,
+/// which is safe because a batch is idempotent; see `db::retry`.
+pub async fn write_batch(
+    pool: &PgPool,
+    events: &[Event],
+    retry: &RetryPolicy,
+) -> Result<IngestOutcome, WriteError> {
     // Repeats inside the request: same content is a duplicate, other content a conflict.
     let mut first_seen: HashMap<(&str, &str), usize> = HashMap::new();
     let mut unique: Vec<(usize, &Event)> = Vec::with_capacity(events.len());
@@ -66,21 +82,38 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
     if !conflicts.is_empty() {
         return Err(WriteError::Conflict(conflicts));
     }
+    // Key order (Rust compares strings bytewise, as the "C" collation of the key
+    // columns does): every writer takes the events' key locks in the same order.
+    unique.sort_unstable_by(|(_, a), (_, b)| {
+        (a.shop_id.as_str(), a.event_id.as_str()).cmp(&(b.shop_id.as_str(), b.event_id.as_str()))
+    });
+    let (accepted, stored_duplicates) =
+        with_retry(retry, "ingest", || write_once(pool, &unique)).await?;
+    Ok(IngestOutcome {
+        accepted,
+        duplicates: duplicates + stored_duplicates,
+    })
+}
 
+/// One attempt: (events inserted, events already stored with the same content).
+async fn write_once(
+    pool: &PgPool,
+    unique: &[(usize, &Event)],
+) -> Result<(usize, usize), WriteError> {
     let mut tx = pool.begin().await?;
-    let (inserted_shops, inserted_ids) = insert_events(&mut tx, &unique).await?;
+    let inserted = insert_events(&mut tx, unique).await?;
 
     // Keys that were already stored: a duplicate when the content matches. The insert
     // above waited for any concurrent writer of the same key, so the stored row is final.
-    let inserted: std::collections::HashSet<(&str, &str)> = inserted_shops
+    let new_keys: HashSet<(&str, &str)> = inserted
         .iter()
-        .map(String::as_str)
-        .zip(inserted_ids.iter().map(String::as_str))
+        .map(|(s, e)| (s.as_str(), e.as_str()))
         .collect();
     let existing: Vec<&(usize, &Event)> = unique
         .iter()
-        .filter(|(_, e)| !inserted.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
+        .filter(|(_, e)| !new_keys.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
         .collect();
+    let mut duplicates = 0;
     if !existing.is_empty() {
         let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
         let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
@@ -94,6 +127,7 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
         .await?;
         let stored: HashMap<(String, String), Vec<u8>> =
             stored.into_iter().map(|(s, e, h)| ((s, e), h)).collect();
+        let mut conflicts = Vec::new();
         for (i, e) in existing {
             match stored.get(&(e.shop_id.clone(), e.event_id.clone())) {
                 Some(h) if h.as_slice() == e.content_hash => duplicates += 1,
@@ -111,20 +145,18 @@ pub async fn write_batch(pool: &PgPool, events: &[Event]) -> Result<IngestOutcom
         }
     }
 
-    if !inserted_ids.is_empty() {
+    if !inserted.is_empty() {
         project(&mut tx).await?;
     }
     tx.commit().await?;
-    Ok(IngestOutcome {
-        accepted: inserted_ids.len(),
-        duplicates,
-    })
+    Ok((inserted.len(), duplicates))
 }
 
+/// Inserts the events (given in key order) and returns the keys that were new.
 async fn insert_events(
     tx: &mut Transaction<'_, Postgres>,
     events: &[(usize, &Event)],
-) -> Result<(Vec<String>, Vec<String>), sqlx::Error> {
+) -> Result<Vec<(String, String)>, sqlx::Error> {
     let mut shop_ids = Vec::with_capacity(events.len());
     let mut event_ids = Vec::with_capacity(events.len());
     let mut types = Vec::with_capacity(events.len());
@@ -136,16 +168,19 @@ async fn insert_events(
         event_ids.push(e.event_id.as_str());
         types.push(e.kind.as_str());
         times.push(e.occurred_at);
-        datas.push(sqlx::types::Json(&e.data));
-        hashes.push(e.content_hash.to_vec());
+        datas.push(e.data.get());
+        hashes.push(&e.content_hash[..]);
     }
     prepare_new_events(tx).await?;
     // The inserted rows also go to `new_events`, which the projections read: no second
-    // lookup of the events just written.
+    // lookup of the events just written. `unnest` yields the rows in array order, so
+    // the key locks are taken in key order.
     let rows: Vec<(String, String)> = sqlx::query_as(
         "WITH ins AS (
              INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[], $6::bytea[])
+             SELECT s, e, t, o, d::jsonb, h
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::bytea[])
+                  AS u(s, e, t, o, d, h)
              ON CONFLICT (shop_id, event_id) DO NOTHING
              RETURNING *)
          INSERT INTO new_events SELECT * FROM ins
@@ -159,7 +194,7 @@ async fn insert_events(
     .bind(&hashes)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().unzip())
+    Ok(rows)
 }
 
 /// The per-connection scratch table of events to project; emptied at every commit.

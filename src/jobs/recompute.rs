@@ -145,6 +145,12 @@ pub async fn recompute(
     let started = Instant::now();
     let started_at = Utc::now().trunc_subsecs(6);
     let tz = policy.tz;
+    // The dirty marks present *before* any data is read: the events behind them are
+    // committed, so this run scores them, and only these marks are cleared at the end.
+    // A mark appended while the run reads is left for the next run.
+    let marks: Vec<(String, i64)> = sqlx::query_as("SELECT shop_id, id FROM dirty_shops")
+        .fetch_all(pool)
+        .await?;
     let all: Vec<ShopInfo> =
         sqlx::query_as("SELECT shop_id, industry, first_event_at FROM shops ORDER BY shop_id")
             .fetch_all(pool)
@@ -237,16 +243,16 @@ pub async fn recompute(
         ));
     }
     store_cards(&mut tx, as_of, started_at, policy, &cards).await?;
+    let (mark_shops, mark_ids): (Vec<&str>, Vec<i64>) = marks
+        .iter()
+        .filter(|(shop, _)| target_ids.contains(shop.as_str()))
+        .map(|(shop, id)| (shop.as_str(), *id))
+        .unzip();
     sqlx::query(
-        "UPDATE shops SET dirty_since = NULL WHERE shop_id = ANY($1) AND dirty_since <= $2",
+        "DELETE FROM dirty_shops WHERE (shop_id, id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))",
     )
-    .bind(
-        targets
-            .iter()
-            .map(|s| s.shop_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(started_at)
+    .bind(&mark_shops)
+    .bind(&mark_ids)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

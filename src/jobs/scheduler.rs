@@ -68,11 +68,9 @@ async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Opti
             None
         } else {
             Some(
-                sqlx::query_scalar(
-                    "SELECT shop_id FROM shops WHERE dirty_since IS NOT NULL ORDER BY shop_id",
-                )
-                .fetch_all(pool)
-                .await?,
+                sqlx::query_scalar("SELECT DISTINCT shop_id FROM dirty_shops ORDER BY shop_id")
+                    .fetch_all(pool)
+                    .await?,
             )
         };
         if shops.as_ref().is_some_and(Vec::is_empty) {

@@ -54,6 +54,11 @@ async fn drop_stale_databases() {
 
 /// A fresh database for one test.
 pub async fn fresh_pool() -> (PgPool, String) {
+    fresh_pool_of(4).await
+}
+
+/// A fresh database, with a pool of `connections`.
+pub async fn fresh_pool_of(connections: u32) -> (PgPool, String) {
     CLEANED.get_or_init(drop_stale_databases).await;
     let name = format!(
         "shopscore_test_{}_{}",
@@ -61,7 +66,7 @@ pub async fn fresh_pool() -> (PgPool, String) {
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
     let url = server_url(&name);
-    let pool = shopscore::db::connect_and_migrate_with(&url, 4)
+    let pool = shopscore::db::connect_and_migrate_with(&url, connections)
         .await
         .expect("test database");
     (pool, url)
@@ -83,11 +88,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(policy: Policy, http: HttpOpts) -> TestApp {
+        Self::spawn_full(policy, http, 4).await
+    }
+
+    /// A server whose pool has `connections` (as many transactions at once).
+    pub async fn spawn_full(policy: Policy, http: HttpOpts, connections: u32) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("warn,shopscore=info")
             .try_init();
-        let (pool, db_url) = fresh_pool().await;
+        let (pool, db_url) = fresh_pool_of(connections).await;
         let state = AppState::new(pool.clone(), Arc::new(policy), &http);
         let app = router(state, &http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -483,7 +483,7 @@ async fn duplicates_are_counted_and_conflicts_store_nothing() {
 }
 
 /// A stream with several events per entity, including same-kind repeats and ties.
-fn stream() -> Vec<Value> {
+pub(crate) fn stream() -> Vec<Value> {
     let mut out = Vec::new();
     for o in 0..20 {
         let s = if o % 2 == 0 { "s-a" } else { "s-b" };
@@ -574,7 +574,7 @@ fn stream() -> Vec<Value> {
     out
 }
 
-async fn projections(app: &TestApp) -> Vec<String> {
+pub(crate) async fn projections(app: &TestApp) -> Vec<String> {
     let mut out = Vec::new();
     for (t, key) in [
         ("orders", "shop_id, order_id"),

@@ -1,6 +1,7 @@
 //! Integration tests: the real router on a real port, against a real Postgres database
 //! created for each test (and dropped when the test's process next starts).
 mod auth;
+mod concurrency;
 mod examples;
 mod helpers;
 mod ingest;

@@ -58,3 +58,5 @@ async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<(
         Err(e) => Err(e.into()),
     }
 }
+
+pub mod retry;
