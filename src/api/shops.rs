@@ -31,7 +31,10 @@ pub struct ShopUpdate {
     pub platform: Option<String>,
 }
 
-const COLUMNS: &str = "shop_id, name, industry, platform, created_at, first_event_at";
+/// A shop's columns; its first event time is the smallest of its appended candidates
+/// (see migration 0003). Usable in `SELECT … FROM shops` and `RETURNING`.
+const COLUMNS: &str = "shop_id, name, industry, platform, created_at,
+    (SELECT min(first_at) FROM shop_first_events f WHERE f.shop_id = shops.shop_id) AS first_event_at";
 
 /// Industry codes: lower-case words joined by underscores, like SPEC's list.
 pub fn valid_industry(s: &str) -> bool {
@@ -87,7 +90,7 @@ pub async fn put_shop(
              ON CONFLICT (shop_id) DO UPDATE SET name = excluded.name, industry = excluded.industry,
                  platform = excluded.platform
              RETURNING {COLUMNS}),
-         mark AS (INSERT INTO dirty_shops (shop_id) SELECT shop_id FROM upsert)
+         mark AS (INSERT INTO dirty_marks (shop_ids) SELECT ARRAY[shop_id] FROM upsert)
          SELECT * FROM upsert"
     ))
     .bind(&shop_id)

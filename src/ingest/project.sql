@@ -6,27 +6,81 @@
 -- every event counts keep a row per event.
 --
 -- Concurrency (many producers at once). Deadlocks are impossible by construction:
---   * every row a statement may lock is taken in key order (`ORDER BY` the conflict key);
---   * each locking table is written by exactly one statement, and the statements run
---     in this file's order, after the events insert (itself in key order);
--- so every transaction takes its locks in one global order (events, shops, orders,
--- refunds, complaints). The per-event tables below are keyed by the event itself, which
--- this transaction alone inserted, so they never wait. No statement updates a row that
--- every batch of a shop would touch: the dirty mark is an appended row, and a shop row
--- is locked only when it is created or its first-event time moves earlier.
+--   * every row a statement may lock or wait for is taken in key order (`ORDER BY` the
+--     conflict key);
+--   * each such table is written by exactly one statement, and the statements run in
+--     this file's order, after the events insert (itself in key order);
+-- so every transaction takes its locks in one global order (events, shops,
+-- shop_first_events, orders, refunds, complaints). The per-event tables are keyed by
+-- the event itself, which this transaction alone inserted, so they never wait.
+-- No statement updates a row that every batch of a shop would touch: a new shop is
+-- inserted (`DO NOTHING` takes no lock on an existing row), and the first-event time
+-- and the dirty mark (one row per batch) are appended rows. The entity upserts, which do lock the rows of
+-- orders, refunds and complaints that other batches may share, come last, so those
+-- locks are held only for the end of the transaction.
 -- Statements are separated by lines holding only `-- @@`.
 
-INSERT INTO shops AS s (shop_id, first_event_at)
+INSERT INTO shops (shop_id)
+SELECT DISTINCT shop_id FROM new_events
+ORDER BY shop_id
+ON CONFLICT (shop_id) DO NOTHING
+-- @@
+INSERT INTO shop_first_events (shop_id, first_at)
 SELECT n.shop_id, n.first_at
 FROM (SELECT shop_id, min(occurred_at) AS first_at FROM new_events GROUP BY shop_id) n
-LEFT JOIN shops cur USING (shop_id)
-WHERE cur.shop_id IS NULL OR cur.first_event_at IS NULL OR n.first_at < cur.first_event_at
+WHERE NOT EXISTS (SELECT 1 FROM shop_first_events f WHERE f.shop_id = n.shop_id AND f.first_at <= n.first_at)
 ORDER BY n.shop_id
-ON CONFLICT (shop_id) DO UPDATE
-SET first_event_at = LEAST(s.first_event_at, excluded.first_event_at)
+ON CONFLICT DO NOTHING
 -- @@
-INSERT INTO dirty_shops (shop_id)
-SELECT DISTINCT shop_id FROM new_events
+INSERT INTO dirty_marks (shop_ids)
+SELECT array_agg(DISTINCT shop_id) FROM new_events
+-- @@
+INSERT INTO reviews (shop_id, order_id, event_id, occurred_at, buyer_id, rating,
+                     dsr_description, dsr_service, dsr_logistics)
+SELECT e.shop_id, e.data->>'order_id', e.event_id, e.occurred_at, e.data->>'buyer_id',
+       CASE e.data->>'rating' WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END,
+       (e.data->'dsr'->>'description')::smallint, (e.data->'dsr'->>'service')::smallint,
+       (e.data->'dsr'->>'logistics')::smallint
+FROM new_events e
+WHERE e.type = 'order.reviewed'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO chat_messages (shop_id, conversation_id, event_id, occurred_at, sender, agent_id)
+SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'sender', e.data->>'agent_id'
+FROM new_events e
+WHERE e.type = 'chat.message'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO chat_ratings (shop_id, conversation_id, event_id, occurred_at, satisfaction)
+SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'satisfaction'
+FROM new_events e
+WHERE e.type = 'chat.rated'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO agent_status (shop_id, agent_id, event_id, occurred_at, online)
+SELECT e.shop_id, e.data->>'agent_id', e.event_id, e.occurred_at, e.data->>'status' = 'online'
+FROM new_events e
+WHERE e.type = 'agent.status'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO complaint_followups (shop_id, complaint_id, event_id, occurred_at)
+SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at
+FROM new_events e
+WHERE e.type = 'complaint.followed_up'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO complaint_verifications (shop_id, complaint_id, event_id, occurred_at, conduct)
+SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at, e.data->>'conduct'
+FROM new_events e
+WHERE e.type = 'complaint.verified'
+ON CONFLICT DO NOTHING
+-- @@
+INSERT INTO integrity_flags (shop_id, event_id, occurred_at, kind, note)
+SELECT e.shop_id, e.event_id, e.occurred_at, e.data->>'kind', e.data->>'note'
+FROM new_events e
+WHERE e.type = 'integrity.flagged'
+ON CONFLICT DO NOTHING
+
 -- @@
 INSERT INTO orders AS o (shop_id, order_id, created_at, created_eid, buyer_id, amount_cents, currency,
                          item_id, paid_at, shipped_at, delivered_at, cancelled_at, cancelled_eid,
@@ -150,49 +204,3 @@ SET opened_eid = CASE WHEN (excluded.opened_at, excluded.opened_eid) < (c.opened
     conduct       = CASE WHEN (excluded.verified_at, excluded.verified_eid) < (c.verified_at, c.verified_eid) OR c.verified_at IS NULL
                          THEN excluded.conduct ELSE c.conduct END,
     verified_at   = LEAST(c.verified_at, excluded.verified_at)
--- @@
-INSERT INTO reviews (shop_id, order_id, event_id, occurred_at, buyer_id, rating,
-                     dsr_description, dsr_service, dsr_logistics)
-SELECT e.shop_id, e.data->>'order_id', e.event_id, e.occurred_at, e.data->>'buyer_id',
-       CASE e.data->>'rating' WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END,
-       (e.data->'dsr'->>'description')::smallint, (e.data->'dsr'->>'service')::smallint,
-       (e.data->'dsr'->>'logistics')::smallint
-FROM new_events e
-WHERE e.type = 'order.reviewed'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO chat_messages (shop_id, conversation_id, event_id, occurred_at, sender, agent_id)
-SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'sender', e.data->>'agent_id'
-FROM new_events e
-WHERE e.type = 'chat.message'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO chat_ratings (shop_id, conversation_id, event_id, occurred_at, satisfaction)
-SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'satisfaction'
-FROM new_events e
-WHERE e.type = 'chat.rated'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO agent_status (shop_id, agent_id, event_id, occurred_at, online)
-SELECT e.shop_id, e.data->>'agent_id', e.event_id, e.occurred_at, e.data->>'status' = 'online'
-FROM new_events e
-WHERE e.type = 'agent.status'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO complaint_followups (shop_id, complaint_id, event_id, occurred_at)
-SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at
-FROM new_events e
-WHERE e.type = 'complaint.followed_up'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO complaint_verifications (shop_id, complaint_id, event_id, occurred_at, conduct)
-SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at, e.data->>'conduct'
-FROM new_events e
-WHERE e.type = 'complaint.verified'
-ON CONFLICT DO NOTHING
--- @@
-INSERT INTO integrity_flags (shop_id, event_id, occurred_at, kind, note)
-SELECT e.shop_id, e.event_id, e.occurred_at, e.data->>'kind', e.data->>'note'
-FROM new_events e
-WHERE e.type = 'integrity.flagged'
-ON CONFLICT DO NOTHING

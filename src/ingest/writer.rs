@@ -43,12 +43,22 @@ pub struct Conflict {
 
 const PROJECT_SQL: &str = include_str!("project.sql");
 
-/// The projection statements of `project.sql`, each reading `new_events`.
-pub fn projection_statements() -> impl Iterator<Item = &'static str> {
+/// The projection statements of `project.sql`, each reading `new_events`, with the
+/// table each one writes (the label of its timing histogram).
+pub fn projection_statements() -> impl Iterator<Item = (&'static str, &'static str)> {
     PROJECT_SQL
         .split("\n-- @@\n")
         .map(str::trim)
         .filter(|s| !s.is_empty())
+        .map(|s| (target_table(s), s))
+}
+
+/// `INSERT INTO <table>` of a statement (after its leading comments).
+fn target_table(stmt: &'static str) -> &'static str {
+    stmt.lines()
+        .find_map(|l| l.strip_prefix("INSERT INTO "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("unknown")
 }
 
 /// Stores a validated batch atomically: every new event and its projections are
@@ -101,7 +111,10 @@ async fn write_once(
     unique: &[(usize, &Event)],
 ) -> Result<(usize, usize), WriteError> {
     let mut tx = pool.begin().await?;
+    let t = std::time::Instant::now();
     let inserted = insert_events(&mut tx, unique).await?;
+    ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "events")
+        .record(t.elapsed().as_secs_f64());
 
     // Keys that were already stored: a duplicate when the content matches. The insert
     // above waited for any concurrent writer of the same key, so the stored row is final.
@@ -148,7 +161,10 @@ async fn write_once(
     if !inserted.is_empty() {
         project(&mut tx).await?;
     }
+    let t = std::time::Instant::now();
     tx.commit().await?;
+    ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "commit")
+        .record(t.elapsed().as_secs_f64());
     Ok((inserted.len(), duplicates))
 }
 
@@ -197,12 +213,12 @@ async fn insert_events(
     Ok(rows)
 }
 
-/// The per-connection scratch table of events to project; emptied at every commit.
+/// The per-connection scratch table of events to project. It is empty at the start of
+/// every transaction (emptied at commit, and a rolled-back insert leaves nothing), so it
+/// is never truncated here: `TRUNCATE` gives the table a new file and invalidates the
+/// cached plans of every statement that reads it, which made each batch replan them.
 async fn prepare_new_events(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
     sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_events (LIKE events) ON COMMIT DELETE ROWS")
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query("TRUNCATE new_events")
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -210,8 +226,11 @@ async fn prepare_new_events(tx: &mut Transaction<'_, Postgres>) -> Result<(), sq
 
 /// Folds the events in `new_events` into every projection (see `project.sql`).
 pub async fn project(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    for stmt in projection_statements() {
+    for (table, stmt) in projection_statements() {
+        let t = std::time::Instant::now();
         sqlx::query(stmt).execute(&mut **tx).await?;
+        ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => table)
+            .record(t.elapsed().as_secs_f64());
     }
     Ok(())
 }
@@ -222,17 +241,17 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
         "TRUNCATE orders, reviews, refunds, chat_messages, chat_ratings, agent_status, complaints,
-                  complaint_followups, complaint_verifications, integrity_flags",
+                  complaint_followups, complaint_verifications, integrity_flags, shop_first_events",
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE shops SET first_event_at = NULL")
-        .execute(&mut *tx)
-        .await?;
     let mut after: (String, String) = (String::new(), String::new());
     let mut total = 0;
+    prepare_new_events(&mut tx).await?;
     loop {
-        prepare_new_events(&mut tx).await?;
+        sqlx::query("DELETE FROM new_events")
+            .execute(&mut *tx)
+            .await?;
         let keys: Vec<(String, String)> = sqlx::query_as(
             "INSERT INTO new_events
              SELECT * FROM events WHERE (shop_id, event_id) > ($1, $2) ORDER BY shop_id, event_id LIMIT 10000

@@ -148,11 +148,17 @@ pub async fn recompute(
     // The dirty marks present *before* any data is read: the events behind them are
     // committed, so this run scores them, and only these marks are cleared at the end.
     // A mark appended while the run reads is left for the next run.
-    let marks: Vec<(String, i64)> = sqlx::query_as("SELECT shop_id, id FROM dirty_shops")
+    let marks: Vec<i64> = sqlx::query_scalar("SELECT id FROM dirty_marks")
         .fetch_all(pool)
         .await?;
     let all: Vec<ShopInfo> =
-        sqlx::query_as("SELECT shop_id, industry, first_event_at FROM shops ORDER BY shop_id")
+        sqlx::query_as(
+            "SELECT s.shop_id, s.industry, f.first_at AS first_event_at
+             FROM shops s
+             LEFT JOIN (SELECT shop_id, min(first_at) AS first_at FROM shop_first_events GROUP BY shop_id) f
+                 USING (shop_id)
+             ORDER BY s.shop_id",
+        )
             .fetch_all(pool)
             .await?;
     let targets: Vec<&ShopInfo> = match shop_ids {
@@ -243,18 +249,20 @@ pub async fn recompute(
         ));
     }
     store_cards(&mut tx, as_of, started_at, policy, &cards).await?;
-    let (mark_shops, mark_ids): (Vec<&str>, Vec<i64>) = marks
-        .iter()
-        .filter(|(shop, _)| target_ids.contains(shop.as_str()))
-        .map(|(shop, id)| (shop.as_str(), *id))
-        .unzip();
+    // The marks read at the start lose the shops scored here; a mark with none left goes.
+    let scored: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     sqlx::query(
-        "DELETE FROM dirty_shops WHERE (shop_id, id) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))",
+        "UPDATE dirty_marks SET shop_ids = ARRAY(SELECT s FROM unnest(shop_ids) AS s WHERE s <> ALL($2))
+         WHERE id = ANY($1)",
     )
-    .bind(&mark_shops)
-    .bind(&mark_ids)
+    .bind(&marks)
+    .bind(&scored)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("DELETE FROM dirty_marks WHERE id = ANY($1) AND cardinality(shop_ids) = 0")
+        .bind(&marks)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
         .record(phase.elapsed().as_secs_f64());

@@ -68,9 +68,11 @@ async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Opti
             None
         } else {
             Some(
-                sqlx::query_scalar("SELECT DISTINCT shop_id FROM dirty_shops ORDER BY shop_id")
-                    .fetch_all(pool)
-                    .await?,
+                sqlx::query_scalar(
+                    "SELECT DISTINCT unnest(shop_ids) AS shop_id FROM dirty_marks ORDER BY 1",
+                )
+                .fetch_all(pool)
+                .await?,
             )
         };
         if shops.as_ref().is_some_and(Vec::is_empty) {

@@ -509,3 +509,42 @@ async fn a_request_waiting_for_room_gets_in_when_room_frees() {
         .collect();
     assert_eq!(ids, ["p-5", "p-6"].into_iter().map(String::from).collect());
 }
+
+/// A batch appends one mark naming its shops; a recompute of some of them takes just
+/// those out of the marks it read, and a mark with no shop left is removed.
+#[tokio::test]
+async fn a_partial_recompute_clears_only_its_shops_from_the_marks() {
+    let app = TestApp::spawn().await;
+    let batch = json!([
+        paid("p-7"),
+        ev(
+            "q-1",
+            "order.paid",
+            "s-2",
+            "2026-10-02T10:00:00+08:00",
+            json!({"order_id": "o-2"})
+        )
+    ]);
+    assert_eq!(app.post_events(&batch).await.0, 200);
+    let marks = || async {
+        sqlx::query_scalar::<_, Vec<String>>("SELECT shop_ids FROM dirty_marks ORDER BY id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap()
+    };
+    let mut first = marks().await;
+    first[0].sort();
+    assert_eq!(first, vec![vec!["s-1".to_string(), "s-2".to_string()]]);
+    let (s, b) = app
+        .json(
+            Method::POST,
+            "/v1/recompute",
+            Some(&app.ops),
+            Some(&json!({"as_of": "2026-10-05T00:00:00+08:00", "shop_ids": ["s-1"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(marks().await, vec![vec!["s-2".to_string()]]);
+    app.recompute("2026-10-05T00:00:00+08:00").await;
+    assert!(marks().await.is_empty());
+}

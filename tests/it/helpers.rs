@@ -211,6 +211,8 @@ impl TestApp {
         for t in [
             "events",
             "shops",
+            "shop_first_events",
+            "dirty_marks",
             "orders",
             "reviews",
             "refunds",

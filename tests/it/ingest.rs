@@ -584,7 +584,8 @@ pub(crate) async fn projections(app: &TestApp) -> Vec<String> {
         ("shops", "shop_id"),
     ] {
         let cols = if t == "shops" {
-            "shop_id, industry, first_event_at".to_string()
+            "shop_id, industry, (SELECT min(first_at) FROM shop_first_events f WHERE f.shop_id = shops.shop_id)"
+                .to_string()
         } else {
             "*".to_string()
         };

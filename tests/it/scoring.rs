@@ -398,7 +398,7 @@ async fn the_scheduler_recomputes_dirty_shops() {
     token.cancel();
     job.await.unwrap();
     assert!(scored, "the dirty shop was not recomputed");
-    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_shops")
+    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
         .fetch_one(&app.pool)
         .await
         .unwrap();

@@ -1,0 +1,413 @@
+//! HTTP ingest under concurrent producers, against `COPY` of the same rows measured in
+//! the same run. Not a timed test: it prints figures, you compare.
+//!
+//!     cargo bench --bench ingest -- [--events N] [--shops N] [--producers 1,4,8]
+//!                                   [--big-batches N] [--tiny]
+//!
+//! What it does, each phase on a fresh database and a fresh `shopscore serve` process
+//! (the real binary, `--no-scheduler`, default settings but for the rate limit):
+//! 1. generates a marketplace (`demo::generate`) over `--shops` shops, shuffles it, and
+//!    cuts it into NDJSON batches of 1 000 events, each spanning many shops;
+//! 2. baseline: one `COPY … FROM STDIN` of the same events (the columns of `events`:
+//!    ids, type, time, data as jsonb, content hash) into a bare table keyed like
+//!    `events`;
+//! 3. for each producer count: that many concurrent HTTP clients post the batches;
+//!    events/s, the ratio to COPY, p50/p99 latency of a request, and any non-200;
+//! 4. memory: 8 producers post maximum-size batches (10 000 events, each with a
+//!    2 000-character note, ~24 MiB of NDJSON) and the server's peak RSS (VmHWM) is read.
+//!
+//! `--tiny` runs every phase on a few thousand events: CI uses it to prove the bench
+//! works (`cargo test --bench ingest -- --tiny` reuses the test build).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde_json::{json, Value};
+use shopscore::auth::{create_key, Role};
+use sqlx::{Connection, PgConnection};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+
+struct Args {
+    events: usize,
+    shops: usize,
+    producers: Vec<usize>,
+    big_batches: usize,
+    big_events: usize,
+    /// Print where each transaction's time went (the server's per-statement histograms).
+    verbose: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        events: 120_000,
+        shops: 2_000,
+        producers: vec![1, 4, 8],
+        big_batches: 2,
+        big_events: 10_000,
+        verbose: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut num = || {
+            it.next()
+                .and_then(|v| v.parse::<usize>().ok())
+                .expect("a number")
+        };
+        match flag.as_str() {
+            "--events" => a.events = num(),
+            "--shops" => a.shops = num(),
+            "--big-batches" => a.big_batches = num(),
+            "--producers" => {
+                a.producers = it
+                    .next()
+                    .expect("a list")
+                    .split(',')
+                    .map(|p| p.parse().expect("a number"))
+                    .collect()
+            }
+            "--verbose" => a.verbose = true,
+            "--tiny" => {
+                a.events = 3_000;
+                a.shops = 50;
+                a.big_batches = 1;
+                a.big_events = 1_000;
+            }
+            _ => {} // `--bench`, added by cargo
+        }
+    }
+    a
+}
+
+fn server_url(db: &str) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| shopscore::config::DEFAULT_DATABASE_URL.into());
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    format!("{server}/{db}")
+}
+
+async fn drop_database(db: &str) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(&server_url("postgres")).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+/// A `shopscore serve` process on a fresh database, and an ingest key for it.
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+}
+
+impl Server {
+    async fn start(db: &str) -> anyhow::Result<Server> {
+        drop_database(db).await?;
+        let url = server_url(db);
+        // Migrate and make a key first, so the server's start is only its own.
+        let pool = shopscore::db::connect_and_migrate(&url).await?;
+        let (_, key) = create_key(&pool, Role::Ingest, &[], Some("bench")).await?;
+        pool.close().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_shopscore"))
+            .args(["serve", "--no-scheduler"])
+            .env("DATABASE_URL", &url)
+            .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SHOPSCORE_RATE_LIMIT", "100000000")
+            .env("RUST_LOG", "error")
+            .kill_on_drop(true)
+            .spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    return Ok(Server { child, base, key });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the server did not become ready")
+    }
+
+    /// Peak and current resident memory of the server process, in MiB.
+    fn rss_mib(&self) -> (f64, f64) {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(f64::NAN, |kb| kb / 1024.0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// What N producers posting `bodies` measured.
+struct Run {
+    seconds: f64,
+    latencies: Vec<Duration>,
+    failures: Vec<String>,
+}
+
+impl Run {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut v = self.latencies.clone();
+        v.sort();
+        let i = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+        v[i]
+    }
+}
+
+async fn post_all(server: &Server, bodies: &[Bytes], producers: usize) -> Run {
+    let queue = Arc::new(Mutex::new(bodies.iter().rev().cloned().collect::<Vec<_>>()));
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .expect("client");
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..producers {
+        let (queue, client) = (queue.clone(), client.clone());
+        let url = format!("{}/v1/events", server.base);
+        let key = server.key.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = Vec::new();
+            loop {
+                let Some(body) = queue.lock().await.pop() else {
+                    break;
+                };
+                let t = Instant::now();
+                let r = client
+                    .post(&url)
+                    .bearer_auth(&key)
+                    .header("content-type", "application/x-ndjson")
+                    .body(body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status().is_success() => {
+                        let _ = r.bytes().await;
+                        latencies.push(t.elapsed());
+                    }
+                    Ok(r) => failures.push(format!(
+                        "{}: {}",
+                        r.status(),
+                        r.text().await.unwrap_or_default()
+                    )),
+                    Err(e) => failures.push(e.to_string()),
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut run = Run {
+        seconds: 0.0,
+        latencies: Vec::new(),
+        failures: Vec::new(),
+    };
+    for t in tasks {
+        let (l, f) = t.await.expect("producer");
+        run.latencies.extend(l);
+        run.failures.extend(f);
+    }
+    run.seconds = started.elapsed().as_secs_f64();
+    run
+}
+
+/// `COPY` of the events into a bare table keyed like `events`: the baseline.
+async fn copy_baseline(db: &str, events: &[shopscore::ingest::Event]) -> anyhow::Result<f64> {
+    drop_database(db).await?;
+    let pool = shopscore::db::connect_and_migrate(&server_url(db)).await?;
+    sqlx::query(
+        "CREATE TABLE copy_baseline (
+             shop_id text COLLATE \"C\" NOT NULL, event_id text COLLATE \"C\" NOT NULL,
+             type text NOT NULL, occurred_at timestamptz NOT NULL, data jsonb NOT NULL,
+             content_hash bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (shop_id, event_id))",
+    )
+    .execute(&pool)
+    .await?;
+    let mut csv = Vec::with_capacity(events.len() * 256);
+    for e in events {
+        use std::io::Write;
+        writeln!(
+            csv,
+            "{},{},{},{},\"{}\",\\x{}",
+            e.shop_id,
+            e.event_id,
+            e.kind.as_str(),
+            e.occurred_at.to_rfc3339(),
+            e.data.get().replace('"', "\"\""),
+            hex::encode(e.content_hash)
+        )?;
+    }
+    let mut conn = pool.acquire().await?;
+    let t = Instant::now();
+    let mut copy = conn
+        .copy_in_raw(
+            "COPY copy_baseline (shop_id, event_id, type, occurred_at, data, content_hash) FROM STDIN (FORMAT csv)",
+        )
+        .await?;
+    copy.send(csv).await?;
+    let rows = copy.finish().await?;
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(rows as usize, events.len());
+    drop(conn);
+    pool.close().await;
+    Ok(events.len() as f64 / secs)
+}
+
+/// The sums of `shopscore_ingest_statement_seconds` by table, from `/metrics`.
+async fn print_statement_times(server: &Server) {
+    let Ok(r) = reqwest::get(format!("{}/metrics", server.base)).await else {
+        return;
+    };
+    let text = r.text().await.unwrap_or_default();
+    let mut rows: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("shopscore_ingest_statement_seconds_sum{table=\""))
+        .filter_map(|l| {
+            let (table, rest) = l.split_once("\"}")?;
+            Some((table.to_string(), rest.trim().parse().ok()?))
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let total: f64 = rows.iter().map(|r| r.1).sum();
+    let parts: Vec<String> = rows.iter().map(|(t, s)| format!("{t} {s:.2}")).collect();
+    println!(
+        "    statement seconds (sum over requests, {total:.2} in all): {}",
+        parts.join(", ")
+    );
+}
+
+fn ndjson(items: &[Value]) -> Bytes {
+    let mut out = Vec::new();
+    for v in items {
+        serde_json::to_writer(&mut out, v).expect("serialises");
+        out.push(b'\n');
+    }
+    out.into()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args();
+    let db = "shopscore_bench_ingest";
+
+    // The marketplace, shuffled so that a batch spans many shops.
+    let days = 3;
+    // The demo writes about 2 + 4 × orders events per shop and day.
+    let per_shop_day = a.events.div_ceil(a.shops * days as usize);
+    let per_day = per_shop_day.saturating_sub(2).div_ceil(4) + 1;
+    let mut items = shopscore::demo::generate(a.shops, days, per_day, 11);
+    items.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
+    items.truncate(a.events);
+    let now = chrono::Utc::now();
+    let events: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| shopscore::ingest::validate(i, v, now).expect("valid"))
+        .collect();
+    let bodies: Vec<Bytes> = items.chunks(1000).map(ndjson).collect();
+    let shops_per_batch = items[..1000.min(items.len())]
+        .iter()
+        .map(|v| v["shop_id"].as_str().unwrap_or(""))
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    println!(
+        "{} events over {} shops in {} NDJSON batches of 1 000 (the first spans {shops_per_batch} shops)",
+        items.len(),
+        a.shops,
+        bodies.len()
+    );
+
+    // COPY is noisy from run to run (checkpoints, the disk): the median of three.
+    let mut copies = Vec::new();
+    for _ in 0..3 {
+        copies.push(copy_baseline(db, &events).await?);
+    }
+    copies.sort_by(f64::total_cmp);
+    let copy = copies[1];
+    println!(
+        "baseline: COPY into a bare keyed table: {copy:.0} events/s (median of {:.0}, {:.0}, {:.0})",
+        copies[0], copies[1], copies[2]
+    );
+    println!();
+    println!("| producers | events/s | × COPY | p50 | p99 | non-200 |");
+    println!("|---|---|---|---|---|---|");
+    for &p in &a.producers {
+        let server = Server::start(db).await?;
+        let run = post_all(&server, &bodies, p).await;
+        let rate = items.len() as f64 / run.seconds;
+        println!(
+            "| {p} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
+            rate / copy,
+            run.percentile(0.5).as_secs_f64() * 1e3,
+            run.percentile(0.99).as_secs_f64() * 1e3,
+            run.failures.len()
+        );
+        for f in run.failures.iter().take(3) {
+            println!("    failure: {f}");
+        }
+        if a.verbose {
+            print_statement_times(&server).await;
+        }
+        server.stop().await;
+    }
+
+    // Memory: 8 producers posting the largest batches the API takes.
+    if a.big_batches == 0 {
+        drop_database(db).await?;
+        return Ok(());
+    }
+    let note = "n".repeat(2000);
+    let big: Vec<Bytes> = (0..8 * a.big_batches)
+        .map(|b| {
+            let items: Vec<Value> = (0..a.big_events)
+                .map(|i| {
+                    json!({"event_id": format!("big-{b}-{i}"), "type": "integrity.flagged",
+                           "shop_id": format!("big-shop-{}", i % a.shops),
+                           "occurred_at": "2026-10-01T10:00:00+08:00",
+                           "data": {"kind": "other", "note": note}})
+                })
+                .collect();
+            ndjson(&items)
+        })
+        .collect();
+    let server = Server::start(db).await?;
+    let (_, idle) = server.rss_mib();
+    let run = post_all(&server, &big, 8).await;
+    let (peak, after) = server.rss_mib();
+    println!();
+    println!(
+        "memory: 8 producers, {} batches of {} events ({:.1} MiB each): peak RSS {peak:.0} MiB \
+         (idle {idle:.0} MiB, after {after:.0} MiB); {:.0} events/s; non-200: {}",
+        big.len(),
+        a.big_events,
+        big[0].len() as f64 / (1024.0 * 1024.0),
+        (big.len() * a.big_events) as f64 / run.seconds,
+        run.failures.len()
+    );
+    for f in run.failures.iter().take(3) {
+        println!("    failure: {f}");
+    }
+    server.stop().await;
+    drop_database(db).await?;
+    Ok(())
+}
