@@ -66,6 +66,7 @@ fn args() -> Args {
                     .next()
                     .expect("a list")
                     .split(',')
+                    .filter(|p| !p.is_empty())
                     .map(|p| p.parse().expect("a number"))
                     .collect()
             }

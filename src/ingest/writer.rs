@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use super::event::Event;
 use crate::db::retry::{with_retry, MaybeTransient, RetryPolicy, Transient};
@@ -110,7 +110,25 @@ async fn write_once(
     pool: &PgPool,
     unique: &[(usize, &Event)],
 ) -> Result<(usize, usize), WriteError> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    let result = write_on(&mut conn, unique).await;
+    // A connection keeps the capacity of the largest message it ever sent: after a
+    // multi-MiB batch, give it back, or every pooled connection ends up holding one.
+    let bytes: usize = unique.iter().map(|(_, e)| e.data.get().len()).sum();
+    if bytes > SHRINK_AFTER_BYTES {
+        conn.shrink_buffers();
+    }
+    result
+}
+
+/// Batches whose data is larger than this release their connection's buffers.
+const SHRINK_AFTER_BYTES: usize = 1 << 20;
+
+async fn write_on(
+    conn: &mut PgConnection,
+    unique: &[(usize, &Event)],
+) -> Result<(usize, usize), WriteError> {
+    let mut tx = conn.begin().await?;
     let t = std::time::Instant::now();
     let inserted = insert_events(&mut tx, unique).await?;
     ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "events")
