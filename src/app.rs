@@ -47,6 +47,8 @@ pub struct AppState {
 pub struct IngestLimits {
     pub max_body: u64,
     pub budget: BodyBudget,
+    /// Transactions writing events at once.
+    pub writers: tokio::sync::Semaphore,
     pub retry: RetryPolicy,
 }
 
@@ -65,6 +67,7 @@ impl AppState {
                     http.ingest_budget_mb * 1024 * 1024,
                     Duration::from_secs(http.ingest_wait),
                 ),
+                writers: tokio::sync::Semaphore::new(http.ingest_writers as usize),
                 retry: RetryPolicy {
                     attempts: http.db_attempts,
                     ..RetryPolicy::default()

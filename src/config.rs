@@ -123,6 +123,10 @@ pub struct HttpOpts {
     /// Seconds an ingest request waits for room in the budget before 503.
     #[arg(long, env = "SHOPSCORE_INGEST_WAIT", default_value_t = 10)]
     pub ingest_wait: u64,
+    /// Ingest transactions run at once (others wait their turn after parsing): more
+    /// only make them wait on each other's row locks.
+    #[arg(long, env = "SHOPSCORE_INGEST_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub ingest_writers: u32,
     /// Attempts of a transaction that fails for a transient reason (deadlock,
     /// serialization failure, lost connection) before the client gets 503.
     #[arg(long, env = "SHOPSCORE_DB_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
@@ -139,6 +143,7 @@ impl Default for HttpOpts {
             max_ingest_mb: 32,
             ingest_budget_mb: 48,
             ingest_wait: 10,
+            ingest_writers: 4,
             db_attempts: 5,
         }
     }

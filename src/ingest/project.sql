@@ -91,7 +91,7 @@ SELECT shop_id, order_id, created_at, created_eid, created->>'buyer_id',
        created->>'item_id', paid_at, shipped_at, delivered_at, cancelled_at, cancelled_eid,
        cancelled->>'initiator'
 FROM (
-    SELECT shop_id, data->>'order_id' AS order_id,
+    SELECT shop_id, (data->>'order_id') COLLATE "C" AS order_id,
            min(occurred_at) FILTER (WHERE type = 'order.created') AS created_at,
            (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.created'))[1] AS created_eid,
            (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.created'))[1] AS created,
@@ -132,7 +132,7 @@ INSERT INTO refunds AS r (shop_id, refund_id, requested_at, requested_eid, order
 SELECT shop_id, refund_id, requested_at, requested_eid, requested->>'order_id', requested->>'reason',
        (requested->>'amount_cents')::bigint, completed_at, rejected_at
 FROM (
-    SELECT shop_id, data->>'refund_id' AS refund_id,
+    SELECT shop_id, (data->>'refund_id') COLLATE "C" AS refund_id,
            min(occurred_at) FILTER (WHERE type = 'refund.requested') AS requested_at,
            (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'refund.requested'))[1] AS requested_eid,
            (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'refund.requested'))[1] AS requested,
@@ -164,7 +164,7 @@ SELECT shop_id, complaint_id, opened_at, opened_eid, opened->>'category', opened
        CASE WHEN resolved IS NOT NULL THEN COALESCE((resolved->>'ruled_against_merchant')::boolean, false) END,
        verified_at, verified_eid, verified->>'conduct'
 FROM (
-    SELECT shop_id, data->>'complaint_id' AS complaint_id,
+    SELECT shop_id, (data->>'complaint_id') COLLATE "C" AS complaint_id,
            min(occurred_at) FILTER (WHERE type = 'complaint.opened') AS opened_at,
            (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.opened'))[1] AS opened_eid,
            (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.opened'))[1] AS opened,
