@@ -15,23 +15,12 @@
 -- the event itself, which this transaction alone inserted, so they never wait.
 -- No statement updates a row that every batch of a shop would touch: a new shop is
 -- inserted (`DO NOTHING` takes no lock on an existing row), and the first-event time
--- and the dirty mark (one row per batch) are appended rows. The entity upserts, which do lock the rows of
--- orders, refunds and complaints that other batches may share, come last, so those
--- locks are held only for the end of the transaction.
+-- and the dirty mark (one row per batch) are appended rows. Statements that may wait
+-- (a new shop or first-event time another batch is adding too; the rows of orders,
+-- refunds and complaints that other batches share) come last, so their locks are held
+-- only for the end of the transaction.
 -- Statements are separated by lines holding only `-- @@`.
 
-INSERT INTO shops (shop_id)
-SELECT DISTINCT shop_id FROM new_events
-ORDER BY shop_id
-ON CONFLICT (shop_id) DO NOTHING
--- @@
-INSERT INTO shop_first_events (shop_id, first_at)
-SELECT n.shop_id, n.first_at
-FROM (SELECT shop_id, min(occurred_at) AS first_at FROM new_events GROUP BY shop_id) n
-WHERE NOT EXISTS (SELECT 1 FROM shop_first_events f WHERE f.shop_id = n.shop_id AND f.first_at <= n.first_at)
-ORDER BY n.shop_id
-ON CONFLICT DO NOTHING
--- @@
 INSERT INTO dirty_marks (shop_ids)
 SELECT array_agg(DISTINCT shop_id) FROM new_events
 -- @@
@@ -81,6 +70,18 @@ FROM new_events e
 WHERE e.type = 'integrity.flagged'
 ON CONFLICT DO NOTHING
 
+-- @@
+INSERT INTO shops (shop_id)
+SELECT DISTINCT shop_id FROM new_events
+ORDER BY shop_id
+ON CONFLICT (shop_id) DO NOTHING
+-- @@
+INSERT INTO shop_first_events (shop_id, first_at)
+SELECT n.shop_id, n.first_at
+FROM (SELECT shop_id, min(occurred_at) AS first_at FROM new_events GROUP BY shop_id) n
+WHERE NOT EXISTS (SELECT 1 FROM shop_first_events f WHERE f.shop_id = n.shop_id AND f.first_at <= n.first_at)
+ORDER BY n.shop_id
+ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO orders AS o (shop_id, order_id, created_at, created_eid, buyer_id, amount_cents, currency,
                          item_id, paid_at, shipped_at, delivered_at, cancelled_at, cancelled_eid,
