@@ -61,6 +61,16 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI document (the committed openapi.yaml).
     Openapi,
+    /// Ask a running server's `/readyz`; exit 0 when ready, 1 otherwise. For container
+    /// health checks (slim images have no curl). Reads `SHOPSCORE_LISTEN`.
+    Healthcheck {
+        /// The server's address; an unspecified IP (0.0.0.0, ::) means this host.
+        #[arg(long, env = "SHOPSCORE_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
     /// Rebuild every projection from the raw events.
     Rebuild,
 }

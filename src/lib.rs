@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod healthcheck;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;

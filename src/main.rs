@@ -3,7 +3,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Parser;
 use shopscore::config::{Cli, Command, KeysCommand, LogFormat};
-use shopscore::{api, auth, db, demo, jobs, policy::Policy, server};
+use shopscore::{api, auth, db, demo, healthcheck, jobs, policy::Policy, server};
 
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -28,6 +28,10 @@ fn main() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.global.log);
+    if let Command::Healthcheck { listen, timeout } = cli.command {
+        let ready = healthcheck::ready(listen, std::time::Duration::from_secs(timeout)).await;
+        std::process::exit(if ready { 0 } else { 1 });
+    }
     if let Command::Openapi = cli.command {
         print!("{}", shopscore::app::openapi_yaml());
         return Ok(());
@@ -73,7 +77,7 @@ async fn run() -> anyhow::Result<()> {
             let n = shopscore::ingest::writer::rebuild(&pool).await?;
             println!("rebuilt projections from {n} events");
         }
-        Command::Openapi => unreachable!("handled above"),
+        Command::Openapi | Command::Healthcheck { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -782,9 +782,14 @@ async fn health_unknown_routes_and_methods_answer_with_the_error_body() {
         .contains("shopscore_http_requests_total"));
     let r = app.call(Method::GET, "/healthz", None, None).await;
     assert!(r.headers().get("x-request-id").is_some());
+    // `shopscore healthcheck` (the container's health check) agrees with /readyz.
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let wait = std::time::Duration::from_secs(2);
+    assert!(shopscore::healthcheck::ready(addr, wait).await);
     // When the database goes away, readiness says so (and comes back with it).
     app.pool.close().await;
     assert_eq!(app.json(Method::GET, "/readyz", None, None).await.0, 503);
+    assert!(!shopscore::healthcheck::ready(addr, wait).await);
 }
 
 /// Two requests racing with the same key and different content: exactly one lands, the
