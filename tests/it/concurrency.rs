@@ -246,6 +246,37 @@ async fn retries(app: &TestApp, reason: &str) -> f64 {
         .sum()
 }
 
+/// Terminates the connection of the request that waits on a lock (as a failover or an
+/// administrator would).
+async fn terminate_blocked_backend(app: &TestApp) {
+    let mut probe = PgConnection::connect(&app.db_url).await.unwrap();
+    let pid = wait_for_blocked_backend(&mut probe, db_name(&app.db_url)).await;
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut probe)
+        .await
+        .unwrap();
+}
+
+/// The request answered 200 with its one event accepted, and the server counted a
+/// retry for `reason`.
+async fn landed_after_a_retry(
+    app: &TestApp,
+    (status, body): (u16, Value),
+    reason: &str,
+    before: f64,
+) {
+    assert_eq!(
+        (status, body.clone()),
+        (200, json!({"accepted": 1, "duplicates": 0})),
+        "{body}"
+    );
+    assert!(
+        retries(app, reason).await >= before + 1.0,
+        "no {reason} retry counted"
+    );
+}
+
 fn paid(id: &str) -> Value {
     ev(
         id,
@@ -307,13 +338,7 @@ async fn a_deadlocked_ingest_is_retried_and_lands_once() {
     // The blocker's insert went through once the request's attempt was aborted; undo it
     // all and let the retry proceed.
     sqlx::query("ROLLBACK").execute(&mut blocker).await.unwrap();
-    let (status, body) = request.await.unwrap();
-    assert_eq!(
-        (status, body.clone()),
-        (200, json!({"accepted": 1, "duplicates": 0})),
-        "{body}"
-    );
-    assert!(retries(&app, "deadlock").await >= before + 1.0);
+    landed_after_a_retry(&app, request.await.unwrap(), "deadlock", before).await;
     let stored: Vec<(String, Value)> =
         sqlx::query_as("SELECT event_id, data FROM events WHERE event_id = 'p-1'")
             .fetch_all(&app.pool)
@@ -342,23 +367,11 @@ async fn a_connection_lost_mid_request_is_retried() {
         let app = app.clone();
         tokio::spawn(async move { app.post_events(&paid("p-2")).await })
     };
-    let mut probe = PgConnection::connect(&app.db_url).await.unwrap();
-    let pid = wait_for_blocked_backend(&mut probe, db_name(&app.db_url)).await;
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(pid)
-        .execute(&mut probe)
-        .await
-        .unwrap();
+    terminate_blocked_backend(&app).await;
     // Let the retry start (and block again), then release the lock.
     tokio::time::sleep(Duration::from_millis(300)).await;
     sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
-    let (status, body) = request.await.unwrap();
-    assert_eq!(
-        (status, body.clone()),
-        (200, json!({"accepted": 1, "duplicates": 0})),
-        "{body}"
-    );
-    assert!(retries(&app, "connection_lost").await >= before + 1.0);
+    landed_after_a_retry(&app, request.await.unwrap(), "connection_lost", before).await;
     assert_eq!(
         count(&app, "SELECT count(*) FROM events WHERE event_id = 'p-2'").await,
         1
@@ -403,13 +416,7 @@ async fn retries_exhausted_is_a_503_and_stores_nothing() {
             )
         })
     };
-    let mut probe = PgConnection::connect(&app.db_url).await.unwrap();
-    let pid = wait_for_blocked_backend(&mut probe, db_name(&app.db_url)).await;
-    sqlx::query("SELECT pg_terminate_backend($1)")
-        .bind(pid)
-        .execute(&mut probe)
-        .await
-        .unwrap();
+    terminate_blocked_backend(&app).await;
     let (status, retry_after, body) = request.await.unwrap();
     assert_eq!(status, 503, "{body}");
     assert_eq!(retry_after.as_deref(), Some("1"));
