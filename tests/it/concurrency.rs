@@ -452,7 +452,7 @@ async fn the_ingest_budget_turns_excess_requests_away_with_503() {
     let app = TestApp::spawn_with(Policy::default_policy(), http).await;
     let held = hold_a_request(&app, 1024 * 1024, b"{").await;
     // Let the server read the head and reserve.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let started = std::time::Instant::now();
     let r = app
         .call(
@@ -491,7 +491,7 @@ async fn a_request_waiting_for_room_gets_in_when_room_frees() {
     let body = format!("{}\n", paid("p-5"));
     let (start, rest) = body.as_bytes().split_at(5);
     let mut held = hold_a_request(&app, 1024 * 1024, start).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     let waiting = {
         let app = app.clone();
         tokio::spawn(async move { app.post_events(&paid("p-6")).await })
