@@ -152,6 +152,17 @@ impl From<sqlx::Error> for ApiError {
             tracing::warn!(error = %e, "database unavailable");
             return ApiError::Unavailable;
         }
+        // Text Postgres cannot store (U+0000) that slipped past validation: the
+        // client's input, not a fault of ours. 22021: invalid byte sequence (a NUL in
+        // a text parameter); 22P05: untranslatable character (\u0000 in jsonb).
+        if let sqlx::Error::Database(d) = &e {
+            if matches!(d.code().as_deref(), Some("22021" | "22P05")) {
+                return ApiError::Unprocessable {
+                    message: "text must not contain NUL (U+0000) characters".into(),
+                    details: vec![],
+                };
+            }
+        }
         // Connection lost, deadlock, serialization failure: whatever retries the caller
         // made are spent, and none of it is the client's fault.
         match crate::db::retry::classify(&e) {

@@ -452,6 +452,8 @@ fn check_kind(kind: Kind, value: &Value) -> Option<String> {
             _ => Some("must be an ISO 4217 code such as \"CNY\"".into()),
         },
         Kind::Text(max) => match value.as_str() {
+            // Postgres cannot store U+0000 in text or jsonb.
+            Some(s) if s.contains('\0') => Some("must not contain NUL (U+0000) characters".into()),
             Some(s) if s.chars().count() <= max => None,
             Some(_) => Some(format!("must be at most {max} characters")),
             None => Some("must be a string".into()),
@@ -591,6 +593,16 @@ mod tests {
         };
         assert!(validate(0, &mk("2026-10-10T23:59:59Z"), now()).is_ok());
         assert!(validate(0, &mk("2026-10-11T00:00:01Z"), now()).is_err());
+    }
+
+    #[test]
+    fn text_with_nul_is_invalid() {
+        let v = json!({"event_id": "e", "type": "integrity.flagged", "shop_id": "s",
+                       "occurred_at": "2026-10-01T00:00:00Z",
+                       "data": {"kind": "other", "note": "a\u{0}b"}});
+        let errs = validate(0, &v, now()).unwrap_err();
+        assert_eq!(errs[0].field, "data.note");
+        assert!(errs[0].message.contains("NUL"));
     }
 
     #[test]

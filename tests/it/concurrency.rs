@@ -555,3 +555,59 @@ async fn a_partial_recompute_clears_only_its_shops_from_the_marks() {
     app.recompute("2026-10-05T00:00:00+08:00").await;
     assert!(marks().await.is_empty());
 }
+
+/// NUL characters, which Postgres cannot store in text, are the client's mistake: a
+/// 4xx everywhere, never a 500, and nothing is stored. (Issue 9 asks for more: one
+/// validated string type and 404 for path ids that cannot exist.)
+#[tokio::test]
+async fn nul_characters_get_a_4xx_not_a_500() {
+    let app = TestApp::spawn().await;
+    let before = app.table_counts().await;
+    let flagged = ev(
+        "n-1",
+        "integrity.flagged",
+        "s-1",
+        "2026-10-01T10:00:00+08:00",
+        json!({"kind": "other", "note": "a\u{0}b"}),
+    );
+    let (s, b) = app.post_events(&flagged).await;
+    assert_eq!(
+        (s, b["error"]["details"][0]["field"].as_str()),
+        (422, Some("data.note")),
+        "{b}"
+    );
+    let (s, _) = app
+        .json(
+            Method::PUT,
+            "/v1/shops/s-1",
+            Some(&app.ingest),
+            Some(&json!({"name": "a\u{0}b", "industry": "apparel"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    let (s, _) = app
+        .json(
+            Method::POST,
+            "/v1/keys",
+            Some(&app.admin),
+            Some(&json!({"role": "ops", "name": "a\u{0}b"})),
+        )
+        .await;
+    assert_eq!(s, 422);
+    for path in [
+        "/v1/shops/a%00b",
+        "/v1/shops/a%00b/scorecard",
+        "/v1/shops/a%00b/history",
+        "/v1/industries/a%00b/benchmarks",
+        "/v1/shops?industry=a%00b",
+        "/v1/cs-tiers?industry=a%00b",
+    ] {
+        let (s, b) = app.json(Method::GET, path, Some(&app.admin), None).await;
+        assert!((400..500).contains(&s), "{path}: {s} {b}");
+    }
+    let (s, _) = app
+        .json(Method::DELETE, "/v1/keys/a%00b", Some(&app.admin), None)
+        .await;
+    assert!((400..500).contains(&s), "DELETE /v1/keys: {s}");
+    assert_eq!(app.table_counts().await, before);
+}
