@@ -60,9 +60,14 @@ async fn run() -> anyhow::Result<()> {
         },
         Command::Recompute { as_of, shops } => {
             let as_of = match as_of {
-                Some(s) => chrono::DateTime::parse_from_rfc3339(&s)
-                    .context("--as-of must be RFC 3339")?
-                    .into(),
+                Some(s) => {
+                    let t = chrono::DateTime::parse_from_rfc3339(&s)
+                        .context("--as-of must be RFC 3339")?
+                        .into();
+                    jobs::periods::check_as_of(t, chrono::Utc::now(), policy.tz)
+                        .map_err(|m| anyhow::anyhow!("--as-of {m}"))?;
+                    t
+                }
                 None => chrono::Utc::now(),
             };
             let ids = (!shops.is_empty()).then_some(shops);

@@ -9,7 +9,6 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 
-use super::parse_time;
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
@@ -28,7 +27,7 @@ pub struct RecomputeRequest {
 #[utoipa::path(
     post, path = "/v1/recompute", tag = "ops", request_body = RecomputeRequest,
     responses((status = 200, body = RecomputeOutcome), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids", body = ErrorBody)),
+              (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids, or as_of outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
     security(("api_key" = ["ops"]))
 )]
 pub async fn post_recompute(
@@ -43,7 +42,7 @@ pub async fn post_recompute(
         super::parse_body("recompute request", &body)?
     };
     let as_of = match req.as_of.as_deref() {
-        Some(s) => parse_time("as_of", s)?,
+        Some(s) => super::parse_as_of("as_of", s, state.policy.tz)?,
         None => chrono::Utc::now(),
     };
     match recompute(&state.pool, &state.policy, as_of, req.shop_ids.as_deref()).await {

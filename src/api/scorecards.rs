@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as SqlJson;
 
-use super::{parse_time, List, Page};
+use super::{parse_as_of, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -26,7 +26,8 @@ pub struct AsOf {
     get, path = "/v1/shops/{shop_id}/scorecard", tag = "scorecards",
     params(("shop_id" = String, Path), AsOf),
     responses((status = 200, body = Scorecard), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, description = "no such shop, or no scorecard yet", body = ErrorBody)),
+              (status = 403, body = ErrorBody), (status = 404, description = "no such shop, or no scorecard yet", body = ErrorBody),
+              (status = 422, description = "as_of outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
 )]
 pub async fn get_scorecard(
@@ -39,7 +40,7 @@ pub async fn get_scorecard(
     let at = q
         .as_of
         .as_deref()
-        .map(|s| parse_time("as_of", s))
+        .map(|s| parse_as_of("as_of", s, state.policy.tz))
         .transpose()?;
     let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
         "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
@@ -84,7 +85,8 @@ pub struct Range {
     get, path = "/v1/shops/{shop_id}/history", tag = "scorecards",
     params(("shop_id" = String, Path), Range, Page),
     responses((status = 200, body = List<HistoryItem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+              (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 422, description = "from or to outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
 )]
 pub async fn get_history(
@@ -98,12 +100,12 @@ pub async fn get_history(
     let from = range
         .from
         .as_deref()
-        .map(|s| parse_time("from", s))
+        .map(|s| parse_as_of("from", s, state.policy.tz))
         .transpose()?;
     let to = range
         .to
         .as_deref()
-        .map(|s| parse_time("to", s))
+        .map(|s| parse_as_of("to", s, state.policy.tz))
         .transpose()?;
     let after = page
         .after()?

@@ -6,6 +6,27 @@ use chrono_tz::Tz;
 
 use crate::metrics::presence::local_midnight;
 
+/// SPEC §1: the `as_of` instants accepted, from local midnight of 2000-01-01 in the
+/// policy time zone to `now` + 366 days. Outside it is a client's mistake (422); inside
+/// it every instant renders as RFC 3339, and a recompute's month walk stays short.
+pub fn as_of_range(now: DateTime<Utc>, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>) {
+    let first = NaiveDate::from_ymd_opt(2000, 1, 1).expect("a real date");
+    (local_midnight(tz, first), now + Duration::days(366))
+}
+
+/// Checks `t` against [`as_of_range`]; the error says the range.
+pub fn check_as_of(t: DateTime<Utc>, now: DateTime<Utc>, tz: Tz) -> Result<(), String> {
+    let (lo, hi) = as_of_range(now, tz);
+    if t < lo || t > hi {
+        return Err(format!(
+            "must be between {} and {} (now + 366 days)",
+            lo.with_timezone(&tz).to_rfc3339(),
+            hi.with_timezone(&tz).to_rfc3339()
+        ));
+    }
+    Ok(())
+}
+
 /// A calendar month, `year * 12 + (month − 1)`, so that months are plain integers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Month(pub i32);
@@ -88,6 +109,17 @@ mod tests {
     const TZ: Tz = chrono_tz::Asia::Shanghai;
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn as_of_range_is_local_2000_to_now_plus_366_days() {
+        let now = t("2026-11-23T12:00:00Z");
+        assert!(check_as_of(t("2000-01-01T00:00:00+08:00"), now, TZ).is_ok());
+        assert!(check_as_of(t("1999-12-31T23:59:59+08:00"), now, TZ).is_err());
+        assert!(check_as_of(t("2027-11-24T12:00:00Z"), now, TZ).is_ok());
+        assert!(check_as_of(t("2027-11-24T12:00:00.000001Z"), now, TZ).is_err());
+        let e = check_as_of(t("9999-12-31T23:59:59Z"), now, TZ).unwrap_err();
+        assert_eq!(e, "must be between 2000-01-01T00:00:00+08:00 and 2027-11-24T20:00:00+08:00 (now + 366 days)");
     }
 
     #[test]

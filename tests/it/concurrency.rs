@@ -611,3 +611,57 @@ async fn nul_characters_get_a_4xx_not_a_500() {
     assert!((400..500).contains(&s), "DELETE /v1/keys: {s}");
     assert_eq!(app.table_counts().await, before);
 }
+
+/// SPEC §1: `as_of` outside 2000-01-01 (local) .. now + 366 days is a 422 naming the
+/// field, and a recompute so refused writes nothing.
+#[tokio::test]
+async fn as_of_out_of_range_is_a_422_and_writes_nothing() {
+    let app = TestApp::spawn().await;
+    assert_eq!(app.post_events(&paid("p-9")).await.0, 200);
+    for as_of in [
+        "9999-12-31T23:59:59Z",
+        "0001-01-01T00:00:00Z",
+        "1999-12-31T15:59:59Z",
+    ] {
+        let (s, b) = app
+            .json(
+                Method::POST,
+                "/v1/recompute",
+                Some(&app.ops),
+                Some(&json!({"as_of": as_of})),
+            )
+            .await;
+        assert_eq!(
+            (s, b["error"]["details"][0]["field"].as_str()),
+            (422, Some("as_of")),
+            "{as_of}: {b}"
+        );
+        let (s, _) = app
+            .json(
+                Method::GET,
+                &format!(
+                    "/v1/shops/s-1/scorecard?as_of={}",
+                    as_of.replace('+', "%2B")
+                ),
+                Some(&app.ops),
+                None,
+            )
+            .await;
+        assert_eq!(s, 422, "?as_of={as_of}");
+    }
+    let (s, b) = app
+        .json(
+            Method::GET,
+            "/v1/shops/s-1/history?from=1990-01-01T00:00:00Z",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, b["error"]["details"][0]["field"].as_str()),
+        (422, Some("from"))
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM scorecards").await, 0);
+    // The first accepted instant: local midnight of 2000-01-01.
+    app.recompute("2000-01-01T00:00:00+08:00").await;
+}
