@@ -221,6 +221,27 @@ pub async fn recompute(
         .bind(RECOMPUTE_LOCK)
         .execute(&mut *tx)
         .await?;
+    // SPEC §1, a look-back: for a shop whose current figures are later than this run's
+    // `as_of` (and not in the future themselves), this run stores its snapshot but must
+    // not change what is current. Its figures take part in this run's industry
+    // averages, as a full run at `as_of` would have them, and the current ones are put
+    // back before the commit.
+    let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
+    sqlx::query("CREATE TEMP TABLE current_figures ON COMMIT DROP AS SELECT * FROM shop_figures WHERE false")
+        .execute(&mut *tx)
+        .await?;
+    let looked_back: HashSet<String> = sqlx::query_scalar(
+        "INSERT INTO current_figures SELECT * FROM shop_figures
+         WHERE shop_id = ANY($1) AND as_of > $2 AND as_of <= $3
+         RETURNING shop_id",
+    )
+    .bind(&target_list)
+    .bind(as_of)
+    .bind(started_at)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
     store_figures(&mut tx, as_of, &targets, &figures).await?;
     store_tiers(&mut tx, policy, tier_month, &tier_rows).await?;
     let industries: Vec<String> = targets
@@ -231,6 +252,16 @@ pub async fn recompute(
         .collect();
     let industry = IndustryScores::load(&mut tx, &industries).await?;
     let tier_cards = load_tier_cards(&mut tx, tier_month, &targets).await?;
+    if !looked_back.is_empty() {
+        sqlx::query(
+            "UPDATE shop_figures f SET industry = c.industry, as_of = c.as_of, service_score = c.service_score,
+                 indicators = c.indicators, dsr_description = c.dsr_description,
+                 dsr_service = c.dsr_service, dsr_logistics = c.dsr_logistics
+             FROM current_figures c WHERE f.shop_id = c.shop_id",
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
 
     let computed_at = format_time(started_at, tz);
     let mut cards = Vec::with_capacity(targets.len());
@@ -249,8 +280,13 @@ pub async fn recompute(
         ));
     }
     store_cards(&mut tx, as_of, started_at, policy, &cards).await?;
-    // The marks read at the start lose the shops scored here; a mark with none left goes.
-    let scored: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
+    // The marks read at the start lose the shops scored here (a look-back scores the
+    // past, not the events behind a mark); a mark with no shop left goes.
+    let scored: Vec<&str> = target_list
+        .iter()
+        .copied()
+        .filter(|id| !looked_back.contains(*id))
+        .collect();
     sqlx::query(
         "UPDATE dirty_marks SET shop_ids = ARRAY(SELECT s FROM unnest(shop_ids) AS s WHERE s <> ALL($2))
          WHERE id = ANY($1)",

@@ -412,3 +412,75 @@ async fn the_scheduler_recomputes_dirty_shops() {
         "only the explicit recompute scored the quiet shop"
     );
 }
+
+/// SPEC §1, a look-back: after a full run at T2, a full run at an earlier T1 stores its
+/// snapshots but changes nothing current: benchmarks stay T2's, the latest card stays
+/// T2's, and a one-shop run at T2 then equals the full run at T2 field by field.
+async fn benchmarks(app: &TestApp) -> Value {
+    let path = "/v1/industries/unassigned/benchmarks";
+    app.json(Method::GET, path, Some(&app.ops), None).await.1
+}
+
+async fn card_without_computed_at(app: &TestApp, shop: &str) -> Value {
+    let mut c = app.scorecard(shop).await;
+    c.as_object_mut().unwrap().remove("computed_at");
+    c
+}
+
+#[tokio::test]
+async fn a_look_back_changes_nothing_current() {
+    let app = TestApp::spawn().await;
+    let events = shopscore::demo::generate(12, 20, 3, 5);
+    for chunk in events.chunks(2000) {
+        assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
+    }
+    let now = chrono::Utc::now();
+    let t2 = now.to_rfc3339();
+    let t1 = (now - chrono::Duration::days(7)).to_rfc3339();
+    app.recompute(&t2).await;
+    let (bench_t2, card_t2) = (
+        benchmarks(&app).await,
+        card_without_computed_at(&app, "demo-shop-003").await,
+    );
+    assert_eq!(bench_t2["shops"], 12);
+    app.recompute(&t1).await;
+    assert_eq!(
+        benchmarks(&app).await,
+        bench_t2,
+        "benchmarks moved back to T1"
+    );
+    assert_eq!(
+        card_without_computed_at(&app, "demo-shop-003").await,
+        card_t2,
+        "the latest card is still T2's"
+    );
+    // The T1 snapshots exist for ?as_of=.
+    let q = format!(
+        "/v1/shops/demo-shop-003/scorecard?as_of={}",
+        t1.replace('+', "%2B")
+    );
+    let (s, old) = app.json(Method::GET, &q, Some(&app.ops), None).await;
+    assert_eq!(
+        (
+            s,
+            old["as_of"]
+                .as_str()
+                .map(|a| a < card_t2["as_of"].as_str().unwrap())
+        ),
+        (200, Some(true))
+    );
+    let (s, b) = app
+        .json(
+            Method::POST,
+            "/v1/recompute",
+            Some(&app.ops),
+            Some(&json!({"as_of": t2, "shop_ids": ["demo-shop-003"]})),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        card_without_computed_at(&app, "demo-shop-003").await,
+        card_t2,
+        "a one-shop run at T2 equals the full run at T2"
+    );
+}
