@@ -41,6 +41,16 @@ pub struct Conflict {
     pub event_id: String,
 }
 
+impl Conflict {
+    fn of(index: usize, e: &Event) -> Conflict {
+        Conflict {
+            index,
+            shop_id: e.shop_id.clone(),
+            event_id: e.event_id.clone(),
+        }
+    }
+}
+
 const PROJECT_SQL: &str = include_str!("project.sql");
 
 /// The projection statements of `project.sql`, each reading `new_events`, with the
@@ -78,11 +88,7 @@ pub async fn write_batch(
     for (i, e) in events.iter().enumerate() {
         match first_seen.get(&(e.shop_id.as_str(), e.event_id.as_str())) {
             Some(&j) if events[j].content_hash == e.content_hash => duplicates += 1,
-            Some(_) => conflicts.push(Conflict {
-                index: i,
-                shop_id: e.shop_id.clone(),
-                event_id: e.event_id.clone(),
-            }),
+            Some(_) => conflicts.push(Conflict::of(i, e)),
             None => {
                 first_seen.insert((&e.shop_id, &e.event_id), i);
                 unique.push((i, e));
@@ -116,6 +122,49 @@ pub async fn write_batch(
         accepted,
         duplicates: duplicates + stored_duplicates,
     })
+}
+
+/// Compares the events of `unique` that `inserted` does not name with the stored ones:
+/// the number of duplicates, or every conflict in request order.
+async fn stored_duplicates(
+    tx: &mut Transaction<'_, Postgres>,
+    unique: &[(usize, &Event)],
+    inserted: &[(String, String)],
+) -> Result<usize, WriteError> {
+    let new_keys: HashSet<(&str, &str)> = inserted
+        .iter()
+        .map(|(s, e)| (s.as_str(), e.as_str()))
+        .collect();
+    let existing: Vec<&(usize, &Event)> = unique
+        .iter()
+        .filter(|(_, e)| !new_keys.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
+        .collect();
+    let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
+    let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
+    let stored: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+        "SELECT e.shop_id, e.event_id, e.content_hash FROM events e
+         JOIN unnest($1::text[], $2::text[]) AS k(shop_id, event_id) USING (shop_id, event_id)",
+    )
+    .bind(&shops)
+    .bind(&ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    let stored: HashMap<(String, String), Vec<u8>> =
+        stored.into_iter().map(|(s, e, h)| ((s, e), h)).collect();
+    let mut duplicates = 0;
+    let mut conflicts = Vec::new();
+    for (i, e) in existing {
+        match stored.get(&(e.shop_id.clone(), e.event_id.clone())) {
+            Some(h) if h.as_slice() == e.content_hash => duplicates += 1,
+            _ => conflicts.push(Conflict::of(*i, e)),
+        }
+    }
+    if conflicts.is_empty() {
+        Ok(duplicates)
+    } else {
+        conflicts.sort_by_key(|c| c.index);
+        Err(WriteError::Conflict(conflicts))
+    }
 }
 
 /// How the events are inserted.
@@ -164,47 +213,22 @@ async fn write_on(
     ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "events")
         .record(t.elapsed().as_secs_f64());
 
-    // Keys that were already stored: a duplicate when the content matches. The insert
-    // above waited for any concurrent writer of the same key, so the stored row is final.
-    let new_keys: HashSet<(&str, &str)> = inserted
-        .iter()
-        .map(|(s, e)| (s.as_str(), e.as_str()))
-        .collect();
-    let existing: Vec<&(usize, &Event)> = unique
-        .iter()
-        .filter(|(_, e)| !new_keys.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
-        .collect();
-    let mut duplicates = 0;
-    if !existing.is_empty() {
-        let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
-        let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
-        let stored: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT e.shop_id, e.event_id, e.content_hash FROM events e
-             JOIN unnest($1::text[], $2::text[]) AS k(shop_id, event_id) USING (shop_id, event_id)",
-        )
-        .bind(&shops)
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        let stored: HashMap<(String, String), Vec<u8>> =
-            stored.into_iter().map(|(s, e, h)| ((s, e), h)).collect();
-        let mut conflicts = Vec::new();
-        for (i, e) in existing {
-            match stored.get(&(e.shop_id.clone(), e.event_id.clone())) {
-                Some(h) if h.as_slice() == e.content_hash => duplicates += 1,
-                _ => conflicts.push(Conflict {
-                    index: *i,
-                    shop_id: e.shop_id.clone(),
-                    event_id: e.event_id.clone(),
-                }),
+    // Keys that were already stored (only `SkipStored` leaves any): a duplicate when the
+    // content matches. The insert above waited for any concurrent writer of the same
+    // key, so the stored row is final.
+    let duplicates = if inserted.len() < unique.len() {
+        match stored_duplicates(&mut tx, unique, &inserted).await {
+            // Roll back before answering, so the keys this attempt inserted are free
+            // when the client hears of the conflict.
+            Err(conflict @ WriteError::Conflict(_)) => {
+                tx.rollback().await?;
+                return Err(conflict);
             }
+            other => other?,
         }
-        if !conflicts.is_empty() {
-            tx.rollback().await?;
-            conflicts.sort_by_key(|c| c.index);
-            return Err(WriteError::Conflict(conflicts));
-        }
-    }
+    } else {
+        0
+    };
 
     if !inserted.is_empty() {
         project(&mut tx).await?;
