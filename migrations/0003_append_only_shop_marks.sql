@@ -32,6 +32,10 @@ CREATE TABLE shop_first_events (
 INSERT INTO shop_first_events (shop_id, first_at)
 SELECT shop_id, first_event_at FROM shops WHERE first_event_at IS NOT NULL;
 
+-- The one definition readers use.
+CREATE VIEW shop_first_event AS
+SELECT shop_id, min(first_at) AS first_event_at FROM shop_first_events GROUP BY shop_id;
+
 ALTER TABLE shops DROP COLUMN first_event_at;
 
 -- An order, refund or complaint row is updated by most of its later events (paid,

@@ -31,10 +31,10 @@ pub struct ShopUpdate {
     pub platform: Option<String>,
 }
 
-/// A shop's columns; its first event time is the smallest of its appended candidates
-/// (see migration 0003). Usable in `SELECT … FROM shops` and `RETURNING`.
+/// A shop's columns; its first event time comes from the view `shop_first_event`
+/// (migration 0003). Usable in `SELECT … FROM shops` and `RETURNING`.
 const COLUMNS: &str = "shop_id, name, industry, platform, created_at,
-    (SELECT min(first_at) FROM shop_first_events f WHERE f.shop_id = shops.shop_id) AS first_event_at";
+    (SELECT f.first_event_at FROM shop_first_event f WHERE f.shop_id = shops.shop_id) AS first_event_at";
 
 /// Industry codes: lower-case words joined by underscores, like SPEC's list.
 pub fn valid_industry(s: &str) -> bool {

@@ -151,16 +151,13 @@ pub async fn recompute(
     let marks: Vec<i64> = sqlx::query_scalar("SELECT id FROM dirty_marks")
         .fetch_all(pool)
         .await?;
-    let all: Vec<ShopInfo> =
-        sqlx::query_as(
-            "SELECT s.shop_id, s.industry, f.first_at AS first_event_at
-             FROM shops s
-             LEFT JOIN (SELECT shop_id, min(first_at) AS first_at FROM shop_first_events GROUP BY shop_id) f
-                 USING (shop_id)
+    let all: Vec<ShopInfo> = sqlx::query_as(
+        "SELECT s.shop_id, s.industry, f.first_event_at
+             FROM shops s LEFT JOIN shop_first_event f USING (shop_id)
              ORDER BY s.shop_id",
-        )
-            .fetch_all(pool)
-            .await?;
+    )
+    .fetch_all(pool)
+    .await?;
     let targets: Vec<&ShopInfo> = match shop_ids {
         None => all.iter().collect(),
         Some(ids) => {

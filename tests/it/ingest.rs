@@ -584,7 +584,7 @@ pub(crate) async fn projections(app: &TestApp) -> Vec<String> {
         ("shops", "shop_id"),
     ] {
         let cols = if t == "shops" {
-            "shop_id, industry, (SELECT min(first_at) FROM shop_first_events f WHERE f.shop_id = shops.shop_id)"
+            "shop_id, industry, (SELECT first_event_at FROM shop_first_event f WHERE f.shop_id = shops.shop_id)"
                 .to_string()
         } else {
             "*".to_string()
