@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use shopscore::ingest::{validate, write_batch};
-use shopscore::jobs::recompute::recompute;
+use shopscore::jobs::recompute::{recompute, Stop};
 use shopscore::policy::Policy;
 
 #[tokio::main]
@@ -96,7 +96,7 @@ async fn main() -> anyhow::Result<()> {
     );
 
     let t = Instant::now();
-    let out = recompute(&pool, &policy, now, None).await?;
+    let out = recompute(&pool, &policy, now, now, None, &Stop::never()).await?;
     println!(
         "full recompute: {} shops in {:.2?} ({:.1} ms/shop)",
         out.shops_scored,
@@ -112,7 +112,15 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let t = Instant::now();
-    let out = recompute(&pool, &policy, now, Some(&["demo-shop-000".to_string()])).await?;
+    let out = recompute(
+        &pool,
+        &policy,
+        now,
+        now,
+        Some(&["demo-shop-000".to_string()]),
+        &Stop::never(),
+    )
+    .await?;
     println!(
         "one-shop recompute: {} shop in {:.2?}",
         out.shops_scored,

@@ -25,6 +25,7 @@ use utoipa_axum::routes;
 
 use crate::api;
 use crate::auth::RateLimit;
+use crate::clock::SharedClock;
 use crate::config::HttpOpts;
 use crate::db::retry::RetryPolicy;
 use crate::error::{error_response, ApiError};
@@ -39,6 +40,12 @@ pub struct AppState {
     pub rate_limit: Arc<RateLimit>,
     pub ingest: Arc<IngestLimits>,
     pub shutting_down: Arc<AtomicBool>,
+    /// What "now" is (a parameter, so tests can set it).
+    pub clock: SharedClock,
+    /// This process's name in `job_runs.replica`.
+    pub replica: Arc<str>,
+    /// Longest a `POST /v1/recompute` may run before it rolls back with 503.
+    pub recompute_limit: Duration,
 }
 
 /// What bounds one `POST /v1/events`: body size, the shared memory budget, and how
@@ -74,7 +81,20 @@ impl AppState {
                 },
             }),
             shutting_down: Arc::new(AtomicBool::new(false)),
+            clock: crate::clock::system(),
+            replica: crate::jobs::runs::default_replica().into(),
+            recompute_limit: Duration::from_secs(http.recompute_timeout),
         }
+    }
+
+    pub fn with_clock(mut self, clock: SharedClock) -> AppState {
+        self.clock = clock;
+        self
+    }
+
+    pub fn with_replica(mut self, replica: &str) -> AppState {
+        self.replica = replica.into();
+        self
     }
 }
 
@@ -120,7 +140,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::events::post_events))
         .layer(DefaultBodyLimit::max(http.max_ingest_mb * 1024 * 1024))
         .layer(timeout);
-    // Recompute runs as long as it needs: no request timeout.
+    // Recompute has its own limit (`--recompute-timeout`), after which it rolls back.
     let recompute = OpenApiRouter::new()
         .routes(routes!(api::ops::post_recompute))
         .layer(DefaultBodyLimit::max(SMALL_BODY));
@@ -131,6 +151,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::scorecards::get_history))
         .routes(routes!(api::scorecards::get_benchmarks))
         .routes(routes!(api::tiers::list_tiers))
+        .routes(routes!(api::jobs::list_jobs))
         .routes(routes!(api::keys::create_key, api::keys::list_keys))
         .routes(routes!(api::keys::revoke_key))
         .routes(routes!(api::ops::healthz))

@@ -31,6 +31,9 @@ pub struct GlobalOpts {
     /// Log format.
     #[arg(long, env = "SHOPSCORE_LOG", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log: LogFormat,
+    /// This process's name in the record of runs (`GET /v1/jobs`); default: host:pid.
+    #[arg(long, env = "SHOPSCORE_REPLICA", global = true)]
+    pub replica: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +144,10 @@ pub struct HttpOpts {
     /// serialization failure, lost connection) before the client gets 503.
     #[arg(long, env = "SHOPSCORE_DB_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub db_attempts: u32,
+    /// Seconds a `POST /v1/recompute` may run; past it, the run rolls back and the
+    /// client gets 503. Scheduled runs have no limit (they stop only at shutdown).
+    #[arg(long, env = "SHOPSCORE_RECOMPUTE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub recompute_timeout: u64,
 }
 
 impl Default for HttpOpts {
@@ -155,6 +162,7 @@ impl Default for HttpOpts {
             ingest_wait: 10,
             ingest_writers: 4,
             db_attempts: 5,
+            recompute_timeout: 600,
         }
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 
 use crate::ingest::{validate, write_batch};
-use crate::jobs::recompute::{recompute, RecomputeOutcome};
+use crate::jobs::recompute::{recompute, RecomputeOutcome, Stop};
 use crate::policy::Policy;
 
 /// Events for `shops` shops over the last `days` days, seeded so every run is alike.
@@ -185,5 +185,5 @@ pub async fn run(pool: &PgPool, policy: &Policy) -> anyhow::Result<RecomputeOutc
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
-    Ok(recompute(pool, policy, now, None).await?)
+    Ok(recompute(pool, policy, now, now, None, &Stop::never()).await?)
 }

@@ -37,11 +37,16 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     let policy = Arc::new(Policy::load(cli.global.policy.as_deref())?);
+    let replica = cli
+        .global
+        .replica
+        .clone()
+        .unwrap_or_else(jobs::runs::default_replica);
     let pool = db::connect_and_migrate(&cli.global.database_url)
         .await
         .context("connecting to the database")?;
     match cli.command {
-        Command::Serve(opts) => server::serve(pool, policy, opts).await?,
+        Command::Serve(opts) => server::serve(pool, policy, replica, opts).await?,
         Command::Migrate => println!("migrations applied"),
         Command::Keys(KeysCommand::Create { role, shops, name }) => {
             let role = auth::Role::parse(&role).expect("clap checked the role");
@@ -71,7 +76,18 @@ async fn run() -> anyhow::Result<()> {
                 None => chrono::Utc::now(),
             };
             let ids = (!shops.is_empty()).then_some(shops);
-            let out = jobs::recompute::recompute(&pool, &policy, as_of, ids.as_deref()).await?;
+            let clock = shopscore::clock::SystemClock;
+            let stop = jobs::recompute::Stop::never();
+            let out = jobs::runs::recompute_on_record(
+                &pool,
+                &policy,
+                &clock,
+                &replica,
+                as_of,
+                ids.as_deref(),
+                &stop,
+            )
+            .await?;
             println!("{}", serde_json::to_string(&out)?);
         }
         Command::Demo => {

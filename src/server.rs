@@ -10,21 +10,28 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{router, AppState};
 use crate::config::ServeOpts;
-use crate::jobs::scheduler;
+use crate::jobs::scheduler::Scheduler;
 use crate::policy::Policy;
 
-pub async fn serve(pool: PgPool, policy: Arc<Policy>, opts: ServeOpts) -> anyhow::Result<()> {
+pub async fn serve(
+    pool: PgPool,
+    policy: Arc<Policy>,
+    replica: String,
+    opts: ServeOpts,
+) -> anyhow::Result<()> {
     let listener = TcpListener::bind(opts.listen).await?;
-    tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, "shopscore listening");
-    let state = AppState::new(pool.clone(), policy.clone(), &opts.http);
+    tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, %replica, "shopscore listening");
+    let state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
     let shutdown = CancellationToken::new();
     let scheduler = (!opts.no_scheduler).then(|| {
-        tokio::spawn(scheduler::run(
+        let scheduler = Scheduler {
             pool,
             policy,
-            Duration::from_secs(opts.recompute_interval),
-            shutdown.clone(),
-        ))
+            clock: state.clock.clone(),
+            interval: Duration::from_secs(opts.recompute_interval),
+            replica,
+        };
+        tokio::spawn(scheduler.run(shutdown.clone()))
     });
     let flag = state.shutting_down.clone();
     let token = shutdown.clone();
@@ -37,6 +44,7 @@ pub async fn serve(pool: PgPool, policy: Arc<Policy>, opts: ServeOpts) -> anyhow
     axum::serve(listener, router(state, &opts.http))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await?;
+    // A run in progress stops at its next check and is recorded before we exit.
     if let Some(s) = scheduler {
         let _ = s.await;
     }

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::app::AppState;
@@ -50,8 +50,13 @@ fn too_large(max: u64) -> ApiError {
 
 /// Reads the body as it arrives: NDJSON is parsed line by line, JSON is collected and
 /// then walked element by element (`ingest::body`). Never more than `max` bytes.
-async fn read_batch(body: Body, format: Format, max: u64) -> Result<Batch, ApiError> {
-    let now = Utc::now();
+/// `now` bounds how far in the future an event may claim to have happened.
+async fn read_batch(
+    body: Body,
+    format: Format,
+    max: u64,
+    now: DateTime<Utc>,
+) -> Result<Batch, ApiError> {
     let mut body = body;
     let mut seen: u64 = 0;
     let mut ndjson = (format == Format::Ndjson).then(|| NdjsonParser::new(now));
@@ -140,7 +145,8 @@ pub async fn post_events(
             ::metrics::counter!("shopscore_ingest_budget_exhausted_total").increment(1);
             ApiError::Busy("too many events are being ingested at once; retry shortly".into())
         })?;
-    let Batch { events, invalid } = read_batch(body, format, limits.max_body).await?;
+    let Batch { events, invalid } =
+        read_batch(body, format, limits.max_body, state.clock.now()).await?;
     if !invalid.is_empty() {
         let n = invalid
             .iter()

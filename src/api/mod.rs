@@ -1,5 +1,6 @@
 //! HTTP resources, one file each (SPEC §5).
 pub mod events;
+pub mod jobs;
 pub mod keys;
 pub mod ops;
 pub mod scorecards;
@@ -89,13 +90,16 @@ pub fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Re
 
 /// An `as_of`-like instant (`as_of`, `from`, `to`): RFC 3339 (else 400), within SPEC
 /// §1's accepted range (else 422 naming the field).
-pub fn parse_as_of(field: &str, s: &str, tz: chrono_tz::Tz) -> Result<DateTime<Utc>, ApiError> {
+pub fn parse_as_of(
+    field: &str,
+    s: &str,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<DateTime<Utc>, ApiError> {
     let t = parse_time(field, s)?;
-    crate::jobs::periods::check_as_of(t, Utc::now(), tz).map_err(|message| {
-        ApiError::Unprocessable {
-            message: format!("{field} is out of range"),
-            details: vec![serde_json::json!({"field": field, "message": message})],
-        }
+    crate::jobs::periods::check_as_of(t, now, tz).map_err(|message| ApiError::Unprocessable {
+        message: format!("{field} is out of range"),
+        details: vec![serde_json::json!({"field": field, "message": message})],
     })?;
     Ok(t)
 }

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::recompute::{recompute, RecomputeError, RecomputeOutcome};
+use crate::jobs::recompute::{RecomputeError, RecomputeOutcome, Stop};
+use crate::jobs::runs::recompute_on_record;
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -27,7 +28,8 @@ pub struct RecomputeRequest {
 #[utoipa::path(
     post, path = "/v1/recompute", tag = "ops", request_body = RecomputeRequest,
     responses((status = 200, body = RecomputeOutcome), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids, or as_of outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
+              (status = 403, body = ErrorBody), (status = 422, description = "unknown shop ids, or as_of outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody),
+              (status = 503, description = "the run exceeded SHOPSCORE_RECOMPUTE_TIMEOUT and was rolled back, or the database is unavailable", body = ErrorBody)),
     security(("api_key" = ["ops"]))
 )]
 pub async fn post_recompute(
@@ -41,16 +43,31 @@ pub async fn post_recompute(
     } else {
         super::parse_body("recompute request", &body)?
     };
+    let now = state.clock.now();
     let as_of = match req.as_of.as_deref() {
-        Some(s) => super::parse_as_of("as_of", s, state.policy.tz)?,
-        None => chrono::Utc::now(),
+        Some(s) => super::parse_as_of("as_of", s, now, state.policy.tz)?,
+        None => now,
     };
-    match recompute(&state.pool, &state.policy, as_of, req.shop_ids.as_deref()).await {
+    let stop = Stop::never().within(state.recompute_limit);
+    let run = recompute_on_record(
+        &state.pool,
+        &state.policy,
+        state.clock.as_ref(),
+        &state.replica,
+        as_of,
+        req.shop_ids.as_deref(),
+        &stop,
+    );
+    match run.await {
         Ok(out) => Ok(Json(out)),
         Err(RecomputeError::UnknownShops(ids)) => Err(ApiError::Unprocessable {
             message: "unknown shop ids".into(),
             details: ids.into_iter().map(|id| serde_json::json!({"field": "shop_ids", "shop_id": id, "message": "unknown shop"})).collect(),
         }),
+        Err(e @ RecomputeError::TimedOut(_)) => Err(ApiError::Busy(format!(
+            "the recompute {e}; recompute fewer shops at a time, or ask the operator to raise SHOPSCORE_RECOMPUTE_TIMEOUT"
+        ))),
+        Err(RecomputeError::Interrupted) => Err(ApiError::Unavailable),
         Err(RecomputeError::Db(e)) => Err(e.into()),
     }
 }

@@ -37,13 +37,15 @@ pub async fn get_scorecard(
     Query(q): Query<AsOf>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_shop(&shop_id)?;
-    let at = q
-        .as_of
-        .as_deref()
-        .map(|s| parse_as_of("as_of", s, state.policy.tz))
-        .transpose()?;
+    // Without `?as_of=`, "latest" means as of now: a snapshot ops computed for a
+    // future instant is found only by asking for that instant.
+    let now = state.clock.now();
+    let at = match q.as_of.as_deref() {
+        Some(s) => parse_as_of("as_of", s, now, state.policy.tz)?,
+        None => now,
+    };
     let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
-        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
+        "SELECT body FROM scorecards WHERE shop_id = $1 AND as_of <= $2
          ORDER BY as_of DESC LIMIT 1",
     )
     .bind(&shop_id)
@@ -100,12 +102,12 @@ pub async fn get_history(
     let from = range
         .from
         .as_deref()
-        .map(|s| parse_as_of("from", s, state.policy.tz))
+        .map(|s| parse_as_of("from", s, state.clock.now(), state.policy.tz))
         .transpose()?;
     let to = range
         .to
         .as_deref()
-        .map(|s| parse_as_of("to", s, state.policy.tz))
+        .map(|s| parse_as_of("to", s, state.clock.now(), state.policy.tz))
         .transpose()?;
     let after = page
         .after()?

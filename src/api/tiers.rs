@@ -14,7 +14,8 @@ use crate::scoring::card::Cohort;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TierFilter {
-    /// `YYYY-MM`, the month the tier was earned; default: the latest month computed.
+    /// `YYYY-MM`, the month the tier was earned; default: the latest month computed that
+    /// has ended by now.
     pub month: Option<String>,
     pub industry: Option<String>,
     /// `gold`, `silver`, `black` or `none`.
@@ -61,8 +62,12 @@ pub async fn list_tiers(
     }
     let month: Option<String> = match f.month {
         Some(m) => Some(m),
+        // The latest month settled by now: a recompute for a future `as_of` may have
+        // stored later months, found only by naming them.
         None => {
-            sqlx::query_scalar("SELECT max(month) FROM cs_tiers")
+            let settled = Month::of(state.clock.now(), state.policy.tz).prev().label();
+            sqlx::query_scalar("SELECT max(month) FROM cs_tiers WHERE month <= $1")
+                .bind(settled)
                 .fetch_one(&state.pool)
                 .await?
         }

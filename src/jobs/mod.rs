@@ -1,4 +1,5 @@
 //! Jobs: the recompute runner, calendar periods and the scheduler (SPEC §6).
 pub mod periods;
 pub mod recompute;
+pub mod runs;
 pub mod scheduler;

@@ -35,8 +35,61 @@ pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
 pub enum RecomputeError {
     #[error("unknown shops: {0:?}")]
     UnknownShops(Vec<String>),
+    #[error("interrupted by shutdown and rolled back; the next run does it again")]
+    Interrupted,
+    #[error("ran longer than its limit of {0} s and was rolled back")]
+    TimedOut(u64),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
+}
+
+/// When a run gives up and rolls back: shutdown began, or its time limit passed. It
+/// is checked between batches of shops and before the commit, so a run stops within
+/// one batch's work of being told to.
+#[derive(Debug, Clone, Default)]
+pub struct Stop {
+    shutdown: Option<tokio_util::sync::CancellationToken>,
+    limit: Option<(std::time::Duration, Instant)>,
+}
+
+impl Stop {
+    /// Runs to the end.
+    pub fn never() -> Stop {
+        Stop::default()
+    }
+    pub fn on(shutdown: tokio_util::sync::CancellationToken) -> Stop {
+        Stop {
+            shutdown: Some(shutdown),
+            limit: None,
+        }
+    }
+    /// Gives up `limit` from now.
+    pub fn within(mut self, limit: std::time::Duration) -> Stop {
+        self.limit = Some((limit, Instant::now() + limit));
+        self
+    }
+    fn check(&self) -> Result<(), RecomputeError> {
+        if self.shutdown.as_ref().is_some_and(|t| t.is_cancelled()) {
+            return Err(RecomputeError::Interrupted);
+        }
+        match self.limit {
+            Some((limit, deadline)) if Instant::now() >= deadline => {
+                Err(RecomputeError::TimedOut(limit.as_secs()))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The ids among `ids` that name no known shop, sorted.
+pub async fn unknown_shops(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT id FROM unnest($1::text[]) AS id
+         WHERE NOT EXISTS (SELECT 1 FROM shops s WHERE s.shop_id = id) ORDER BY 1",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -133,17 +186,21 @@ fn values<'m>(
         .collect()
 }
 
-/// Recomputes `shop_ids` (all known shops when `None`) as of `as_of`.
+/// Recomputes `shop_ids` (all known shops when `None`) as of `as_of`, at the instant
+/// `now` (the scorecards' `computed_at`, and what is "current", see the look-back
+/// below).
 pub async fn recompute(
     pool: &PgPool,
     policy: &Policy,
+    now: DateTime<Utc>,
     as_of: DateTime<Utc>,
     shop_ids: Option<&[String]>,
+    stop: &Stop,
 ) -> Result<RecomputeOutcome, RecomputeError> {
     // Snapshots are keyed by `as_of` in Postgres, which keeps microseconds.
     let as_of = as_of.trunc_subsecs(6);
     let started = Instant::now();
-    let started_at = Utc::now().trunc_subsecs(6);
+    let started_at = now.trunc_subsecs(6);
     let tz = policy.tz;
     // The dirty marks present *before* any data is read: the events behind them are
     // committed, so this run scores them, and only these marks are cleared at the end.
@@ -201,11 +258,13 @@ pub async fn recompute(
     let mut figures: HashMap<String, Figures> = HashMap::new();
     let mut tier_rows: Vec<TierRow> = Vec::new();
     for batch in targets.chunks(BATCH) {
+        stop.check()?;
         let mut loader = Loader::new(pool, batch.iter().map(|s| s.shop_id.clone()).collect());
         figures.extend(shop_figures(&mut loader, policy, as_of, batch).await?);
         tier_rows.extend(tier_inputs(&mut loader, policy, as_of, tier_month, batch).await?);
     }
     for batch in tier_extra.chunks(BATCH) {
+        stop.check()?;
         let mut loader = Loader::new(pool, batch.iter().map(|s| s.shop_id.clone()).collect());
         tier_rows.extend(tier_inputs(&mut loader, policy, as_of, tier_month, batch).await?);
     }
@@ -218,27 +277,35 @@ pub async fn recompute(
         .bind(RECOMPUTE_LOCK)
         .execute(&mut *tx)
         .await?;
-    // SPEC §1, a look-back: for a shop whose current figures are later than this run's
-    // `as_of` (and not in the future themselves), this run stores its snapshot but must
-    // not change what is current. Its figures take part in this run's industry
-    // averages, as a full run at `as_of` would have them, and the current ones are put
-    // back before the commit.
+    // SPEC §1, looking back or forward: a run stores its snapshots, but what is current
+    // (`shop_figures`, which industry figures and partial runs read, and the dirty
+    // marks) holds each shop's figures at its greatest `as_of` not after `now`. So a
+    // target keeps its current figures when they are later than this run's `as_of`,
+    // and a run whose `as_of` is in the future changes no target's. Those targets'
+    // new figures still take part in this run's own industry averages (as a full run
+    // at `as_of` would have them); then the current ones are put back, and future
+    // ones removed, before the commit.
+    let forward = as_of > started_at;
     let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     sqlx::query("CREATE TEMP TABLE current_figures ON COMMIT DROP AS SELECT * FROM shop_figures WHERE false")
         .execute(&mut *tx)
         .await?;
-    let looked_back: HashSet<String> = sqlx::query_scalar(
+    let mut kept: HashSet<String> = sqlx::query_scalar(
         "INSERT INTO current_figures SELECT * FROM shop_figures
-         WHERE shop_id = ANY($1) AND as_of > $2 AND as_of <= $3
+         WHERE shop_id = ANY($1) AND as_of <= $3 AND (as_of > $2 OR $4)
          RETURNING shop_id",
     )
     .bind(&target_list)
     .bind(as_of)
     .bind(started_at)
+    .bind(forward)
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .collect();
+    if forward {
+        kept.extend(target_list.iter().map(|s| s.to_string()));
+    }
     store_figures(&mut tx, as_of, &targets, &figures).await?;
     store_tiers(&mut tx, policy, tier_month, &tier_rows).await?;
     let industries: Vec<String> = targets
@@ -249,7 +316,7 @@ pub async fn recompute(
         .collect();
     let industry = IndustryScores::load(&mut tx, &industries).await?;
     let tier_cards = load_tier_cards(&mut tx, tier_month, &targets).await?;
-    if !looked_back.is_empty() {
+    if !kept.is_empty() {
         sqlx::query(
             "UPDATE shop_figures f SET industry = c.industry, as_of = c.as_of, service_score = c.service_score,
                  indicators = c.indicators, dsr_description = c.dsr_description,
@@ -258,6 +325,13 @@ pub async fn recompute(
         )
         .execute(&mut *tx)
         .await?;
+    }
+    if forward {
+        sqlx::query("DELETE FROM shop_figures WHERE shop_id = ANY($1) AND as_of > $2")
+            .bind(&target_list)
+            .bind(started_at)
+            .execute(&mut *tx)
+            .await?;
     }
 
     let computed_at = format_time(started_at, tz);
@@ -277,12 +351,13 @@ pub async fn recompute(
         ));
     }
     store_cards(&mut tx, as_of, started_at, policy, &cards).await?;
-    // The marks read at the start lose the shops scored here (a look-back scores the
-    // past, not the events behind a mark); a mark with no shop left goes.
+    // The marks read at the start lose the shops scored here whose current figures
+    // this run replaced (a look-back scores the past, not the events behind a mark);
+    // a mark with no shop left goes.
     let scored: Vec<&str> = target_list
         .iter()
         .copied()
-        .filter(|id| !looked_back.contains(*id))
+        .filter(|id| !kept.contains(*id))
         .collect();
     sqlx::query(
         "UPDATE dirty_marks SET shop_ids = ARRAY(SELECT s FROM unnest(shop_ids) AS s WHERE s <> ALL($2))
@@ -296,6 +371,8 @@ pub async fn recompute(
         .bind(&marks)
         .execute(&mut *tx)
         .await?;
+    // The last point at which giving up costs nothing: dropping `tx` rolls back.
+    stop.check()?;
     tx.commit().await?;
     ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
         .record(phase.elapsed().as_secs_f64());

@@ -1,93 +1,208 @@
-//! SPEC §6: every `interval`, recompute the shops that received events since their last
-//! scorecard; at every local midnight, recompute all shops (which, on the 1st, settles
-//! the month just ended). One replica runs a job at a time: the job holds a Postgres
-//! advisory lock on one dedicated connection for its whole run, and a replica that does
-//! not get it skips the tick. A failed run is simply retried at the next tick.
+//! SPEC §6: every `interval`, recompute the shops with events since their last
+//! scorecard; once per local day, recompute every shop (on the 1st this settles the
+//! month just ended, since a run always ranks the month before its `as_of`).
+//!
+//! Every replica ticks; a tick does something only while it holds the scheduler's
+//! advisory lock, on a connection of its own, so runs never overlap. What has run is
+//! read from `job_runs` (see [`super::runs`]), never kept in memory, so a replica
+//! started after midnight, or after a failed daily run, runs the day's at its first
+//! tick. One tick does one thing, in this order:
+//! 1. take over a run whose replica died (its row `running`, its lock free) and finish
+//!    it; an abandoned ops recompute is only recorded as failed;
+//! 2. run today's `daily` if it has not succeeded;
+//! 3. run `dirty` for the shops named by dirty marks, once per slot (the start of the
+//!    interval the tick falls in, so two replicas ticking in one interval run it once).
+//!    A tick with no marks records nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use sqlx::PgPool;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
-use super::recompute::recompute;
+use super::recompute::{recompute, Stop};
+use super::runs::{self, Claim, JobKind, NewRun, Started};
+use crate::clock::SharedClock;
 use crate::policy::Policy;
 
 const SCHEDULER_LOCK: i64 = 0x5_5c04_e001;
 
-pub async fn run(
-    pool: PgPool,
-    policy: Arc<Policy>,
-    interval: Duration,
-    shutdown: CancellationToken,
-) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_full: Option<NaiveDate> = Some(Utc::now().with_timezone(&policy.tz).date_naive());
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = ticker.tick() => {}
-        }
-        let today = Utc::now().with_timezone(&policy.tz).date_naive();
-        let full = last_full != Some(today);
-        match tick(&pool, &policy, full).await {
-            Ok(Some(n)) => {
-                if full {
-                    last_full = Some(today);
-                }
-                if n > 0 {
-                    tracing::info!(shops = n, full, "scheduled recompute done");
-                }
-            }
-            Ok(None) => tracing::debug!("another replica holds the scheduler lock"),
-            Err(e) => {
-                ::metrics::counter!("shopscore_job_failures_total", "job" => "recompute")
-                    .increment(1);
-                tracing::warn!(error = %e, "scheduled recompute failed; retrying next tick");
-            }
-        }
-    }
+pub struct Scheduler {
+    pub pool: PgPool,
+    pub policy: Arc<Policy>,
+    pub clock: SharedClock,
+    /// Between dirty runs (`SHOPSCORE_RECOMPUTE_INTERVAL`).
+    pub interval: Duration,
+    pub replica: String,
 }
 
-/// One tick: `Ok(None)` when another replica is running a job.
-async fn tick(pool: &PgPool, policy: &Policy, full: bool) -> anyhow::Result<Option<usize>> {
-    let mut conn = pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(SCHEDULER_LOCK)
-        .fetch_one(&mut *conn)
-        .await?;
-    if !locked {
-        return Ok(None);
-    }
-    let started = std::time::Instant::now();
-    let result = async {
-        let shops: Option<Vec<String>> = if full {
-            None
-        } else {
-            Some(
-                sqlx::query_scalar(
-                    "SELECT DISTINCT unnest(shop_ids) AS shop_id FROM dirty_marks ORDER BY 1",
-                )
-                .fetch_all(pool)
-                .await?,
-            )
-        };
-        if shops.as_ref().is_some_and(Vec::is_empty) {
-            return Ok(0);
+/// What one tick did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tick {
+    /// Another replica holds the scheduler lock.
+    Busy,
+    /// Nothing to run.
+    Idle,
+    /// One run, recorded with this id; `Err` holds why it failed.
+    Ran {
+        kind: JobKind,
+        slot: String,
+        id: i64,
+        result: Result<usize, String>,
+    },
+    /// Ops recomputes found abandoned and recorded as failed.
+    GaveUp(usize),
+}
+
+impl Scheduler {
+    /// Ticks every `interval` until `shutdown`; a run in progress then stops at its
+    /// next check, rolls back, and is recorded as failed, for the next tick (of any
+    /// replica) to run again.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut ticker = tokio::time::interval(self.interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => {}
+            }
+            match self.tick(&shutdown).await {
+                Ok(Tick::Busy) => tracing::debug!("another replica holds the scheduler lock"),
+                Ok(_) => {}
+                Err(e) => {
+                    ::metrics::counter!("shopscore_scheduler_errors_total").increment(1);
+                    tracing::warn!(error = %e, "scheduler tick failed; trying again next tick");
+                }
+            }
         }
-        let out = recompute(pool, policy, Utc::now(), shops.as_deref()).await?;
-        anyhow::Ok(out.shops_scored)
+        tracing::info!("scheduler stopped");
     }
-    .await;
-    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(SCHEDULER_LOCK)
-        .execute(&mut *conn)
+
+    /// One tick (see the module comment).
+    pub async fn tick(&self, shutdown: &CancellationToken) -> Result<Tick, sqlx::Error> {
+        let now = self.clock.now();
+        self.report_lag(now).await?;
+        let mut conn = runs::dedicated(&self.pool).await?;
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+            .bind(SCHEDULER_LOCK)
+            .fetch_one(&mut conn)
+            .await?;
+        if !locked {
+            return Ok(Tick::Busy);
+        }
+        // `conn` holds the scheduler lock until it is dropped at the end of this tick,
+        // and with it the lock of whichever run this tick does.
+        let stop = Stop::on(shutdown.clone());
+        let mut gave_up = 0;
+        for run in runs::abandoned(&mut conn).await? {
+            if run.kind == JobKind::Recompute {
+                run.give_up(&mut conn, now).await?;
+                gave_up += 1;
+                continue;
+            }
+            let shops = match run.kind {
+                JobKind::Daily => None,
+                _ => Some(self.dirty_shops().await?),
+            };
+            let claim = run.take_over(conn, now, &self.replica, now).await?;
+            return self.execute(claim, shops, &stop).await;
+        }
+        if gave_up > 0 {
+            return Ok(Tick::GaveUp(gave_up));
+        }
+
+        let today = now.with_timezone(&self.policy.tz).date_naive().to_string();
+        let daily = NewRun {
+            kind: JobKind::Daily,
+            slot: Some(&today),
+            as_of: now,
+            replica: &self.replica,
+            now,
+        };
+        // `start` takes a connection; the lock connection goes with the claim.
+        let conn = match Claim::start(conn, daily).await? {
+            Started::Claimed(claim) => return self.execute(claim, None, &stop).await,
+            Started::Taken(conn) => conn,
+        };
+
+        let shops = self.dirty_shops().await?;
+        if shops.is_empty() {
+            return Ok(Tick::Idle);
+        }
+        let slot = self.slot(now);
+        let dirty = NewRun {
+            kind: JobKind::Dirty,
+            slot: Some(&slot),
+            as_of: now,
+            replica: &self.replica,
+            now,
+        };
+        match Claim::start(conn, dirty).await? {
+            Started::Claimed(claim) => self.execute(claim, Some(shops), &stop).await,
+            // This interval's slot already ran: the marks wait for the next one.
+            Started::Taken(_) => Ok(Tick::Idle),
+        }
+    }
+
+    /// Runs a claimed slot and records how it ended.
+    async fn execute(
+        &self,
+        claim: Claim,
+        shops: Option<Vec<String>>,
+        stop: &Stop,
+    ) -> Result<Tick, sqlx::Error> {
+        let result = recompute(
+            &self.pool,
+            &self.policy,
+            self.clock.now(),
+            claim.as_of,
+            shops.as_deref(),
+            stop,
+        )
         .await;
-    let job = if full { "full" } else { "dirty" };
-    ::metrics::histogram!("shopscore_job_seconds", "job" => job)
-        .record(started.elapsed().as_secs_f64());
-    result.map(Some)
+        let (kind, slot, id) = (claim.kind, claim.slot.clone().unwrap_or_default(), claim.id);
+        claim.finish(self.clock.now(), &result).await?;
+        Ok(Tick::Ran {
+            kind,
+            slot,
+            id,
+            result: result.map(|o| o.shops_scored).map_err(|e| e.to_string()),
+        })
+    }
+
+    /// Every shop some dirty mark names.
+    async fn dirty_shops(&self) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT unnest(shop_ids) AS shop_id FROM dirty_marks ORDER BY 1",
+        )
+        .fetch_all(&self.pool)
+        .await
+    }
+
+    /// The dirty slot of `now`: the start of its interval, counted from the Unix epoch
+    /// (with the default 60 s, the minute), as local RFC 3339.
+    pub fn slot(&self, now: DateTime<Utc>) -> String {
+        let step = self.interval.as_secs().max(1) as i64;
+        let start = now.timestamp().div_euclid(step) * step;
+        Utc.timestamp_opt(start, 0)
+            .single()
+            .expect("a whole second within chrono's range")
+            .with_timezone(&self.policy.tz)
+            .to_rfc3339_opts(SecondsFormat::Secs, false)
+    }
+
+    /// `shopscore_scoring_lag_seconds`: the age of the oldest event not yet scored (the
+    /// oldest dirty mark), 0 when every event is. Every replica reports it.
+    async fn report_lag(&self, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+        let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
+            "SELECT min(marked_at) FROM dirty_marks WHERE cardinality(shop_ids) > 0",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let lag = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
+        ::metrics::gauge!("shopscore_scoring_lag_seconds").set(lag);
+        Ok(())
+    }
 }

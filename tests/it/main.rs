@@ -7,4 +7,5 @@ mod helpers;
 mod ingest;
 mod openapi;
 mod programs;
+mod scheduler;
 mod scoring;

@@ -368,51 +368,6 @@ async fn the_recompute_command_matches_the_endpoint() {
     assert_eq!(c["credit"]["reviews_180d"]["negative"], 1);
 }
 
-/// SPEC §6: the scheduler recomputes shops that received events, as of now, and clears
-/// their dirty mark; a shop without new events is left alone.
-#[tokio::test]
-async fn the_scheduler_recomputes_dirty_shops() {
-    let app = TestApp::spawn().await;
-    app.put_shop("quiet", "toys").await;
-    app.recompute(AS_OF).await; // scores both and clears the marks
-    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
-    let token = tokio_util::sync::CancellationToken::new();
-    let job = tokio::spawn(shopscore::jobs::scheduler::run(
-        app.pool.clone(),
-        std::sync::Arc::new(shopscore::policy::Policy::default_policy()),
-        std::time::Duration::from_millis(200),
-        token.clone(),
-    ));
-    let mut scored = false;
-    for _ in 0..50 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'A'")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        if n > 0 {
-            scored = true;
-            break;
-        }
-    }
-    token.cancel();
-    job.await.unwrap();
-    assert!(scored, "the dirty shop was not recomputed");
-    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(dirty, 0);
-    let quiet: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = 'quiet'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    assert_eq!(
-        quiet, 1,
-        "only the explicit recompute scored the quiet shop"
-    );
-}
-
 /// SPEC §1, a look-back: after a full run at T2, a full run at an earlier T1 stores its
 /// snapshots but changes nothing current: benchmarks stay T2's, the latest card stays
 /// T2's, and a one-shop run at T2 then equals the full run at T2 field by field.

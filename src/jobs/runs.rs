@@ -1,0 +1,412 @@
+//! Runs on record (SPEC §6, table `job_runs`): every scheduled run and every recompute
+//! asked for by ops is a row, from `running` to `succeeded` or `failed`.
+//!
+//! Who may run what is decided in Postgres, never in a process's memory:
+//! - a scheduled run claims its `(kind, slot)`, unique, so a slot runs once across
+//!   replicas (a `failed` slot may be claimed again);
+//! - while a run is `running`, a connection of its own holds the advisory lock
+//!   `(RUN_LOCK_CLASS, id)`. That connection is not pooled: when the process dies, the
+//!   connection closes and Postgres releases the lock, so a `running` row whose lock
+//!   can be taken was abandoned, and the scheduler takes it over ([`abandoned`]).
+
+use std::time::Instant;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Connection, PgConnection, PgPool};
+
+use super::recompute::{
+    format_time, recompute, unknown_shops, RecomputeError, RecomputeOutcome, Stop,
+};
+use crate::clock::Clock;
+use crate::policy::Policy;
+
+/// First key of a run's advisory lock (the second is the run's id).
+pub const RUN_LOCK_CLASS: i32 = 0x55c0_0001;
+
+/// What a run was for.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum JobKind {
+    /// The shops with events since their last scorecard (every interval).
+    Dirty,
+    /// Every shop, once per local day (on the 1st, this settles the month just ended).
+    Daily,
+    /// Asked for by ops (`POST /v1/recompute`, `shopscore recompute`).
+    Recompute,
+}
+
+/// Where a run stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+macro_rules! text_enum {
+    ($t:ident { $($v:ident = $s:literal),+ }) => {
+        impl $t {
+            pub const ALL: &'static [$t] = &[$($t::$v),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($t::$v => $s),+ }
+            }
+            pub fn parse(s: &str) -> Option<$t> {
+                match s { $($s => Some($t::$v),)+ _ => None }
+            }
+        }
+    };
+}
+text_enum!(JobKind { Dirty = "dirty", Daily = "daily", Recompute = "recompute" });
+text_enum!(Outcome { Running = "running", Succeeded = "succeeded", Failed = "failed" });
+
+/// A connection outside the pool, for holding session advisory locks: it is closed,
+/// and its locks released, when dropped, on every path (error, panic, task abort).
+pub async fn dedicated(pool: &PgPool) -> Result<PgConnection, sqlx::Error> {
+    PgConnection::connect_with(&pool.connect_options()).await
+}
+
+/// A run in progress: its row, and the connection holding its lock.
+#[derive(Debug)]
+pub struct Claim {
+    pub id: i64,
+    pub kind: JobKind,
+    pub slot: Option<String>,
+    pub as_of: DateTime<Utc>,
+    started: Instant,
+    conn: PgConnection,
+}
+
+/// What to record about one run.
+pub struct NewRun<'a> {
+    pub kind: JobKind,
+    pub slot: Option<&'a str>,
+    pub as_of: DateTime<Utc>,
+    pub replica: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// What became of a claim.
+#[derive(Debug)]
+pub enum Started {
+    Claimed(Claim),
+    /// The slot exists and has not failed (it ran, or is running): the connection,
+    /// back, for whatever the caller does next.
+    Taken(PgConnection),
+}
+
+impl Claim {
+    /// Records a new run (or re-claims a `failed` slot) and takes its lock on `conn`,
+    /// in one transaction, so that nobody sees the row `running` without its lock held.
+    pub async fn start(mut conn: PgConnection, run: NewRun<'_>) -> Result<Started, sqlx::Error> {
+        let mut tx = conn.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO job_runs (kind, slot, as_of, replica, started_at, outcome)
+             VALUES ($1, $2, $3, $4, $5, 'running')
+             ON CONFLICT (kind, slot) DO UPDATE
+                 SET as_of = excluded.as_of, replica = excluded.replica, started_at = excluded.started_at,
+                     finished_at = NULL, duration_ms = NULL, shops_scored = NULL, outcome = 'running'
+                 WHERE job_runs.outcome = 'failed'
+             RETURNING id",
+        )
+        .bind(run.kind.as_str())
+        .bind(run.slot)
+        .bind(run.as_of)
+        .bind(run.replica)
+        .bind(run.now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(id) = id else {
+            tx.rollback().await?;
+            return Ok(Started::Taken(conn));
+        };
+        lock(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(Started::Claimed(Claim {
+            id,
+            kind: run.kind,
+            slot: run.slot.map(str::to_string),
+            as_of: run.as_of,
+            started: Instant::now(),
+            conn,
+        }))
+    }
+
+    /// Records how the run ended; dropping the claim then releases its lock. If this
+    /// write fails, the row stays `running` with no lock, and is taken over later.
+    pub async fn finish(
+        mut self,
+        now: DateTime<Utc>,
+        result: &Result<RecomputeOutcome, RecomputeError>,
+    ) -> Result<(), sqlx::Error> {
+        let elapsed = self.started.elapsed();
+        let (outcome, shops, error) = match result {
+            Ok(out) => (Outcome::Succeeded, Some(out.shops_scored as i32), None),
+            Err(e) => (Outcome::Failed, None, Some(e.to_string())),
+        };
+        sqlx::query(
+            "UPDATE job_runs SET outcome = $2, finished_at = $3, duration_ms = $4, shops_scored = $5, error = $6
+             WHERE id = $1",
+        )
+        .bind(self.id)
+        .bind(outcome.as_str())
+        .bind(now)
+        .bind(elapsed.as_millis() as i64)
+        .bind(shops)
+        .bind(&error)
+        .execute(&mut self.conn)
+        .await?;
+        let kind = self.kind.as_str();
+        ::metrics::counter!("shopscore_job_runs_total", "kind" => kind, "outcome" => outcome.as_str())
+            .increment(1);
+        ::metrics::histogram!("shopscore_job_duration_seconds", "kind" => kind)
+            .record(elapsed.as_secs_f64());
+        let slot = self.slot.as_deref().unwrap_or("-");
+        match &error {
+            None => tracing::info!(
+                kind,
+                slot,
+                run = self.id,
+                shops = shops.unwrap_or(0),
+                duration_ms = elapsed.as_millis() as u64,
+                "run succeeded"
+            ),
+            Some(e) => {
+                tracing::warn!(kind, slot, run = self.id, duration_ms = elapsed.as_millis() as u64,
+                error = %e, "run failed")
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn lock(conn: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+        .bind(RUN_LOCK_CLASS)
+        .bind(lock_key(id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The second key of a run's lock: ids wrap into `int4` (billions of runs apart).
+fn lock_key(id: i64) -> i32 {
+    (id % i64::from(i32::MAX)) as i32
+}
+
+/// A `running` row whose lock this connection could take: its process died.
+#[derive(Debug, Clone)]
+pub struct Abandoned {
+    pub id: i64,
+    pub kind: JobKind,
+    pub slot: Option<String>,
+    pub replica: String,
+}
+
+/// The abandoned runs, oldest first, each now locked by `conn` (which must be a fresh
+/// connection: session locks are re-entrant, so a connection holding a run's lock
+/// itself would see its own run as abandoned).
+pub async fn abandoned(conn: &mut PgConnection) -> Result<Vec<Abandoned>, sqlx::Error> {
+    let running: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, kind, slot, replica FROM job_runs WHERE outcome = 'running' ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out = Vec::new();
+    for (id, kind, slot, replica) in running {
+        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(RUN_LOCK_CLASS)
+            .bind(lock_key(id))
+            .fetch_one(&mut *conn)
+            .await?;
+        if free {
+            let kind = JobKind::parse(&kind).expect("the table's CHECK allows only known kinds");
+            out.push(Abandoned {
+                id,
+                kind,
+                slot,
+                replica,
+            });
+        }
+    }
+    Ok(out)
+}
+
+impl Abandoned {
+    /// Takes the run over on `conn` (which holds its lock since [`abandoned`]): the row
+    /// becomes this replica's, with a new `as_of`, and runs again.
+    pub async fn take_over(
+        self,
+        mut conn: PgConnection,
+        as_of: DateTime<Utc>,
+        replica: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, sqlx::Error> {
+        sqlx::query("UPDATE job_runs SET as_of = $2, replica = $3, started_at = $4 WHERE id = $1")
+            .bind(self.id)
+            .bind(as_of)
+            .bind(replica)
+            .bind(now)
+            .execute(&mut conn)
+            .await?;
+        tracing::warn!(run = self.id, kind = self.kind.as_str(), slot = self.slot.as_deref().unwrap_or("-"),
+            from = %self.replica, "taking over a run its replica abandoned");
+        Ok(Claim {
+            id: self.id,
+            kind: self.kind,
+            slot: self.slot,
+            as_of,
+            started: Instant::now(),
+            conn,
+        })
+    }
+
+    /// Records the run as failed without running it again (an ops recompute: the
+    /// client that asked has had its answer).
+    pub async fn give_up(
+        &self,
+        conn: &mut PgConnection,
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE job_runs SET outcome = 'failed', finished_at = $2,
+                 error = 'abandoned: the process running it stopped before it ended'
+             WHERE id = $1",
+        )
+        .bind(self.id)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+            .bind(RUN_LOCK_CLASS)
+            .bind(lock_key(self.id))
+            .execute(&mut *conn)
+            .await?;
+        ::metrics::counter!("shopscore_job_runs_total", "kind" => self.kind.as_str(), "outcome" => "failed")
+            .increment(1);
+        Ok(())
+    }
+}
+
+/// One run, as `GET /v1/jobs` lists it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct JobRun {
+    pub id: i64,
+    pub kind: JobKind,
+    /// `dirty`: the start of the scheduler interval its tick fell in; `daily`: the local
+    /// date; null for a `recompute` asked for by ops.
+    pub slot: Option<String>,
+    pub as_of: String,
+    /// The process that ran it (`SHOPSCORE_REPLICA`, default host:pid).
+    pub replica: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub shops_scored: Option<i32>,
+    pub outcome: Outcome,
+    /// Why it failed; null otherwise.
+    pub error: Option<String>,
+}
+
+/// Runs newest first, after the run `before` (a cursor), optionally of one kind and
+/// outcome; `limit + 1` rows so the caller can tell whether there is a next page.
+pub async fn list(
+    pool: &PgPool,
+    tz: chrono_tz::Tz,
+    kind: Option<JobKind>,
+    outcome: Option<Outcome>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<JobRun>, sqlx::Error> {
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        DateTime<Utc>,
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<i64>,
+        Option<i32>,
+        String,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, kind, slot, as_of, replica, started_at, finished_at, duration_ms, shops_scored, outcome, error
+         FROM job_runs
+         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR outcome = $2)
+           AND ($3::bigint IS NULL OR id < $3)
+         ORDER BY id DESC LIMIT $4",
+    )
+    .bind(kind.map(JobKind::as_str))
+    .bind(outcome.map(Outcome::as_str))
+    .bind(before)
+    .bind(limit + 1)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| JobRun {
+            id: r.0,
+            kind: JobKind::parse(&r.1).expect("the table's CHECK allows only known kinds"),
+            slot: r.2,
+            as_of: format_time(r.3, tz),
+            replica: r.4,
+            started_at: format_time(r.5, tz),
+            finished_at: r.6.map(|t| format_time(t, tz)),
+            duration_ms: r.7,
+            shops_scored: r.8,
+            outcome: Outcome::parse(&r.9).expect("the table's CHECK allows only known outcomes"),
+            error: r.10,
+        })
+        .collect())
+}
+
+/// This process's name in `job_runs.replica`: `host:pid`.
+pub fn default_replica() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// A recompute asked for by ops (`POST /v1/recompute`, `shopscore recompute`), on
+/// record as a `recompute` run. Unknown shop ids are the caller's mistake, answered
+/// before anything is recorded.
+pub async fn recompute_on_record(
+    pool: &PgPool,
+    policy: &Policy,
+    clock: &dyn Clock,
+    replica: &str,
+    as_of: DateTime<Utc>,
+    shop_ids: Option<&[String]>,
+    stop: &Stop,
+) -> Result<RecomputeOutcome, RecomputeError> {
+    if let Some(ids) = shop_ids {
+        let unknown = unknown_shops(pool, ids).await?;
+        if !unknown.is_empty() {
+            return Err(RecomputeError::UnknownShops(unknown));
+        }
+    }
+    let run = NewRun {
+        kind: JobKind::Recompute,
+        slot: None,
+        as_of,
+        replica,
+        now: clock.now(),
+    };
+    let Started::Claimed(claim) = Claim::start(dedicated(pool).await?, run).await? else {
+        unreachable!("a run without a slot conflicts with none")
+    };
+    let result = recompute(pool, policy, clock.now(), as_of, shop_ids, stop).await;
+    if let Err(e) = claim.finish(clock.now(), &result).await {
+        tracing::warn!(error = %e, "could not record the end of a recompute; the scheduler will mark it abandoned");
+    }
+    result
+}

@@ -1,0 +1,381 @@
+//! Issue 10 with a fake clock: the daily run at midnight and on the 1st, catch-up after
+//! a missed midnight, dirty runs per slot, failed runs run again, and two schedulers
+//! racing for the same day. Ticks are driven by hand; nothing waits for a clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use shopscore::clock::FakeClock;
+use shopscore::jobs::runs::JobKind;
+use shopscore::jobs::scheduler::{Scheduler, Tick};
+use shopscore::policy::Policy;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{ev, TestApp};
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn scheduler(app: &TestApp, clock: &Arc<FakeClock>, replica: &str) -> Scheduler {
+    Scheduler {
+        pool: app.pool.clone(),
+        policy: Arc::new(Policy::default_policy()),
+        clock: clock.clone(),
+        interval: Duration::from_secs(60),
+        replica: replica.into(),
+    }
+}
+
+/// An order and its positive review, `day` of October 2026.
+fn reviewed_order(shop: &str, id: &str, day: u32) -> Vec<Value> {
+    let t = format!("2026-10-{day:02}T10:00:00+08:00");
+    vec![
+        ev(
+            &format!("{id}-c"),
+            "order.created",
+            shop,
+            &t,
+            json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": 5000}),
+        ),
+        ev(
+            &format!("{id}-r"),
+            "order.reviewed",
+            shop,
+            &t,
+            json!({"order_id": id, "buyer_id": format!("b-{id}"), "rating": "positive"}),
+        ),
+    ]
+}
+
+async fn tick(s: &Scheduler) -> Tick {
+    s.tick(&CancellationToken::new()).await.unwrap()
+}
+
+/// (kind, slot, outcome, shops_scored, replica) of every run, oldest first.
+async fn runs(app: &TestApp) -> Vec<(String, Option<String>, String, Option<i32>, String)> {
+    sqlx::query_as("SELECT kind, slot, outcome, shops_scored, replica FROM job_runs ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn ran(t: &Tick) -> (JobKind, &str, usize) {
+    match t {
+        Tick::Ran {
+            kind,
+            slot,
+            result: Ok(n),
+            ..
+        } => (*kind, slot.as_str(), *n),
+        other => panic!("expected a successful run, got {other:?}"),
+    }
+}
+
+async fn card_count(app: &TestApp, shop: &str) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM scorecards WHERE shop_id = $1")
+        .bind(shop)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+/// The first tick of a deployment runs the day's full recompute (a replica started
+/// after midnight must not skip it); later ticks that day run only dirty shops, once
+/// per slot, and record nothing when nothing is dirty.
+#[tokio::test]
+async fn dirty_runs_score_only_shops_with_new_events_once_per_slot() {
+    let app = TestApp::spawn().await;
+    app.put_shop("quiet", "toys").await;
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
+            .await
+            .0,
+        200
+    );
+    let clock = FakeClock::at(at("2026-11-10T09:30:00+08:00"));
+    let s = scheduler(&app, &clock, "r1");
+
+    assert_eq!(ran(&tick(&s).await), (JobKind::Daily, "2026-11-10", 2));
+    assert_eq!(tick(&s).await, Tick::Idle, "nothing dirty, daily done");
+
+    clock.set(at("2026-11-10T09:31:10+08:00"));
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("A", "o2", 6)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ran(&tick(&s).await),
+        (JobKind::Dirty, "2026-11-10T09:31:00+08:00", 1)
+    );
+    // Same slot, new events: they wait for the next slot.
+    clock.set(at("2026-11-10T09:31:50+08:00"));
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("A", "o3", 7)))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(tick(&s).await, Tick::Idle);
+    clock.set(at("2026-11-10T09:32:00+08:00"));
+    assert_eq!(
+        ran(&tick(&s).await),
+        (JobKind::Dirty, "2026-11-10T09:32:00+08:00", 1)
+    );
+    assert_eq!(
+        (card_count(&app, "quiet").await, card_count(&app, "A").await),
+        (1, 3)
+    );
+    let c = app.scorecard("A").await;
+    assert_eq!(c["credit"]["reviews_180d"]["positive"], 3);
+    assert_eq!(c["as_of"], "2026-11-10T09:32:00+08:00");
+    let kinds: Vec<String> = runs(&app).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(kinds, ["daily", "dirty", "dirty"]);
+}
+
+/// Midnight in the policy's time zone starts a new day's run; a day whose midnight
+/// passed with no replica up runs at the first tick after, as of that tick.
+#[tokio::test]
+async fn the_daily_run_happens_once_per_local_day_and_catches_up() {
+    let app = TestApp::spawn().await;
+    app.put_shop("s", "toys").await;
+    let clock = FakeClock::at(at("2026-11-10T23:59:30+08:00"));
+    let s = scheduler(&app, &clock, "r1");
+    assert_eq!(ran(&tick(&s).await).1, "2026-11-10");
+    clock.set(at("2026-11-10T23:59:59+08:00"));
+    assert_eq!(tick(&s).await, Tick::Idle);
+    // 16:00 UTC is midnight in Shanghai.
+    clock.set(at("2026-11-10T16:00:01Z"));
+    assert_eq!(ran(&tick(&s).await).1, "2026-11-11");
+    // Nobody up on the 12th and 13th: the 14th's first tick runs.
+    clock.set(at("2026-11-14T15:00:00+08:00"));
+    assert_eq!(ran(&tick(&s).await).1, "2026-11-14");
+    assert_eq!(tick(&s).await, Tick::Idle);
+    let slots: Vec<Option<String>> = runs(&app).await.into_iter().map(|r| r.1).collect();
+    assert_eq!(
+        slots,
+        [Some("2026-11-10"), Some("2026-11-11"), Some("2026-11-14")].map(|s| s.map(String::from))
+    );
+    let c = app.scorecard("s").await;
+    assert_eq!(c["as_of"], "2026-11-14T15:00:00+08:00");
+}
+
+/// The daily run on the 1st settles the month just ended: before it, the month has no
+/// tier rows; after it, the shop's card carries that month's tier.
+#[tokio::test]
+async fn the_first_of_the_month_settles_the_month_just_ended() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
+            .await
+            .0,
+        200
+    );
+    let clock = FakeClock::at(at("2026-10-31T23:00:00+08:00"));
+    let s = scheduler(&app, &clock, "r1");
+    let october = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM cs_tiers WHERE month = '2026-10'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(ran(&tick(&s).await).1, "2026-10-31");
+    assert_eq!(october().await, 0);
+    clock.set(at("2026-11-01T00:00:10+08:00"));
+    assert_eq!(ran(&tick(&s).await).1, "2026-11-01");
+    assert_eq!(october().await, 1);
+    let c = app.scorecard("A").await;
+    assert_eq!(c["cs_tier"]["month"], "2026-10");
+    let (s, tiers) = app
+        .json(Method::GET, "/v1/cs-tiers", Some(&app.ops), None)
+        .await;
+    assert_eq!(
+        (s, tiers["items"][0]["month"].clone()),
+        (200, json!("2026-10"))
+    );
+}
+
+/// A run stopped by shutdown rolls back and is recorded as failed; the next tick runs
+/// the same slot again, in the same row.
+#[tokio::test]
+async fn a_run_stopped_by_shutdown_is_recorded_failed_and_run_again() {
+    let app = TestApp::spawn().await;
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
+            .await
+            .0,
+        200
+    );
+    let clock = FakeClock::at(at("2026-11-10T09:30:00+08:00"));
+    let s = scheduler(&app, &clock, "r1");
+    let stopped = CancellationToken::new();
+    stopped.cancel();
+    match s.tick(&stopped).await.unwrap() {
+        Tick::Ran {
+            kind: JobKind::Daily,
+            result: Err(e),
+            ..
+        } => assert!(e.contains("interrupted by shutdown"), "{e}"),
+        other => panic!("expected an interrupted daily run, got {other:?}"),
+    }
+    assert_eq!(card_count(&app, "A").await, 0, "rolled back");
+    let (failed, error): (String, Option<String>) =
+        sqlx::query_as("SELECT outcome, error FROM job_runs")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(failed, "failed");
+    assert!(error.unwrap().contains("interrupted"));
+
+    clock.set(at("2026-11-10T09:31:00+08:00"));
+    assert_eq!(ran(&tick(&s).await), (JobKind::Daily, "2026-11-10", 1));
+    let all = runs(&app).await;
+    assert_eq!(all.len(), 1, "the same row, run again: {all:?}");
+    assert_eq!(all[0].2, "succeeded");
+    assert_eq!(card_count(&app, "A").await, 1);
+    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(dirty, 0);
+}
+
+/// Two schedulers (two replicas) ticking at the same instants: each day runs once.
+#[tokio::test]
+async fn two_schedulers_racing_never_run_a_day_twice() {
+    let app = TestApp::spawn().await;
+    for i in 0..20 {
+        app.put_shop(&format!("s{i}"), "toys").await;
+    }
+    let clock = FakeClock::at(at("2026-11-01T00:00:01+08:00"));
+    let (a, b) = (scheduler(&app, &clock, "a"), scheduler(&app, &clock, "b"));
+    for day in 1..=6 {
+        clock.set(at(&format!("2026-11-{day:02}T00:00:01+08:00")));
+        let (x, y) = tokio::join!(tick(&a), tick(&b));
+        let runs = [&x, &y]
+            .iter()
+            .filter(|t| matches!(t, Tick::Ran { .. }))
+            .count();
+        assert_eq!(runs, 1, "day {day}: {x:?} / {y:?}");
+        for t in [&x, &y] {
+            assert!(
+                matches!(t, Tick::Ran { .. } | Tick::Busy | Tick::Idle),
+                "{t:?}"
+            );
+        }
+    }
+    let all = runs(&app).await;
+    assert_eq!(all.len(), 6);
+    assert!(all
+        .iter()
+        .all(|r| r.0 == "daily" && r.2 == "succeeded" && r.3 == Some(20)));
+}
+
+/// An ops recompute is on record too; `GET /v1/jobs` lists runs newest first, filters
+/// and pages them, and refuses bad filters with a 400 written for the client.
+#[tokio::test]
+async fn get_jobs_lists_runs_newest_first() {
+    let app = TestApp::spawn().await;
+    app.put_shop("s", "toys").await;
+    let clock = FakeClock::at(at("2026-11-10T09:30:00+08:00"));
+    let s = scheduler(&app, &clock, "r1");
+    tick(&s).await;
+    app.recompute("2026-11-01T00:00:00+08:00").await;
+    let (st, unknown) = app
+        .json(
+            Method::POST,
+            "/v1/recompute",
+            Some(&app.ops),
+            Some(&json!({"shop_ids": ["nope"]})),
+        )
+        .await;
+    assert_eq!(st, 422, "{unknown}");
+
+    let (st, page) = app
+        .json(Method::GET, "/v1/jobs", Some(&app.ops), None)
+        .await;
+    assert_eq!(st, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "a rejected request is not a run: {page}");
+    let newest = &items[0];
+    assert_eq!(newest["kind"], "recompute");
+    assert_eq!(newest["slot"], Value::Null);
+    assert_eq!(newest["as_of"], "2026-11-01T00:00:00+08:00");
+    assert_eq!(newest["outcome"], "succeeded");
+    assert_eq!(newest["shops_scored"], 1);
+    assert!(newest["duration_ms"].as_i64().unwrap() >= 0);
+    assert!(newest["finished_at"].is_string());
+    assert_eq!(newest["error"], Value::Null);
+    let daily = &items[1];
+    assert_eq!(
+        (
+            &daily["kind"],
+            &daily["slot"],
+            &daily["replica"],
+            &daily["started_at"],
+            &daily["as_of"]
+        ),
+        (
+            &json!("daily"),
+            &json!("2026-11-10"),
+            &json!("r1"),
+            &json!("2026-11-10T09:30:00+08:00"),
+            &json!("2026-11-10T09:30:00+08:00")
+        )
+    );
+
+    let (_, first) = app
+        .json(Method::GET, "/v1/jobs?limit=1", Some(&app.ops), None)
+        .await;
+    assert_eq!(first["items"][0]["kind"], "recompute");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = app
+        .json(
+            Method::GET,
+            &format!("/v1/jobs?limit=1&cursor={cursor}"),
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(second["items"][0]["kind"], "daily");
+    assert_eq!(second["next_cursor"], Value::Null);
+
+    let (_, daily_only) = app
+        .json(
+            Method::GET,
+            "/v1/jobs?kind=daily&outcome=succeeded",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(daily_only["items"].as_array().unwrap().len(), 1);
+    let (_, none) = app
+        .json(Method::GET, "/v1/jobs?outcome=failed", Some(&app.ops), None)
+        .await;
+    assert_eq!(none["items"], json!([]));
+
+    let (st, bad) = app
+        .json(Method::GET, "/v1/jobs?kind=weekly", Some(&app.ops), None)
+        .await;
+    assert_eq!(st, 400);
+    assert_eq!(
+        bad["error"]["message"],
+        "kind must be one of dirty, daily, recompute"
+    );
+    let (st, _) = app
+        .json(Method::GET, "/v1/jobs?cursor=%%%", Some(&app.ops), None)
+        .await;
+    assert_eq!(st, 400);
+    let merchant = app.merchant(&["s"]).await;
+    for key in [&app.ingest, &merchant] {
+        let (st, _) = app.json(Method::GET, "/v1/jobs", Some(key), None).await;
+        assert_eq!(st, 403);
+    }
+    let (st, _) = app.json(Method::GET, "/v1/jobs", None, None).await;
+    assert_eq!(st, 401);
+}
