@@ -274,3 +274,105 @@ pub fn diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>)
         (e, a) => out.push(format!("{path}: expected {e}, got {a}")),
     }
 }
+
+/// A real `shopscore serve` process on a database of its own port.
+pub struct Replica {
+    pub base: String,
+    pub child: tokio::process::Child,
+}
+
+impl Replica {
+    /// Starts `serve` as replica `name` with the scheduler ticking every `interval`
+    /// seconds, and waits until it answers.
+    pub async fn start(db_url: &str, name: &str, interval: u64) -> Replica {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
+            .arg("serve")
+            .env("DATABASE_URL", db_url)
+            .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SHOPSCORE_REPLICA", name)
+            .env("SHOPSCORE_RECOMPUTE_INTERVAL", interval.to_string())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let client = Client::new();
+        for _ in 0..200 {
+            if client.get(format!("{base}/healthz")).send().await.is_ok() {
+                return Replica { base, child };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("replica {name} did not start");
+    }
+
+    /// Sends `signal` (`KILL`, `TERM`) to the process.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.id().expect("still running");
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{signal}"), pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{signal} {pid}");
+    }
+}
+
+/// Polls `check` every 50 ms until it holds, or panics after `secs` seconds.
+pub async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check().await {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("not within {secs} s: {what}");
+}
+
+/// Backends of this pool's database waiting for an advisory lock.
+pub async fn advisory_waiters(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Holds the recompute store lock in an open transaction: every recompute reads its
+/// data, then waits at its store phase until the returned connection commits.
+pub async fn hold_recompute_lock(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(shopscore::jobs::recompute::RECOMPUTE_LOCK)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx
+}
+
+/// An order and its positive review at `at`, by a buyer of its own (so every such
+/// review counts: `credit.reviews_180d.positive` grows by one).
+pub fn reviewed_order(shop: &str, id: &str, at: &str) -> Vec<Value> {
+    let data =
+        serde_json::json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": 5000});
+    let mut review = data.clone();
+    review["rating"] = "positive".into();
+    review.as_object_mut().unwrap().remove("amount_cents");
+    vec![
+        ev(&format!("{id}-c"), "order.created", shop, at, data),
+        ev(&format!("{id}-r"), "order.reviewed", shop, at, review),
+    ]
+}

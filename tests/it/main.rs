@@ -7,5 +7,6 @@ mod helpers;
 mod ingest;
 mod openapi;
 mod programs;
+mod replicas;
 mod scheduler;
 mod scoring;

@@ -8,13 +8,13 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
-use shopscore::clock::FakeClock;
+use shopscore::clock::{Clock, FakeClock};
 use shopscore::jobs::runs::JobKind;
 use shopscore::jobs::scheduler::{Scheduler, Tick};
 use shopscore::policy::Policy;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{ev, TestApp};
+use crate::helpers::TestApp;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -32,23 +32,7 @@ fn scheduler(app: &TestApp, clock: &Arc<FakeClock>, replica: &str) -> Scheduler 
 
 /// An order and its positive review, `day` of October 2026.
 fn reviewed_order(shop: &str, id: &str, day: u32) -> Vec<Value> {
-    let t = format!("2026-10-{day:02}T10:00:00+08:00");
-    vec![
-        ev(
-            &format!("{id}-c"),
-            "order.created",
-            shop,
-            &t,
-            json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": 5000}),
-        ),
-        ev(
-            &format!("{id}-r"),
-            "order.reviewed",
-            shop,
-            &t,
-            json!({"order_id": id, "buyer_id": format!("b-{id}"), "rating": "positive"}),
-        ),
-    ]
+    crate::helpers::reviewed_order(shop, id, &format!("2026-10-{day:02}T10:00:00+08:00"))
 }
 
 async fn tick(s: &Scheduler) -> Tick {
@@ -378,4 +362,121 @@ async fn get_jobs_lists_runs_newest_first() {
     }
     let (st, _) = app.json(Method::GET, "/v1/jobs", None, None).await;
     assert_eq!(st, 401);
+}
+
+/// An event committed while a run is in progress (after the run read its shop's data,
+/// before it committed) keeps its dirty mark, and the next run scores it.
+#[tokio::test]
+async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
+    use crate::helpers::{advisory_waiters, eventually, hold_recompute_lock, reviewed_order};
+    let app = TestApp::spawn().await;
+    let hour_ago = || (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("X", "o1", &hour_ago())))
+            .await
+            .0,
+        200
+    );
+    let clock = FakeClock::at(Utc::now());
+    let s = scheduler(&app, &clock, "r1");
+    assert_eq!(ran(&tick(&s).await).0, JobKind::Daily);
+
+    let held = hold_recompute_lock(&app.pool).await;
+    let run = {
+        let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
+        tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/v1/recompute"))
+                .bearer_auth(ops)
+                .send()
+                .await
+                .unwrap();
+            r.status().as_u16()
+        })
+    };
+    eventually(10, "the recompute waits at its store phase", || async {
+        advisory_waiters(&app.pool).await > 0
+    })
+    .await;
+    assert_eq!(
+        app.post_events(&Value::Array(reviewed_order("X", "o2", &hour_ago())))
+            .await
+            .0,
+        200
+    );
+    held.commit().await.unwrap();
+    assert_eq!(run.await.unwrap(), 200);
+    let c = app.scorecard("X").await;
+    assert_eq!(
+        c["credit"]["reviews_180d"]["positive"], 1,
+        "the run read X before o2"
+    );
+    let marked: Vec<Vec<String>> = sqlx::query_scalar("SELECT shop_ids FROM dirty_marks")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(marked, [["X"]], "o2's mark survived the run");
+
+    clock.set(Utc::now());
+    assert_eq!(
+        ran(&tick(&s).await),
+        (JobKind::Dirty, s.slot(clock.now()).as_str(), 1)
+    );
+    let c = app.scorecard("X").await;
+    assert_eq!(c["credit"]["reviews_180d"]["positive"], 2);
+    assert_eq!(
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM dirty_marks")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+/// `POST /v1/recompute` past `SHOPSCORE_RECOMPUTE_TIMEOUT`: 503 with Retry-After, the
+/// run rolled back (no card) and on record as failed.
+#[tokio::test]
+async fn a_recompute_past_its_limit_rolls_back_with_503() {
+    use crate::helpers::{advisory_waiters, eventually, hold_recompute_lock};
+    let http = shopscore::config::HttpOpts {
+        recompute_timeout: 1,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(Policy::default_policy(), http).await;
+    app.put_shop("s", "toys").await;
+    let held = hold_recompute_lock(&app.pool).await;
+    let run = {
+        let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
+        tokio::spawn(async move {
+            let r = client
+                .post(format!("{base}/v1/recompute"))
+                .bearer_auth(ops)
+                .send()
+                .await
+                .unwrap();
+            let retry = r
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_string());
+            (r.status().as_u16(), retry, r.json::<Value>().await.unwrap())
+        })
+    };
+    eventually(10, "the recompute waits at its store phase", || async {
+        advisory_waiters(&app.pool).await > 0
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    held.commit().await.unwrap();
+    let (status, retry, body) = run.await.unwrap();
+    assert_eq!((status, retry.as_deref()), (503, Some("1")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("longer than its limit of 1 s"),
+        "{message}"
+    );
+    assert_eq!(card_count(&app, "s").await, 0);
+    let (_, jobs) = app
+        .json(Method::GET, "/v1/jobs", Some(&app.ops), None)
+        .await;
+    assert_eq!(jobs["items"][0]["outcome"], "failed");
 }

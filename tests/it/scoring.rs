@@ -439,3 +439,50 @@ async fn a_look_back_changes_nothing_current() {
         "a one-shop run at T2 equals the full run at T2"
     );
 }
+
+/// Looking forward: a run whose `as_of` is later than now stores its snapshots (found
+/// with `?as_of=`), but the latest card, the benchmarks, the default tier month and
+/// the dirty marks stay what they were.
+#[tokio::test]
+async fn a_look_forward_changes_nothing_current() {
+    let app = TestApp::spawn().await;
+    let events = shopscore::demo::generate(6, 20, 3, 5);
+    for chunk in events.chunks(2000) {
+        assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
+    }
+    let now = chrono::Utc::now();
+    app.recompute(&now.to_rfc3339()).await;
+    let (bench, card) = (
+        benchmarks(&app).await,
+        card_without_computed_at(&app, "demo-shop-003").await,
+    );
+    let tiers = app
+        .json(Method::GET, "/v1/cs-tiers", Some(&app.ops), None)
+        .await
+        .1;
+    // New events after the run: their shop stays marked through the forward run.
+    let late = crate::helpers::reviewed_order("demo-shop-003", "late", &now.to_rfc3339());
+    assert_eq!(app.post_events(&Value::Array(late)).await.0, 200);
+    let future = (now + chrono::Duration::days(62)).to_rfc3339();
+    let out = app.recompute(&future).await;
+    assert_eq!(out["shops_scored"], 6);
+
+    assert_eq!(benchmarks(&app).await, bench, "benchmarks moved forward");
+    assert_eq!(card_without_computed_at(&app, "demo-shop-003").await, card);
+    let after = app
+        .json(Method::GET, "/v1/cs-tiers", Some(&app.ops), None)
+        .await
+        .1;
+    assert_eq!(after["items"][0]["month"], tiers["items"][0]["month"]);
+    let marked: Vec<Vec<String>> = sqlx::query_scalar("SELECT shop_ids FROM dirty_marks")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(marked, [["demo-shop-003"]]);
+    let q = format!(
+        "/v1/shops/demo-shop-003/scorecard?as_of={}",
+        future.replace('+', "%2B")
+    );
+    let (s, ahead) = app.json(Method::GET, &q, Some(&app.ops), None).await;
+    assert_eq!((s, &ahead["as_of"]), (200, &out["as_of"]));
+}

@@ -1,0 +1,203 @@
+//! Issue 10 with real processes: two `serve` replicas on one database, one killed with
+//! SIGKILL in the middle of a run, one stopped with SIGTERM in the middle of a run.
+//!
+//! To catch a run "in the middle", the test holds the recompute store lock: a run then
+//! reads its data and waits at its store phase, visibly `running`, until released.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use reqwest::Client;
+use serde_json::Value;
+use shopscore::auth::{create_key, Role};
+use sqlx::PgPool;
+
+use crate::helpers::{
+    advisory_waiters, eventually, fresh_pool, hold_recompute_lock, reviewed_order, Replica,
+};
+
+type RunRow = (i64, String, Option<String>, String, String);
+
+/// (id, kind, slot, replica, outcome), oldest first.
+async fn runs(pool: &PgPool) -> Vec<RunRow> {
+    sqlx::query_as("SELECT id, kind, slot, replica, outcome FROM job_runs ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+async fn keys(pool: &PgPool) -> (String, String) {
+    let ingest = create_key(pool, Role::Ingest, &[], None).await.unwrap().1;
+    let ops = create_key(pool, Role::Ops, &[], None).await.unwrap().1;
+    (ingest, ops)
+}
+
+async fn post(client: &Client, base: &str, key: &str, events: Vec<Value>) {
+    let r = client
+        .post(format!("{base}/v1/events"))
+        .bearer_auth(key)
+        .json(&events)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+}
+
+async fn positives(client: &Client, base: &str, key: &str, shop: &str) -> Option<i64> {
+    let r = client
+        .get(format!("{base}/v1/shops/{shop}/scorecard"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    if r.status() != 200 {
+        return None;
+    }
+    let c: Value = r.json().await.unwrap();
+    c["credit"]["reviews_180d"]["positive"].as_i64()
+}
+
+fn an_hour_ago() -> String {
+    (Utc::now() - Duration::hours(1)).to_rfc3339()
+}
+
+/// Two replicas ticking every second while events are posted to both: every event
+/// shows in its shop's scorecard within a few ticks, every run succeeds, and today has
+/// exactly one daily run.
+#[tokio::test]
+async fn two_replicas_score_every_event_and_run_each_slot_once() {
+    let (pool, url) = fresh_pool().await;
+    let (ingest, ops) = keys(&pool).await;
+    let a = Replica::start(&url, "a", 1).await;
+    let b = Replica::start(&url, "b", 1).await;
+    let client = Client::new();
+    let shops = ["s1", "s2", "s3", "s4", "s5"];
+    let mut posted: BTreeMap<&str, i64> = BTreeMap::new();
+    let at = an_hour_ago();
+    for i in 0..60 {
+        let shop = shops[i % shops.len()];
+        let base = if i % 2 == 0 { &a.base } else { &b.base };
+        post(
+            &client,
+            base,
+            &ingest,
+            reviewed_order(shop, &format!("o{i}"), &at),
+        )
+        .await;
+        *posted.entry(shop).or_default() += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for (shop, n) in &posted {
+        eventually(10, &format!("{shop} shows its {n} reviews"), || async {
+            positives(&client, &b.base, &ops, shop).await == Some(*n)
+        })
+        .await;
+    }
+    let all = runs(&pool).await;
+    assert!(all.iter().all(|r| r.4 == "succeeded"), "{all:?}");
+    let today = Utc::now()
+        .with_timezone(&shopscore::policy::Policy::default_policy().tz)
+        .date_naive()
+        .to_string();
+    let daily: Vec<&RunRow> = all.iter().filter(|r| r.1 == "daily").collect();
+    assert_eq!(daily.len(), 1, "{all:?}");
+    assert_eq!(daily[0].2.as_deref(), Some(today.as_str()));
+    let mut slots: Vec<(&str, &str)> = all
+        .iter()
+        .map(|r| (r.1.as_str(), r.2.as_deref().unwrap()))
+        .collect();
+    let n = slots.len();
+    slots.dedup();
+    assert_eq!(slots.len(), n, "a slot ran twice: {all:?}");
+    assert!(all.iter().any(|r| r.1 == "dirty"), "{all:?}");
+    let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(dirty, 0);
+}
+
+/// A replica killed with SIGKILL in the middle of the daily run: the other replica
+/// takes the run over (same row, its name) and completes it.
+#[tokio::test]
+async fn a_run_abandoned_by_sigkill_is_taken_over_and_completed() {
+    let (pool, url) = fresh_pool().await;
+    let (ingest, ops) = keys(&pool).await;
+    let held = hold_recompute_lock(&pool).await;
+    let a = Replica::start(&url, "a", 1).await;
+    let client = Client::new();
+    post(
+        &client,
+        &a.base,
+        &ingest,
+        reviewed_order("s1", "o1", &an_hour_ago()),
+    )
+    .await;
+    eventually(10, "a's daily run waits at its store phase", || async {
+        let r = runs(&pool).await;
+        r.len() == 1 && r[0].3 == "a" && r[0].4 == "running" && advisory_waiters(&pool).await > 0
+    })
+    .await;
+    let id = runs(&pool).await[0].0;
+    a.signal("KILL");
+
+    let b = Replica::start(&url, "b", 1).await;
+    eventually(10, "b takes the run over", || async {
+        let r = runs(&pool).await;
+        r.len() == 1 && r[0].3 == "b" && r[0].4 == "running"
+    })
+    .await;
+    held.commit().await.unwrap();
+    eventually(10, "b completes it", || async {
+        runs(&pool).await[0].4 == "succeeded"
+    })
+    .await;
+    let r = runs(&pool).await;
+    assert_eq!(
+        (r.len(), r[0].0, r[0].1.as_str(), r[0].3.as_str()),
+        (1, id, "daily", "b")
+    );
+    assert_eq!(positives(&client, &b.base, &ops, "s1").await, Some(1));
+}
+
+/// SIGTERM while a run is in progress: the run stops before its commit, rolls back,
+/// is recorded as failed, and the process exits 0.
+#[tokio::test]
+async fn sigterm_mid_run_rolls_back_and_records_the_run() {
+    let (pool, url) = fresh_pool().await;
+    let (ingest, _) = keys(&pool).await;
+    let held = hold_recompute_lock(&pool).await;
+    let mut a = Replica::start(&url, "a", 1).await;
+    let client = Client::new();
+    post(
+        &client,
+        &a.base,
+        &ingest,
+        reviewed_order("s1", "o1", &an_hour_ago()),
+    )
+    .await;
+    eventually(10, "the daily run waits at its store phase", || async {
+        advisory_waiters(&pool).await > 0
+    })
+    .await;
+    a.signal("TERM");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    held.commit().await.unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(20), a.child.wait())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let (outcome, error): (String, Option<String>) =
+        sqlx::query_as("SELECT outcome, error FROM job_runs")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(outcome, "failed");
+    assert!(error.unwrap().contains("interrupted by shutdown"));
+    let cards: i64 = sqlx::query_scalar("SELECT count(*) FROM scorecards")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(cards, 0, "rolled back");
+}
