@@ -152,6 +152,8 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::scorecards::get_benchmarks))
         .routes(routes!(api::tiers::list_tiers))
         .routes(routes!(api::jobs::list_jobs))
+        .routes(routes!(api::about::get_me))
+        .routes(routes!(api::about::get_policy))
         .routes(routes!(api::keys::create_key, api::keys::list_keys))
         .routes(routes!(api::keys::revoke_key))
         .routes(routes!(api::ops::healthz))

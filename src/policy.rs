@@ -361,6 +361,8 @@ impl Program {
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub version: String,
+    /// The policy file as JSON, for `GET /v1/policy`.
+    pub document: serde_json::Value,
     pub tz: Tz,
     pub epsilon: f64,
     pub credit: CreditPolicy,
@@ -671,6 +673,7 @@ impl Policy {
 
         Ok(Policy {
             version,
+            document: toml::from_str(text)?,
             tz,
             epsilon: raw.epsilon,
             credit: CreditPolicy {

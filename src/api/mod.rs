@@ -1,4 +1,5 @@
 //! HTTP resources, one file each (SPEC §5).
+pub mod about;
 pub mod events;
 pub mod jobs;
 pub mod keys;

@@ -472,3 +472,46 @@ fn unsafe_kill(pid: i32) {
         .status()
         .unwrap();
 }
+
+/// SPEC §5: `GET /v1/me` answers any key with its id, name, role and shops;
+/// `GET /v1/policy` shows the active policy to merchants and ops, with the version the
+/// scorecards carry.
+#[tokio::test]
+async fn me_and_policy() {
+    let app = TestApp::spawn().await;
+    let merchant = app.merchant(&["m-1", "m-2"]).await;
+    let (s, me) = app.json(Method::GET, "/v1/me", Some(&merchant), None).await;
+    assert_eq!(s, 200, "{me}");
+    let id = merchant.split('_').nth(1).unwrap();
+    assert_eq!(
+        me,
+        json!({"id": id, "name": "test merchant", "role": "merchant", "shops": ["m-1", "m-2"]})
+    );
+    let (s, me) = app
+        .json(Method::GET, "/v1/me", Some(&app.ingest), None)
+        .await;
+    assert_eq!(
+        (s, &me["role"], &me["shops"], &me["name"]),
+        (200, &json!("ingest"), &json!([]), &Value::Null)
+    );
+    assert_eq!(app.json(Method::GET, "/v1/me", None, None).await.0, 401);
+
+    let policy = Policy::default_policy();
+    for key in [&merchant, &app.ops, &app.admin] {
+        let (s, p) = app.json(Method::GET, "/v1/policy", Some(key), None).await;
+        assert_eq!(s, 200, "{p}");
+        assert_eq!(p["version"], policy.version.as_str());
+        assert_eq!(p["policy"]["timezone"], "Asia/Shanghai");
+        assert_eq!(p["policy"]["credit"]["floor_cents"], 100);
+        assert_eq!(
+            p["policy"]["credit"]["levels"][0],
+            json!({"min": 4, "tier": "heart", "rank": 1})
+        );
+    }
+    assert_eq!(
+        app.json(Method::GET, "/v1/policy", Some(&app.ingest), None)
+            .await
+            .0,
+        403
+    );
+}
