@@ -20,3 +20,4 @@ pub mod metrics;
 pub mod policy;
 pub mod scoring;
 pub mod server;
+pub mod text;

@@ -50,7 +50,8 @@ async fn run() -> anyhow::Result<()> {
         Command::Migrate => println!("migrations applied"),
         Command::Keys(KeysCommand::Create { role, shops, name }) => {
             let role = auth::Role::parse(&role).expect("clap checked the role");
-            api::keys::check_new_key(role, &shops).map_err(anyhow::Error::msg)?;
+            api::keys::check_new_key(role, &shops, name.as_deref())
+                .map_err(|(field, m)| anyhow::anyhow!("{field}: {m}"))?;
             let (_, key) = auth::create_key(&pool, role, &shops, name.as_deref()).await?;
             println!("{key}");
         }

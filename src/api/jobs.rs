@@ -1,9 +1,10 @@
 //! `GET /v1/jobs`: the record of scheduled and ops-requested runs (SPEC §6), for ops.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 
+use super::extract::Query;
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};

@@ -1,9 +1,10 @@
 //! API key management for admins (the secret is shown once, on creation).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{KeyPath, Query};
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{self, Caller, KeyInfo, Role};
@@ -28,15 +29,23 @@ pub struct CreatedKey {
     pub key: String,
 }
 
-pub fn check_new_key(role: Role, shops: &[String]) -> Result<(), String> {
+/// What is wrong with a new key's role, shops and name: the field and why.
+pub fn check_new_key(
+    role: Role,
+    shops: &[String],
+    name: Option<&str>,
+) -> Result<(), (&'static str, String)> {
     if role == Role::Merchant && shops.is_empty() {
-        return Err("a merchant key needs at least one shop".into());
+        return Err(("shops", "a merchant key needs at least one shop".into()));
     }
     if role != Role::Merchant && !shops.is_empty() {
-        return Err("only merchant keys are bound to shops".into());
+        return Err(("shops", "only merchant keys are bound to shops".into()));
     }
     if let Some(bad) = shops.iter().find(|s| !valid_id(s, ID_MAX)) {
-        return Err(format!("shop id {bad:?} is not valid"));
+        return Err(("shops", format!("shop id {bad:?} is not valid")));
+    }
+    if let Some(message) = name.and_then(|n| crate::text::problem(n, super::shops::TEXT_MAX)) {
+        return Err(("name", message));
     }
     Ok(())
 }
@@ -55,9 +64,11 @@ pub async fn create_key(
 ) -> Result<Json<CreatedKey>, ApiError> {
     caller.require(&[Role::Admin])?;
     let req: NewKeyRequest = super::parse_body("key request", &body)?;
-    check_new_key(req.role, &req.shops).map_err(|m| ApiError::Unprocessable {
-        message: m,
-        details: vec![],
+    check_new_key(req.role, &req.shops, req.name.as_deref()).map_err(|(field, message)| {
+        ApiError::Unprocessable {
+            message: format!("{field}: {message}"),
+            details: vec![serde_json::json!({"field": field, "message": message})],
+        }
     })?;
     let (info, key) =
         auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
@@ -92,7 +103,7 @@ pub async fn list_keys(
 pub async fn revoke_key(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    KeyPath(id): KeyPath,
 ) -> Result<Json<KeyInfo>, ApiError> {
     caller.require(&[Role::Admin])?;
     let info = auth::revoke_key(&state.pool, &id)

@@ -1,6 +1,7 @@
 //! HTTP resources, one file each (SPEC §5).
 pub mod about;
 pub mod events;
+pub mod extract;
 pub mod jobs;
 pub mod keys;
 pub mod ops;
@@ -21,18 +22,19 @@ pub const MAX_LIMIT: i64 = 500;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Page {
     /// 1–500, default 100.
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 impl Page {
     pub fn limit(&self) -> Result<i64, ApiError> {
-        match self.limit {
+        match self.limit.as_deref().map(str::parse::<i64>) {
             None => Ok(DEFAULT_LIMIT),
-            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(Ok(n)) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
             Some(_) => Err(ApiError::BadRequest(format!(
-                "limit must be between 1 and {MAX_LIMIT}"
+                "limit must be a whole number from 1 to {MAX_LIMIT}"
             ))),
         }
     }

@@ -2,12 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as SqlJson;
 
+use super::extract::{IndustryPath, Query, ShopPath};
 use super::{parse_as_of, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -33,7 +34,7 @@ pub struct AsOf {
 pub async fn get_scorecard(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop_id): Path<String>,
+    ShopPath(shop_id): ShopPath,
     Query(q): Query<AsOf>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_shop(&shop_id)?;
@@ -94,7 +95,7 @@ pub struct Range {
 pub async fn get_history(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop_id): Path<String>,
+    ShopPath(shop_id): ShopPath,
     Query(range): Query<Range>,
     Query(page): Query<Page>,
 ) -> Result<Json<List<HistoryItem>>, ApiError> {
@@ -247,7 +248,7 @@ fn central(mut v: Vec<f64>) -> Central {
 pub async fn get_benchmarks(
     State(state): State<AppState>,
     caller: Caller,
-    Path(industry): Path<String>,
+    IndustryPath(industry): IndustryPath,
 ) -> Result<Json<Benchmarks>, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
     type Row = (

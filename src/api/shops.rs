@@ -1,11 +1,12 @@
 //! Shops: register/update (`PUT`), read one, list (ops).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::extract::{Query, ShopPath};
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
@@ -35,6 +36,9 @@ pub struct ShopUpdate {
 /// (migration 0003). Usable in `SELECT … FROM shops` and `RETURNING`.
 const COLUMNS: &str = "shop_id, name, industry, platform, created_at,
     (SELECT f.first_event_at FROM shop_first_event f WHERE f.shop_id = shops.shop_id) AS first_event_at";
+
+/// Longest shop name or platform, and key name.
+pub const TEXT_MAX: usize = 200;
 
 /// Industry codes: lower-case words joined by underscores, like SPEC's list.
 pub fn valid_industry(s: &str) -> bool {
@@ -73,8 +77,8 @@ pub async fn put_shop(
         );
     }
     for (field, v) in [("name", &update.name), ("platform", &update.platform)] {
-        if v.as_ref().is_some_and(|v| v.chars().count() > 200) {
-            details.push(json!({"field": field, "message": "must be at most 200 characters"}));
+        if let Some(message) = v.as_deref().and_then(|v| crate::text::problem(v, TEXT_MAX)) {
+            details.push(json!({"field": field, "message": message}));
         }
     }
     if !details.is_empty() {
@@ -113,7 +117,7 @@ pub async fn put_shop(
 pub async fn get_shop(
     State(state): State<AppState>,
     caller: Caller,
-    Path(shop_id): Path<String>,
+    ShopPath(shop_id): ShopPath,
 ) -> Result<Json<Shop>, ApiError> {
     caller.require_shop(&shop_id)?;
     let shop: Option<Shop> =

@@ -1,9 +1,10 @@
 //! `GET /v1/cs-tiers`: the gold customer-service team tiers of a month, for ops.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::extract::Query;
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};

@@ -452,10 +452,7 @@ fn check_kind(kind: Kind, value: &Value) -> Option<String> {
             _ => Some("must be an ISO 4217 code such as \"CNY\"".into()),
         },
         Kind::Text(max) => match value.as_str() {
-            // Postgres cannot store U+0000 in text or jsonb.
-            Some(s) if s.contains('\0') => Some("must not contain NUL (U+0000) characters".into()),
-            Some(s) if s.chars().count() <= max => None,
-            Some(_) => Some(format!("must be at most {max} characters")),
+            Some(s) => crate::text::problem(s, max),
             None => Some("must be a string".into()),
         },
         Kind::Enum(allowed) => match value.as_str() {

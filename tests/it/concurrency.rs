@@ -556,11 +556,12 @@ async fn a_partial_recompute_clears_only_its_shops_from_the_marks() {
     assert!(marks().await.is_empty());
 }
 
-/// NUL characters, which Postgres cannot store in text, are the client's mistake: a
-/// 4xx everywhere, never a 500, and nothing is stored. (Issue 9 asks for more: one
-/// validated string type and 404 for path ids that cannot exist.)
+/// Text is checked before it reaches SQL (`crate::text`): a NUL or another control
+/// character in a body field or query parameter is a 422 naming the field, a path id
+/// that cannot exist is a 404, and nothing is stored. Repeated and malformed query
+/// parameters are a 400 written for the client.
 #[tokio::test]
-async fn nul_characters_get_a_4xx_not_a_500() {
+async fn hostile_text_gets_a_4xx_naming_the_field_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let before = app.table_counts().await;
     let flagged = ev(
@@ -570,45 +571,110 @@ async fn nul_characters_get_a_4xx_not_a_500() {
         "2026-10-01T10:00:00+08:00",
         json!({"kind": "other", "note": "a\u{0}b"}),
     );
+    let field = |b: &Value| b["error"]["details"][0]["field"].as_str().map(String::from);
     let (s, b) = app.post_events(&flagged).await;
-    assert_eq!(
-        (s, b["error"]["details"][0]["field"].as_str()),
-        (422, Some("data.note")),
-        "{b}"
-    );
-    let (s, _) = app
-        .json(
+    assert_eq!((s, field(&b)), (422, Some("data.note".into())), "{b}");
+    let bodies = [
+        (
             Method::PUT,
             "/v1/shops/s-1",
-            Some(&app.ingest),
-            Some(&json!({"name": "a\u{0}b", "industry": "apparel"})),
-        )
-        .await;
-    assert_eq!(s, 422);
-    let (s, _) = app
-        .json(
+            &app.ingest,
+            json!({"name": "a\u{0}b", "industry": "apparel"}),
+            "name",
+        ),
+        (
+            Method::PUT,
+            "/v1/shops/s-1",
+            &app.ingest,
+            json!({"platform": "a\u{1b}[31m", "industry": "apparel"}),
+            "platform",
+        ),
+        (
+            Method::PUT,
+            "/v1/shops/s%001",
+            &app.ingest,
+            json!({"industry": "apparel"}),
+            "shop_id",
+        ),
+        (
             Method::POST,
             "/v1/keys",
-            Some(&app.admin),
-            Some(&json!({"role": "ops", "name": "a\u{0}b"})),
-        )
-        .await;
-    assert_eq!(s, 422);
+            &app.admin,
+            json!({"role": "ops", "name": "a\u{0}b"}),
+            "name",
+        ),
+        (
+            Method::POST,
+            "/v1/keys",
+            &app.admin,
+            json!({"role": "ops", "name": "k".repeat(201)}),
+            "name",
+        ),
+    ];
+    for (method, path, key, body, want) in bodies {
+        let (s, b) = app.json(method.clone(), path, Some(key), Some(&body)).await;
+        assert_eq!(
+            (s, field(&b)),
+            (422, Some(want.to_string())),
+            "{method} {path}: {b}"
+        );
+    }
     for path in [
-        "/v1/shops/a%00b",
-        "/v1/shops/a%00b/scorecard",
-        "/v1/shops/a%00b/history",
-        "/v1/industries/a%00b/benchmarks",
         "/v1/shops?industry=a%00b",
         "/v1/cs-tiers?industry=a%00b",
+        "/v1/jobs?kind=a%07",
     ] {
         let (s, b) = app.json(Method::GET, path, Some(&app.admin), None).await;
-        assert!((400..500).contains(&s), "{path}: {s} {b}");
+        assert_eq!(s, 422, "{path}: {b}");
+        assert_eq!(
+            b["error"]["details"][0]["message"]
+                .as_str()
+                .map(|m| m.starts_with("must not contain")),
+            Some(true),
+            "{b}"
+        );
+    }
+    let merchant = app.merchant(&["s-1"]).await;
+    for (path, key) in [
+        ("/v1/shops/a%00b", &app.admin),
+        ("/v1/shops/a%00b/scorecard", &app.admin),
+        ("/v1/shops/a%00b/history", &app.admin),
+        ("/v1/shops/%ff%fe", &app.admin),
+        ("/v1/industries/a%00b/benchmarks", &merchant),
+        ("/v1/industries/Toys/benchmarks", &app.ops),
+    ] {
+        let (s, b) = app.json(Method::GET, path, Some(key), None).await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (404, Some("not_found")),
+            "{path}: {b}"
+        );
     }
     let (s, _) = app
         .json(Method::DELETE, "/v1/keys/a%00b", Some(&app.admin), None)
         .await;
-    assert!((400..500).contains(&s), "DELETE /v1/keys: {s}");
+    assert_eq!(s, 404);
+    for (path, message) in [
+        (
+            "/v1/keys?limit=abc",
+            "limit must be a whole number from 1 to 500",
+        ),
+        (
+            "/v1/keys?limit=1&limit=2",
+            "query parameter \"limit\" is given more than once",
+        ),
+        (
+            "/v1/shops?cursor=%%%",
+            "cursor is not one this API returned",
+        ),
+    ] {
+        let (s, b) = app.json(Method::GET, path, Some(&app.admin), None).await;
+        assert_eq!(
+            (s, b["error"]["message"].as_str()),
+            (400, Some(message)),
+            "{path}: {b}"
+        );
+    }
     assert_eq!(app.table_counts().await, before);
 }
 
