@@ -285,10 +285,11 @@ impl Replica {
     /// Starts `serve` as replica `name` with the scheduler ticking every `interval`
     /// seconds, and waits until it answers.
     pub async fn start(db_url: &str, name: &str, interval: u64) -> Replica {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
+        Replica::start_on(db_url, name, interval, free_port()).await
+    }
+
+    /// The same on a given port (a restarted replica keeps its address).
+    pub async fn start_on(db_url: &str, name: &str, interval: u64, port: u16) -> Replica {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
             .arg("serve")
             .env("DATABASE_URL", db_url)
@@ -322,6 +323,12 @@ impl Replica {
             .success();
         assert!(ok, "kill -{signal} {pid}");
     }
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
 }
 
 /// Polls `check` every 50 ms until it holds, or panics after `secs` seconds.

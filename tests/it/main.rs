@@ -3,6 +3,7 @@
 mod auth;
 mod concurrency;
 mod examples;
+mod faults;
 mod helpers;
 mod ingest;
 mod openapi;
