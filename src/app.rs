@@ -171,7 +171,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
 /// The OpenAPI document, built once from the route list.
 pub fn openapi() -> &'static utoipa::openapi::OpenApi {
     static DOC: OnceLock<utoipa::openapi::OpenApi> = OnceLock::new();
-    DOC.get_or_init(|| routes(&HttpOpts::default()).split_for_parts().1)
+    DOC.get_or_init(|| crate::openapi::complete(routes(&HttpOpts::default()).split_for_parts().1))
 }
 
 /// The OpenAPI document as YAML (what `openapi.yaml` must hold).

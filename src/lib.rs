@@ -17,6 +17,7 @@ pub mod healthcheck;
 pub mod ingest;
 pub mod jobs;
 pub mod metrics;
+pub mod openapi;
 pub mod policy;
 pub mod scoring;
 pub mod server;

@@ -14,8 +14,10 @@ use crate::jobs::runs::{self, JobKind, JobRun, Outcome};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct JobFilter {
     /// `dirty`, `daily` or `recompute`.
+    #[param(inline, value_type = Option<JobKind>)]
     pub kind: Option<String>,
     /// `running`, `succeeded` or `failed`.
+    #[param(inline, value_type = Option<Outcome>)]
     pub outcome: Option<String>,
 }
 

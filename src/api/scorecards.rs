@@ -19,6 +19,7 @@ use crate::scoring::card::Scorecard;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AsOf {
     /// RFC 3339: the latest scorecard computed with `as_of` at or before this instant.
+    #[param(format = DateTime)]
     pub as_of: Option<String>,
 }
 
@@ -78,8 +79,10 @@ pub struct HistoryItem {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Range {
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub from: Option<String>,
     /// RFC 3339, inclusive.
+    #[param(format = DateTime)]
     pub to: Option<String>,
 }
 

@@ -230,6 +230,63 @@ impl EventType {
     }
 }
 
+/// The JSON Schema of one `data` field: the same table validation reads, so the
+/// OpenAPI document cannot drift from what ingest accepts.
+fn field_schema(kind: Kind) -> Value {
+    use serde_json::json;
+    match kind {
+        Kind::Id => json!({"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,64}$"}),
+        Kind::NonNegativeCents => {
+            json!({"type": "integer", "minimum": 0, "description": "minor units (cents)"})
+        }
+        Kind::Currency => {
+            json!({"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"})
+        }
+        Kind::Text(max) => json!({"type": "string", "maxLength": max,
+            "description": "no NUL or other control characters but tab and line breaks"}),
+        Kind::Enum(values) => json!({"type": "string", "enum": values}),
+        Kind::Bool => json!({"type": "boolean"}),
+        Kind::Dsr => {
+            let star = json!({"type": "integer", "minimum": 1, "maximum": 5});
+            json!({"type": "object", "additionalProperties": false,
+                   "required": ["description", "service", "logistics"],
+                   "properties": {"description": star, "service": star, "logistics": star}})
+        }
+    }
+}
+
+impl EventType {
+    /// The JSON Schema of an event of this type: the envelope with `type` fixed and
+    /// this type's `data`.
+    pub fn json_schema(self) -> Value {
+        use serde_json::json;
+        let fields = self.fields();
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        let properties: Map<String, Value> = fields
+            .iter()
+            .map(|f| (f.name.to_string(), field_schema(f.kind)))
+            .collect();
+        json!({
+            "type": "object",
+            "additionalProperties": false,
+            "required": ["event_id", "type", "shop_id", "occurred_at", "data"],
+            "properties": {
+                "event_id": {"type": "string", "pattern": format!("^[A-Za-z0-9._:-]{{1,{EVENT_ID_MAX}}}$"),
+                             "description": "unique per shop; resending the same event is a duplicate, a different one under the same id a 409"},
+                "type": {"type": "string", "enum": [self.as_str()]},
+                "shop_id": {"type": "string", "pattern": format!("^[A-Za-z0-9._:-]{{1,{ID_MAX}}}$")},
+                "occurred_at": {"type": "string", "format": "date-time",
+                                "description": "RFC 3339 with an offset; from 1970 to 24 h after the server's clock"},
+                "data": {"type": "object", "additionalProperties": false, "required": required, "properties": properties}
+            }
+        })
+    }
+}
+
 /// A validated event, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct Event {

@@ -314,7 +314,10 @@ async fn postgres_down_midway_is_503_and_heals_without_a_restart() {
         .unwrap();
     assert_eq!(ready.status().as_u16(), 503);
     let ready_secs = t.elapsed().as_secs_f64();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    eventually(15, "producers see the outage", || async {
+        !seen.lock().unwrap().failures.is_empty()
+    })
+    .await;
     let failures_while_down = seen.lock().unwrap().failures.len();
     pg.pg_start();
     eventually(30, "/readyz is 200 again", || async {
