@@ -8,6 +8,7 @@ mod helpers;
 mod ingest;
 mod openapi;
 mod programs;
+mod properties;
 mod replicas;
 mod scheduler;
 mod scoring;
