@@ -235,14 +235,20 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if status.as_u16() < 400 || is_json {
         return resp;
     }
-    let (parts, body) = resp.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .unwrap_or_default();
-    let mut message = String::from_utf8_lossy(&text).trim().to_string();
-    if message.is_empty() {
-        message = status.canonical_reason().unwrap_or("error").to_lowercase();
-    }
+    // A response the framework made (a rejection, a timeout, a wrong method): its
+    // text is written for Rust programmers, so the client gets one written for it.
+    let (parts, _) = resp.into_parts();
+    let message = match status.as_u16() {
+        400 => "the request could not be read".to_string(),
+        404 => "no such route".to_string(),
+        405 => "this method is not allowed on this path; the Allow header lists those that are"
+            .to_string(),
+        413 => "the body is larger than this operation accepts".to_string(),
+        415 => "unsupported Content-Type; send application/json".to_string(),
+        422 => "the request body does not have the expected shape".to_string(),
+        503 => "the request took longer than the server allows; retry shortly".to_string(),
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
     // Extractor rejections of a body are 400/415/422 in axum; keep their status.
     let mut out = error_response(status, message, vec![]);
     for (k, v) in parts.headers.iter() {

@@ -675,6 +675,25 @@ async fn hostile_text_gets_a_4xx_naming_the_field_and_changes_nothing() {
             "{path}: {b}"
         );
     }
+    // Framework rejections come back with messages written for the client.
+    let r = app
+        .call(Method::PATCH, "/v1/shops/s-1", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status(), 405);
+    assert!(r.headers().get("allow").is_some());
+    let b: Value = r.json().await.unwrap();
+    assert_eq!(
+        b["error"]["message"],
+        "this method is not allowed on this path; the Allow header lists those that are"
+    );
+    let big = json!({"industry": "apparel", "name": "x".repeat(70 * 1024)});
+    let (s, b) = app
+        .json(Method::PUT, "/v1/shops/s-1", Some(&app.ingest), Some(&big))
+        .await;
+    assert_eq!(
+        (s, b["error"]["message"].as_str()),
+        (413, Some("the body is larger than this operation accepts"))
+    );
     assert_eq!(app.table_counts().await, before);
 }
 
