@@ -646,31 +646,59 @@ async fn program(
     }
 
     // Consecutive failing months, walking back until a month passes, is exempt, or
-    // precedes the shop's first event.
+    // precedes the shop's first event. A month in which a shop has no events, after a
+    // failing month that had none either, fails the same way (both see only the state
+    // carried from before them), so it is counted without a query: past the first few
+    // months, the walk queries only months with events (`Activity`).
     if let (Some(m0), false) = (month, failing.is_empty()) {
         let mut counts: HashMap<String, u32> =
             failing.iter().map(|s| (s.shop_id.clone(), 1)).collect();
-        let mut m = m0;
+        let settle = |m: Month| eval_instant(as_of, m.end(tz), p.settle_seconds);
+        let fams = metrics::families(p.rules.iter().map(|r| &r.named.metric));
+        let mut activity: Option<Activity> = None;
+        let (mut m, mut walked, mut queried) = (m0, 0u32, 0u32);
         while !failing.is_empty() {
+            let later_e = settle(m);
             m = m.prev();
+            walked += 1;
             let (s, en) = (m.start(tz), m.end(tz));
-            let sc = Scope::period(s, en, eval_instant(as_of, en, p.settle_seconds));
+            let sc = Scope::period(s, en, settle(m));
             failing.retain(|info| info.active_before(en, sc.e) && !exempt_until(info, m));
             if failing.is_empty() {
                 break;
             }
-            let ids: Vec<String> = failing.iter().map(|s| s.shop_id.clone()).collect();
-            let mut data = ScopeData::default();
-            let fams = metrics::families(p.rules.iter().map(|r| &r.named.metric));
-            metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
-            failing.retain(|info| {
-                let (_, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
-                if failed {
-                    *counts.get_mut(&info.shop_id).expect("counted") += 1;
+            if activity.is_none() && walked >= 3 {
+                let ids: Vec<&str> = failing.iter().map(|s| s.shop_id.as_str()).collect();
+                activity = Some(Activity::load(loader.pool, &ids, as_of).await?);
+            }
+            // Quiet from this month's start to the later month's evaluation instant:
+            // this month fails as the later one did.
+            let (quiet, busy): (Vec<&ShopInfo>, Vec<&ShopInfo>) =
+                failing.iter().partition(|info| {
+                    activity
+                        .as_ref()
+                        .is_some_and(|a| a.quiet(&info.shop_id, s, later_e))
+                });
+            for info in &quiet {
+                *counts.get_mut(&info.shop_id).expect("counted") += 1;
+            }
+            let mut still = quiet;
+            if !busy.is_empty() {
+                queried += 1;
+                let ids: Vec<String> = busy.iter().map(|s| s.shop_id.clone()).collect();
+                let mut data = ScopeData::default();
+                metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
+                for info in busy {
+                    let (_, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
+                    if failed {
+                        *counts.get_mut(&info.shop_id).expect("counted") += 1;
+                        still.push(info);
+                    }
                 }
-                failed
-            });
+            }
+            failing = still;
         }
+        tracing::debug!(program = %p.name, months = walked, month_queries = queried, "failure chain walked");
         for (id, prog) in out.iter_mut() {
             if let (Some(prog), Some(n)) = (prog.as_mut(), counts.get(id)) {
                 prog.consecutive_failures = Some(*n);
@@ -679,6 +707,42 @@ async fn program(
         }
     }
     Ok(out)
+}
+
+/// The UTC calendar months in which each shop has events (up to some instant): enough
+/// to tell, conservatively, that a shop had no events in a span. Read once per
+/// programme per batch, and only for failure chains longer than a few months.
+struct Activity(HashMap<String, Vec<DateTime<Utc>>>);
+
+impl Activity {
+    async fn load(
+        pool: &PgPool,
+        shops: &[&str],
+        before: DateTime<Utc>,
+    ) -> Result<Activity, sqlx::Error> {
+        let rows: Vec<(String, Vec<DateTime<Utc>>)> = sqlx::query_as(
+            "SELECT shop_id, array_agg(DISTINCT date_trunc('month', occurred_at, 'UTC'))
+             FROM events WHERE shop_id = ANY($1) AND occurred_at <= $2 GROUP BY shop_id",
+        )
+        .bind(shops)
+        .bind(before)
+        .fetch_all(pool)
+        .await?;
+        Ok(Activity(rows.into_iter().collect()))
+    }
+
+    /// Whether `shop` surely has no event in `[lo, hi)`: no UTC month with events
+    /// overlaps it. Spans end at evaluation instants, which are never after the
+    /// instant the activity was read up to (the run's `as_of`).
+    fn quiet(&self, shop: &str, lo: DateTime<Utc>, hi: DateTime<Utc>) -> bool {
+        let months = self.0.get(shop).map(Vec::as_slice).unwrap_or_default();
+        !months.iter().any(|&start| {
+            let end = start
+                .checked_add_months(chrono::Months::new(1))
+                .expect("within chrono's range");
+            start < hi && end > lo
+        })
+    }
 }
 
 /// Tier inputs of month M (evaluated at its end) and cancellation in M+1 up to `as_of`.

@@ -278,3 +278,65 @@ async fn a_third_programme_needs_only_policy() {
     assert_eq!(p["consecutive_failures"], Value::Null);
     assert_eq!(p["period"], "2026-10-02/2026-11-01");
 }
+
+/// A failure chain back to 2021: an agent went offline in January 2021 and stayed
+/// offline, so every month since fails `online_hours_avg(09:00,24:00) >= 9` (the reply
+/// rule has no chats: not applicable). January–March 2021 are exempt (first three
+/// months), so October 2026 ends a chain of April 2021 .. October 2026 = 67 months. The
+/// walk counts the months without events without a query each: at most three month
+/// queries and one activity query, whatever the chain's length.
+#[tokio::test]
+async fn a_long_failure_chain_is_counted_exactly_and_cheaply() {
+    let app = TestApp::spawn().await;
+    let status = |id: &str, shop: &str, at: &str, status: &str| {
+        ev(
+            id,
+            "agent.status",
+            shop,
+            at,
+            json!({"agent_id": "a1", "status": status}),
+        )
+    };
+    let events = json!([
+        status("a-on", "gone", "2021-01-05T10:00:00+08:00", "online"),
+        status("a-off", "gone", "2021-01-06T10:00:00+08:00", "offline"),
+        // "back" is the same, but online through June 2024: June passes, and its chain
+        // runs July 2024 .. October 2026 = 28 months.
+        status("b-on", "back", "2021-01-05T10:00:00+08:00", "online"),
+        status("b-off", "back", "2021-01-06T10:00:00+08:00", "offline"),
+        status("b-on2", "back", "2024-06-01T00:00:00+08:00", "online"),
+        status("b-off2", "back", "2024-07-01T00:00:00+08:00", "offline"),
+    ]);
+    assert_eq!(app.post_events(&events).await.0, 200);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
+        .args(["recompute", "--as-of", "2026-11-10T00:00:00+08:00"])
+        .env("DATABASE_URL", &app.db_url)
+        .env("RUST_LOG", "shopscore::jobs=debug")
+        .env("SHOPSCORE_LOG", "json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = app.scorecard("gone").await;
+    let p = &c["programs"]["cs_daily"];
+    assert_eq!(
+        (&p["period"], &p["status"], &p["consecutive_failures"]),
+        (&json!("2026-10"), &json!("blocked"), &json!(67)),
+        "{p}"
+    );
+    let back = &app.scorecard("back").await["programs"]["cs_daily"];
+    assert_eq!(back["consecutive_failures"], 28, "{back}");
+    let logs = String::from_utf8_lossy(&out.stderr);
+    let walk: Value = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "failure chain walked")
+        .unwrap_or_else(|| panic!("no walk logged: {logs}"));
+    // September 2026 back to March 2021, which is exempt and ends the chain of "gone".
+    assert_eq!(walk["fields"]["months"], 67, "{walk}");
+    // Queried: the first two months, then only July and June 2024 ("back" has events).
+    assert_eq!(walk["fields"]["month_queries"], 4, "{walk}");
+}
