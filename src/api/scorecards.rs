@@ -39,15 +39,13 @@ pub async fn get_scorecard(
     Query(q): Query<AsOf>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     caller.require_shop(&shop_id)?;
-    // Without `?as_of=`, "latest" means as of now: a snapshot ops computed for a
-    // future instant is found only by asking for that instant.
-    let now = state.clock.now();
-    let at = match q.as_of.as_deref() {
-        Some(s) => parse_as_of("as_of", s, now, state.policy.tz)?,
-        None => now,
-    };
+    let at = q
+        .as_of
+        .as_deref()
+        .map(|s| parse_as_of("as_of", s, state.clock.now(), state.policy.tz))
+        .transpose()?;
     let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
-        "SELECT body FROM scorecards WHERE shop_id = $1 AND as_of <= $2
+        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
          ORDER BY as_of DESC LIMIT 1",
     )
     .bind(&shop_id)

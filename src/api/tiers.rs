@@ -15,8 +15,7 @@ use crate::scoring::card::Cohort;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TierFilter {
-    /// `YYYY-MM`, the month the tier was earned; default: the latest month computed that
-    /// has ended by now.
+    /// `YYYY-MM`, the month the tier was earned; default: the latest month computed.
     pub month: Option<String>,
     pub industry: Option<String>,
     /// `gold`, `silver`, `black` or `none`.
@@ -63,12 +62,8 @@ pub async fn list_tiers(
     }
     let month: Option<String> = match f.month {
         Some(m) => Some(m),
-        // The latest month settled by now: a recompute for a future `as_of` may have
-        // stored later months, found only by naming them.
         None => {
-            let settled = Month::of(state.clock.now(), state.policy.tz).prev().label();
-            sqlx::query_scalar("SELECT max(month) FROM cs_tiers WHERE month <= $1")
-                .bind(settled)
+            sqlx::query_scalar("SELECT max(month) FROM cs_tiers")
                 .fetch_one(&state.pool)
                 .await?
         }

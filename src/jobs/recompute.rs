@@ -277,35 +277,27 @@ pub async fn recompute(
         .bind(RECOMPUTE_LOCK)
         .execute(&mut *tx)
         .await?;
-    // SPEC §1, looking back or forward: a run stores its snapshots, but what is current
-    // (`shop_figures`, which industry figures and partial runs read, and the dirty
-    // marks) holds each shop's figures at its greatest `as_of` not after `now`. So a
-    // target keeps its current figures when they are later than this run's `as_of`,
-    // and a run whose `as_of` is in the future changes no target's. Those targets'
-    // new figures still take part in this run's own industry averages (as a full run
-    // at `as_of` would have them); then the current ones are put back, and future
-    // ones removed, before the commit.
-    let forward = as_of > started_at;
+    // SPEC §1, a look-back: a target whose current figures are later than this run's
+    // `as_of` gets its snapshot, but what is current (`shop_figures`, which industry
+    // figures and partial runs read, the latest card, and its dirty marks) stays. Its
+    // look-back figures still take part in this run's own industry averages (as a full
+    // run at `as_of` would have them), and the current ones are put back before the
+    // commit. "Current" is the latest `as_of` computed, even one ahead of the clock.
     let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     sqlx::query("CREATE TEMP TABLE current_figures ON COMMIT DROP AS SELECT * FROM shop_figures WHERE false")
         .execute(&mut *tx)
         .await?;
-    let mut kept: HashSet<String> = sqlx::query_scalar(
+    let kept: HashSet<String> = sqlx::query_scalar(
         "INSERT INTO current_figures SELECT * FROM shop_figures
-         WHERE shop_id = ANY($1) AND as_of <= $3 AND (as_of > $2 OR $4)
+         WHERE shop_id = ANY($1) AND as_of > $2
          RETURNING shop_id",
     )
     .bind(&target_list)
     .bind(as_of)
-    .bind(started_at)
-    .bind(forward)
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
     .collect();
-    if forward {
-        kept.extend(target_list.iter().map(|s| s.to_string()));
-    }
     store_figures(&mut tx, as_of, &targets, &figures).await?;
     store_tiers(&mut tx, policy, tier_month, &tier_rows).await?;
     let industries: Vec<String> = targets
@@ -325,13 +317,6 @@ pub async fn recompute(
         )
         .execute(&mut *tx)
         .await?;
-    }
-    if forward {
-        sqlx::query("DELETE FROM shop_figures WHERE shop_id = ANY($1) AND as_of > $2")
-            .bind(&target_list)
-            .bind(started_at)
-            .execute(&mut *tx)
-            .await?;
     }
 
     let computed_at = format_time(started_at, tz);

@@ -104,7 +104,7 @@ impl Scheduler {
             }
             let shops = match run.kind {
                 JobKind::Daily => None,
-                _ => Some(self.dirty_shops().await?),
+                _ => Some(self.dirty_shops(now).await?),
             };
             let claim = run.take_over(conn, now, &self.replica, now).await?;
             return self.execute(claim, shops, &stop).await;
@@ -127,7 +127,7 @@ impl Scheduler {
             Started::Taken(conn) => conn,
         };
 
-        let shops = self.dirty_shops().await?;
+        let shops = self.dirty_shops(now).await?;
         if shops.is_empty() {
             return Ok(Tick::Idle);
         }
@@ -172,11 +172,17 @@ impl Scheduler {
         })
     }
 
-    /// Every shop some dirty mark names.
-    async fn dirty_shops(&self) -> Result<Vec<String>, sqlx::Error> {
+    /// Every shop some dirty mark names, except shops whose current figures are later
+    /// than `now` (ops recomputed them ahead of the clock): a run at `now` would be a
+    /// look-back for them, which changes nothing current and keeps their marks, so they
+    /// wait until the clock passes their figures.
+    async fn dirty_shops(&self, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
         sqlx::query_scalar(
-            "SELECT DISTINCT unnest(shop_ids) AS shop_id FROM dirty_marks ORDER BY 1",
+            "SELECT DISTINCT m.shop_id FROM (SELECT unnest(shop_ids) AS shop_id FROM dirty_marks) m
+             WHERE NOT EXISTS (SELECT 1 FROM shop_figures f WHERE f.shop_id = m.shop_id AND f.as_of > $1)
+             ORDER BY 1",
         )
+        .bind(now)
         .fetch_all(&self.pool)
         .await
     }

@@ -440,49 +440,77 @@ async fn a_look_back_changes_nothing_current() {
     );
 }
 
-/// Looking forward: a run whose `as_of` is later than now stores its snapshots (found
-/// with `?as_of=`), but the latest card, the benchmarks, the default tier month and
-/// the dirty marks stay what they were.
+/// A run ahead of the clock (an `as_of` later than now, within SPEC's range) is what
+/// is current: a later run at an earlier instant, the scheduler's included, is a
+/// look-back and changes nothing; the scheduler leaves such shops' dirty marks until
+/// the clock has passed their figures, and then scores them.
 #[tokio::test]
-async fn a_look_forward_changes_nothing_current() {
+async fn a_run_ahead_of_the_clock_is_current_until_the_clock_passes_it() {
+    use shopscore::clock::FakeClock;
+    use shopscore::jobs::scheduler::{Scheduler, Tick};
     let app = TestApp::spawn().await;
     let events = shopscore::demo::generate(6, 20, 3, 5);
     for chunk in events.chunks(2000) {
         assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
     }
     let now = chrono::Utc::now();
-    app.recompute(&now.to_rfc3339()).await;
+    let ahead = now + chrono::Duration::days(62);
+    let out = app.recompute(&ahead.to_rfc3339()).await;
     let (bench, card) = (
         benchmarks(&app).await,
         card_without_computed_at(&app, "demo-shop-003").await,
     );
-    let tiers = app
-        .json(Method::GET, "/v1/cs-tiers", Some(&app.ops), None)
-        .await
-        .1;
-    // New events after the run: their shop stays marked through the forward run.
+    assert_eq!(
+        card["as_of"], out["as_of"],
+        "the run ahead is the latest card"
+    );
+    assert_eq!(bench["as_of"], out["as_of"]);
+
     let late = crate::helpers::reviewed_order("demo-shop-003", "late", &now.to_rfc3339());
     assert_eq!(app.post_events(&Value::Array(late)).await.0, 200);
-    let future = (now + chrono::Duration::days(62)).to_rfc3339();
-    let out = app.recompute(&future).await;
-    assert_eq!(out["shops_scored"], 6);
-
-    assert_eq!(benchmarks(&app).await, bench, "benchmarks moved forward");
+    let clock = FakeClock::at(now + chrono::Duration::minutes(1));
+    let scheduler = Scheduler {
+        pool: app.pool.clone(),
+        policy: std::sync::Arc::new(shopscore::policy::Policy::default_policy()),
+        clock: clock.clone(),
+        interval: std::time::Duration::from_secs(60),
+        replica: "r1".into(),
+    };
+    let stop = tokio_util::sync::CancellationToken::new();
+    // Today's daily run: a look-back for every shop.
+    assert!(matches!(
+        scheduler.tick(&stop).await.unwrap(),
+        Tick::Ran { result: Ok(6), .. }
+    ));
+    assert_eq!(
+        scheduler.tick(&stop).await.unwrap(),
+        Tick::Idle,
+        "the marked shop waits"
+    );
+    assert_eq!(benchmarks(&app).await, bench);
     assert_eq!(card_without_computed_at(&app, "demo-shop-003").await, card);
-    let after = app
-        .json(Method::GET, "/v1/cs-tiers", Some(&app.ops), None)
-        .await
-        .1;
-    assert_eq!(after["items"][0]["month"], tiers["items"][0]["month"]);
     let marked: Vec<Vec<String>> = sqlx::query_scalar("SELECT shop_ids FROM dirty_marks")
         .fetch_all(&app.pool)
         .await
         .unwrap();
     assert_eq!(marked, [["demo-shop-003"]]);
-    let q = format!(
-        "/v1/shops/demo-shop-003/scorecard?as_of={}",
-        future.replace('+', "%2B")
+
+    // Past the figures: the day's run scores everything, the late review included.
+    clock.set(ahead + chrono::Duration::hours(1));
+    assert!(matches!(
+        scheduler.tick(&stop).await.unwrap(),
+        Tick::Ran { result: Ok(6), .. }
+    ));
+    let c = app.scorecard("demo-shop-003").await;
+    assert_eq!(
+        c["credit"]["reviews_180d"]["positive"].as_i64(),
+        card["credit"]["reviews_180d"]["positive"]
+            .as_i64()
+            .map(|n| n + 1)
     );
-    let (s, ahead) = app.json(Method::GET, &q, Some(&app.ops), None).await;
-    assert_eq!((s, &ahead["as_of"]), (200, &out["as_of"]));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
 }
