@@ -107,6 +107,10 @@ pub struct ServeOpts {
     /// Seconds between dirty-shop recomputes.
     #[arg(long, env = "SHOPSCORE_RECOMPUTE_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub recompute_interval: u64,
+    /// Hours every scorecard snapshot is kept; older ones are pruned by the daily run
+    /// to the last of each shop's local day.
+    #[arg(long, env = "SHOPSCORE_KEEP_ALL_HOURS", default_value_t = 48, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keep_all_hours: u64,
     #[command(flatten)]
     pub http: HttpOpts,
 }

@@ -30,6 +30,7 @@ pub async fn serve(
             clock: state.clock.clone(),
             interval: Duration::from_secs(opts.recompute_interval),
             replica,
+            keep_all: Duration::from_secs(opts.keep_all_hours * 3600),
         };
         tokio::spawn(scheduler.run(shutdown.clone()))
     });

@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use axum::Json;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as SqlJson;
 
+use super::etag;
 use super::extract::{IndustryPath, Query, ShopPath};
 use super::{parse_as_of, List, Page};
 use crate::app::AppState;
@@ -27,7 +29,7 @@ pub struct AsOf {
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/scorecard", tag = "scorecards",
     params(("shop_id" = String, Path), AsOf),
-    responses((status = 200, body = Scorecard), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Scorecard), (status = 304, description = "If-None-Match named the current ETag"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, description = "no such shop, or no scorecard yet", body = ErrorBody),
               (status = 422, description = "as_of outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
@@ -37,22 +39,24 @@ pub async fn get_scorecard(
     caller: Caller,
     ShopPath(shop_id): ShopPath,
     Query(q): Query<AsOf>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require_shop(&shop_id)?;
     let at = q
         .as_of
         .as_deref()
         .map(|s| parse_as_of("as_of", s, state.clock.now(), state.policy.tz))
         .transpose()?;
-    let body: Option<SqlJson<serde_json::Value>> = sqlx::query_scalar(
-        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
+    // The stored JSON goes out as Postgres renders it: no parse and re-serialise.
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT body::text FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
          ORDER BY as_of DESC LIMIT 1",
     )
     .bind(&shop_id)
     .bind(at)
     .fetch_optional(&state.pool)
     .await?;
-    body.map(|b| Json(b.0))
+    body.map(|b| etag::json_response(&headers, b.into_bytes()))
         .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))
 }
 
@@ -88,7 +92,7 @@ pub struct Range {
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/history", tag = "scorecards",
     params(("shop_id" = String, Path), Range, Page),
-    responses((status = 200, body = List<HistoryItem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = List<HistoryItem>), (status = 304, description = "If-None-Match named the current ETag"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
               (status = 422, description = "from or to outside 2000-01-01 (local) .. now + 366 days", body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
@@ -99,7 +103,8 @@ pub async fn get_history(
     ShopPath(shop_id): ShopPath,
     Query(range): Query<Range>,
     Query(page): Query<Page>,
-) -> Result<Json<List<HistoryItem>>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require_shop(&shop_id)?;
     let from = range
         .from
@@ -181,10 +186,13 @@ pub async fn get_history(
         .next_cursor
         .as_ref()
         .map(|_| super::encode_cursor(&keys[limit as usize - 1]));
-    Ok(Json(List {
-        items: list.items,
-        next_cursor,
-    }))
+    Ok(etag::respond(
+        &headers,
+        &List {
+            items: list.items,
+            next_cursor,
+        },
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -243,14 +251,15 @@ fn central(mut v: Vec<f64>) -> Central {
 #[utoipa::path(
     get, path = "/v1/industries/{industry}/benchmarks", tag = "scorecards",
     params(("industry" = String, Path)),
-    responses((status = 200, body = Benchmarks), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, body = Benchmarks), (status = 304, description = "If-None-Match named the current ETag"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = ["ops", "merchant"]))
 )]
 pub async fn get_benchmarks(
     State(state): State<AppState>,
     caller: Caller,
     IndustryPath(industry): IndustryPath,
-) -> Result<Json<Benchmarks>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
     type Row = (
         DateTime<Utc>,
@@ -289,26 +298,29 @@ pub async fn get_benchmarks(
         }
     }
     let dsr = |f: fn(&Row) -> Option<f64>| central(rows.iter().filter_map(f).collect());
-    Ok(Json(Benchmarks {
-        industry,
-        as_of,
-        shops: rows.len() as i64,
-        service_score: Spread {
-            avg: crate::scoring::service::mean(&scores),
-            p10: percentile(&scores, 0.1),
-            p50: percentile(&scores, 0.5),
-            p90: percentile(&scores, 0.9),
+    Ok(etag::respond(
+        &headers,
+        &Benchmarks {
+            industry,
+            as_of,
+            shops: rows.len() as i64,
+            service_score: Spread {
+                avg: crate::scoring::service::mean(&scores),
+                p10: percentile(&scores, 0.1),
+                p50: percentile(&scores, 0.5),
+                p90: percentile(&scores, 0.9),
+            },
+            dsr: DsrBenchmarks {
+                description: dsr(|r| r.3),
+                service: dsr(|r| r.4),
+                logistics: dsr(|r| r.5),
+            },
+            indicators: indicators
+                .into_iter()
+                .map(|(k, v)| (k, central(v)))
+                .collect(),
         },
-        dsr: DsrBenchmarks {
-            description: dsr(|r| r.3),
-            service: dsr(|r| r.4),
-            logistics: dsr(|r| r.5),
-        },
-        indicators: indicators
-            .into_iter()
-            .map(|(k, v)| (k, central(v)))
-            .collect(),
-    }))
+    ))
 }
 
 #[cfg(test)]

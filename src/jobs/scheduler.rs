@@ -36,6 +36,9 @@ pub struct Scheduler {
     /// Between dirty runs (`SHOPSCORE_RECOMPUTE_INTERVAL`).
     pub interval: Duration,
     pub replica: String,
+    /// Every snapshot younger than this is kept; older ones, one per shop and local
+    /// day (`retention`).
+    pub keep_all: Duration,
 }
 
 /// What one tick did.
@@ -164,12 +167,35 @@ impl Scheduler {
         .await;
         let (kind, slot, id) = (claim.kind, claim.slot.clone().unwrap_or_default(), claim.id);
         claim.finish(self.clock.now(), &result).await?;
+        if kind == JobKind::Daily && result.is_ok() {
+            self.prune().await;
+        }
         Ok(Tick::Ran {
             kind,
             slot,
             id,
             result: result.map(|o| o.shops_scored).map_err(|e| e.to_string()),
         })
+    }
+
+    /// After a successful daily run: the retention policy. A failure is logged and
+    /// tried again by the next day's run; the run itself stands.
+    async fn prune(&self) {
+        let now = self.clock.now();
+        let keep_from =
+            now - chrono::Duration::from_std(self.keep_all).unwrap_or(chrono::Duration::MAX);
+        let pruned = async {
+            let snapshots =
+                super::retention::prune_snapshots(&self.pool, self.policy.tz, keep_from).await?;
+            let runs = super::retention::prune_runs(&self.pool, now).await?;
+            Ok::<_, sqlx::Error>((snapshots, runs))
+        };
+        match pruned.await {
+            Ok((snapshots, runs)) => tracing::info!(snapshots, runs, "retention: pruned"),
+            Err(e) => {
+                tracing::warn!(error = %e, "retention pruning failed; the next daily run tries again")
+            }
+        }
     }
 
     /// Every shop some dirty mark names, except shops whose current figures are later

@@ -27,6 +27,7 @@ fn scheduler(app: &TestApp, clock: &Arc<FakeClock>, replica: &str) -> Scheduler 
         clock: clock.clone(),
         interval: Duration::from_secs(60),
         replica: replica.into(),
+        keep_all: Duration::from_secs(48 * 3600),
     }
 }
 
@@ -479,4 +480,46 @@ async fn a_recompute_past_its_limit_rolls_back_with_503() {
         .json(Method::GET, "/v1/jobs", Some(&app.ops), None)
         .await;
     assert_eq!(jobs["items"][0]["outcome"], "failed");
+}
+
+/// Retention: after the daily run, snapshots older than 48 h are pruned to the last of
+/// each shop's local day; the last 48 h keep every snapshot.
+#[tokio::test]
+async fn the_daily_run_prunes_snapshots_to_one_per_day_past_48_hours() {
+    let app = TestApp::spawn().await;
+    app.put_shop("s", "toys").await;
+    for t in [
+        "2026-10-11T10:00:00+08:00",
+        "2026-10-11T15:00:00+08:00",
+        "2026-10-11T20:00:00+08:00",
+        "2026-10-12T09:00:00+08:00",
+        "2026-10-12T23:00:00+08:00",
+        "2026-10-14T13:00:00+08:00",
+        "2026-10-15T09:00:00+08:00",
+        "2026-10-15T11:00:00+08:00",
+    ] {
+        app.recompute(t).await;
+    }
+    let clock = FakeClock::at(at("2026-10-15T12:00:00+08:00"));
+    assert_eq!(
+        ran(&tick(&scheduler(&app, &clock, "r1")).await).0,
+        JobKind::Daily
+    );
+    let kept: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT as_of FROM scorecards WHERE shop_id = 's' ORDER BY as_of")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    let want: Vec<DateTime<Utc>> = [
+        "2026-10-11T20:00:00+08:00",
+        "2026-10-12T23:00:00+08:00",
+        "2026-10-14T13:00:00+08:00",
+        "2026-10-15T09:00:00+08:00",
+        "2026-10-15T11:00:00+08:00",
+        "2026-10-15T12:00:00+08:00",
+    ]
+    .iter()
+    .map(|t| at(t))
+    .collect();
+    assert_eq!(kept, want);
 }

@@ -475,6 +475,7 @@ async fn a_run_ahead_of_the_clock_is_current_until_the_clock_passes_it() {
         clock: clock.clone(),
         interval: std::time::Duration::from_secs(60),
         replica: "r1".into(),
+        keep_all: std::time::Duration::from_secs(48 * 3600),
     };
     let stop = tokio_util::sync::CancellationToken::new();
     // Today's daily run: a look-back for every shop.
@@ -513,4 +514,52 @@ async fn a_run_ahead_of_the_clock_is_current_until_the_clock_passes_it() {
         .await
         .unwrap();
     assert_eq!(left, 0);
+}
+
+/// Dashboards poll: scorecard, history and benchmarks carry an ETag and
+/// `Cache-Control: private, no-cache`; `If-None-Match` with the current tag is a 304
+/// without a body, and a new snapshot changes the tag.
+#[tokio::test]
+async fn polling_reads_get_304_until_something_changes() {
+    let app = TestApp::spawn().await;
+    app.put_shop("A", "toys").await;
+    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
+    app.recompute("2026-10-20T00:00:00+08:00").await;
+    let paths = [
+        "/v1/shops/A/scorecard",
+        "/v1/shops/A/history",
+        "/v1/industries/toys/benchmarks",
+    ];
+    let mut tags = Vec::new();
+    for path in paths {
+        let r = app.call(Method::GET, path, Some(&app.ops), None).await;
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(r.headers()["cache-control"], "private, no-cache");
+        let tag = r.headers()["etag"].to_str().unwrap().to_string();
+        let again = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&app.ops)
+            .header("if-none-match", &tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), tag);
+        assert!(again.bytes().await.unwrap().is_empty());
+        tags.push(tag);
+    }
+    app.recompute(AS_OF).await;
+    for (path, old) in paths.iter().zip(&tags) {
+        let r = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&app.ops)
+            .header("if-none-match", old)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}: a new snapshot is a new tag");
+        assert_ne!(r.headers()["etag"].to_str().unwrap(), old);
+    }
 }
