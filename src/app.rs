@@ -8,7 +8,7 @@ use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sqlx::PgPool;
@@ -153,6 +153,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::tiers::list_tiers))
         .routes(routes!(api::jobs::list_jobs))
         .routes(routes!(api::about::get_me))
+        .routes(routes!(api::about::get_index))
         .routes(routes!(api::about::get_policy))
         .routes(routes!(api::keys::create_key, api::keys::list_keys))
         .routes(routes!(api::keys::revoke_key))
@@ -206,6 +207,7 @@ pub fn router(state: AppState, http: &HttpOpts) -> Router {
         .max_age(Duration::from_secs(600));
     router
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .layer(middleware::from_fn(known_query_parameters))
         .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn(track_metrics))
         .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into(), vec![])))
@@ -257,6 +259,68 @@ async fn json_errors(req: Request, next: Next) -> Response {
         }
     }
     out
+}
+
+/// The query parameters each operation takes, from the OpenAPI document: a parameter
+/// an operation does not take is a 400 naming it (a typo such as `?industy=` would
+/// otherwise be ignored silently and answer with an unfiltered list).
+fn query_parameters() -> &'static std::collections::HashMap<(String, String), Vec<String>> {
+    static MAP: OnceLock<std::collections::HashMap<(String, String), Vec<String>>> =
+        OnceLock::new();
+    MAP.get_or_init(|| {
+        let doc = serde_json::to_value(openapi()).expect("the document serialises");
+        let mut map = std::collections::HashMap::new();
+        for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, op) in item.as_object().into_iter().flatten() {
+                let names = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "query")
+                    .filter_map(|p| p["name"].as_str().map(String::from))
+                    .collect();
+                map.insert((method.to_uppercase(), path.clone()), names);
+            }
+        }
+        map
+    })
+}
+
+async fn known_query_parameters(req: Request, next: Next) -> Response {
+    let (Some(route), Some(query)) = (req.extensions().get::<MatchedPath>(), req.uri().query())
+    else {
+        return next.run(req).await;
+    };
+    // Probes and scrapers (`/healthz`, `/metrics`, …) may add what they like.
+    if !route.as_str().starts_with("/v1") {
+        return next.run(req).await;
+    }
+    let Some(known) =
+        query_parameters().get(&(req.method().to_string(), route.as_str().to_string()))
+    else {
+        return next.run(req).await;
+    };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let mut unknown: Vec<&str> = pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| !known.iter().any(|n| n == k))
+        .collect();
+    if unknown.is_empty() {
+        return next.run(req).await;
+    }
+    unknown.sort_unstable();
+    unknown.dedup();
+    let takes = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    ApiError::BadRequest(format!(
+        "unknown query parameter(s): {}; this operation takes: {takes}",
+        unknown.join(", ")
+    ))
+    .into_response()
 }
 
 /// Request counts and latencies labelled by matched route (never the raw path).

@@ -67,7 +67,7 @@ fn add_shared_errors(doc: &mut Value) {
         .as_object_mut()
         .expect("the document has paths");
     for (path, item) in paths.iter_mut() {
-        if !path.starts_with("/v1/") {
+        if path != "/v1" && !path.starts_with("/v1/") {
             continue;
         }
         for (method, op) in item.as_object_mut().expect("a path item").iter_mut() {
@@ -77,6 +77,7 @@ fn add_shared_errors(doc: &mut Value) {
             let has_body = op.get("requestBody").is_some();
             let roles = op["security"][0]["api_key"].as_array().map_or(0, Vec::len);
             let mut add = vec![
+                ("400", "malformed JSON, a bad limit or cursor, or an unknown or repeated query parameter"),
                 ("401", "no key, or a key that is unknown or revoked"),
                 (
                     "429",
