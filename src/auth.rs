@@ -128,16 +128,20 @@ pub async fn create_key(
     Ok((info, key))
 }
 
+/// Keys in the order they were created, after the key `after` (its creation time and
+/// id, a page's cursor).
 pub async fn list_keys(
     pool: &PgPool,
-    after: Option<&str>,
+    after: Option<(DateTime<Utc>, String)>,
     limit: i64,
 ) -> Result<Vec<KeyInfo>, sqlx::Error> {
+    let (at, id) = after.unzip();
     sqlx::query_as(
         "SELECT id, name, role, shops, created_at, last_used_at, revoked_at FROM api_keys
-         WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2",
+         WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
     )
-    .bind(after)
+    .bind(at)
+    .bind(id)
     .bind(limit)
     .fetch_all(pool)
     .await

@@ -76,7 +76,7 @@ pub async fn create_key(
     Ok(Json(CreatedKey { info, key }))
 }
 
-/// List keys (never their secrets). Role: `admin`.
+/// List keys (never their secrets), oldest first. Role: `admin`.
 #[utoipa::path(
     get, path = "/v1/keys", tag = "keys", params(Page),
     responses((status = 200, body = List<KeyInfo>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
@@ -89,8 +89,20 @@ pub async fn list_keys(
 ) -> Result<Json<List<KeyInfo>>, ApiError> {
     caller.require(&[Role::Admin])?;
     let limit = page.limit()?;
-    let rows = auth::list_keys(&state.pool, page.after()?.as_deref(), limit + 1).await?;
-    Ok(Json(List::page(rows, limit, |k| k.id.clone())))
+    // The cursor is the last key's creation time (microseconds) and id.
+    let after = page
+        .after()?
+        .map(|c| {
+            c.split_once('.')
+                .and_then(|(t, id)| Some((t.parse::<i64>().ok()?, id.to_string())))
+                .and_then(|(t, id)| Some((chrono::DateTime::from_timestamp_micros(t)?, id)))
+                .ok_or_else(|| ApiError::BadRequest("cursor is not one this API returned".into()))
+        })
+        .transpose()?;
+    let rows = auth::list_keys(&state.pool, after, limit + 1).await?;
+    Ok(Json(List::page(rows, limit, |k| {
+        format!("{}.{}", k.created_at.timestamp_micros(), k.id)
+    })))
 }
 
 /// Revoke a key. Role: `admin`.

@@ -108,6 +108,23 @@ pub fn parse_as_of(
     Ok(t)
 }
 
+/// A history bound (`from`, `to`): an instant as [`parse_as_of`] takes it, or a date
+/// (`YYYY-MM-DD`), meaning its local midnight in the policy time zone.
+pub fn parse_bound(
+    field: &str,
+    s: &str,
+    now: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<DateTime<Utc>, ApiError> {
+    match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        Ok(day) if s.len() == 10 => {
+            let t = crate::metrics::presence::local_midnight(tz, day);
+            parse_as_of(field, &t.to_rfc3339(), now, tz)
+        }
+        _ => parse_as_of(field, s, now, tz),
+    }
+}
+
 pub fn parse_time(field: &str, s: &str) -> Result<DateTime<Utc>, ApiError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))

@@ -11,7 +11,7 @@ use sqlx::types::Json as SqlJson;
 
 use super::etag;
 use super::extract::{IndustryPath, Query, ShopPath};
-use super::{parse_as_of, List, Page};
+use super::{parse_as_of, parse_bound, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -80,11 +80,9 @@ pub struct HistoryItem {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct Range {
-    /// RFC 3339, inclusive.
-    #[param(format = DateTime)]
+    /// RFC 3339, or a date (`YYYY-MM-DD`: its local midnight); inclusive.
     pub from: Option<String>,
-    /// RFC 3339, inclusive.
-    #[param(format = DateTime)]
+    /// RFC 3339, or a date (`YYYY-MM-DD`: its local midnight); inclusive.
     pub to: Option<String>,
 }
 
@@ -109,12 +107,12 @@ pub async fn get_history(
     let from = range
         .from
         .as_deref()
-        .map(|s| parse_as_of("from", s, state.clock.now(), state.policy.tz))
+        .map(|s| parse_bound("from", s, state.clock.now(), state.policy.tz))
         .transpose()?;
     let to = range
         .to
         .as_deref()
-        .map(|s| parse_as_of("to", s, state.clock.now(), state.policy.tz))
+        .map(|s| parse_bound("to", s, state.clock.now(), state.policy.tz))
         .transpose()?;
     let after = page
         .after()?

@@ -35,11 +35,20 @@ pub struct TierItem {
     pub cohort: Cohort,
 }
 
+/// A page of one month's tiers.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TierList {
+    /// The month listed: `?month=`, or the latest month computed; null when none is.
+    pub month: Option<String>,
+    pub items: Vec<TierItem>,
+    pub next_cursor: Option<String>,
+}
+
 /// Tiers of a month, ordered by shop id. Role: `ops`.
 #[utoipa::path(
     get, path = "/v1/cs-tiers", tag = "tiers",
     params(TierFilter, Page),
-    responses((status = 200, body = List<TierItem>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = TierList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody)),
     security(("api_key" = ["ops"]))
 )]
@@ -48,7 +57,7 @@ pub async fn list_tiers(
     caller: Caller,
     Query(f): Query<TierFilter>,
     Query(page): Query<Page>,
-) -> Result<Json<List<TierItem>>, ApiError> {
+) -> Result<Json<TierList>, ApiError> {
     caller.require(&[Role::Ops])?;
     if let Some(m) = &f.month {
         Month::parse(m).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
@@ -98,5 +107,10 @@ pub async fn list_tiers(
             ratings: r.ratings,
         })
         .collect();
-    Ok(Json(List::page(items, limit, |t| t.shop_id.clone())))
+    let page = List::page(items, limit, |t| t.shop_id.clone());
+    Ok(Json(TierList {
+        month,
+        items: page.items,
+        next_cursor: page.next_cursor,
+    }))
 }

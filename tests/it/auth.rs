@@ -287,8 +287,27 @@ async fn keys_are_hashed_shown_once_listed_and_revocable() {
             .contains(key.split('_').next_back().unwrap()),
         "secrets never listed"
     );
-    assert_eq!(list["items"].as_array().unwrap().len(), 4); // admin, ops, ingest and this one
-                                                            // Use sets last_used_at; revocation locks the key out.
+    // admin, ops, ingest and this one, in the order they were created, page by page.
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4);
+    let roles: Vec<&str> = items.iter().map(|k| k["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["admin", "ops", "ingest", "merchant"]);
+    assert_eq!(items[3]["name"], "dash");
+    let (_, first) = app
+        .json(Method::GET, "/v1/keys?limit=3", Some(&app.admin), None)
+        .await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, rest) = app
+        .json(
+            Method::GET,
+            &format!("/v1/keys?limit=3&cursor={cursor}"),
+            Some(&app.admin),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"], json!([items[3]]));
+    assert_eq!(rest["next_cursor"], Value::Null);
+    // Use sets last_used_at; revocation locks the key out.
     app.put_shop("s-1", "food").await;
     assert_eq!(
         app.json(Method::GET, "/v1/shops/s-1", Some(key), None)

@@ -16,7 +16,10 @@ fn every_v1_operation_declares_its_roles() {
     let doc = serde_json::to_value(shopscore::app::openapi()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     let mut checked = 0;
-    for (path, ops) in paths.iter().filter(|(p, _)| *p == "/v1" || p.starts_with("/v1/")) {
+    for (path, ops) in paths
+        .iter()
+        .filter(|(p, _)| *p == "/v1" || p.starts_with("/v1/"))
+    {
         for (method, op) in ops.as_object().unwrap() {
             let sec = &op["security"][0]["api_key"];
             assert!(

@@ -173,6 +173,7 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
             None,
         )
         .await;
+    assert_eq!(list["month"], "2026-09");
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 25);
     let count = |t: &str| items.iter().filter(|i| i["tier"] == t).count();

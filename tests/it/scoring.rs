@@ -309,6 +309,16 @@ async fn snapshots_history_and_benchmarks() {
         ),
         (1, true)
     );
+    // A date alone is its local midnight.
+    let (_, by_date) = app
+        .json(
+            Method::GET,
+            "/v1/shops/A/history?from=2026-10-21&limit=1",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(by_date, h);
     let (_, bench) = app
         .json(
             Method::GET,
