@@ -110,6 +110,31 @@ async fn two_replicas_score_every_event_and_run_each_slot_once() {
     slots.dedup();
     assert_eq!(slots.len(), n, "a slot ran twice: {all:?}");
     assert!(all.iter().any(|r| r.1 == "dirty"), "{all:?}");
+    // Each replica reports the scoring lag; the runs are counted where they ran.
+    let mut scraped = String::new();
+    for base in [&a.base, &b.base] {
+        let text = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            text.contains("shopscore_scoring_lag_seconds"),
+            "{base}: no lag gauge"
+        );
+        scraped.push_str(&text);
+    }
+    assert!(
+        scraped.contains("shopscore_job_runs_total{kind=\"daily\",outcome=\"succeeded\"} 1"),
+        "{scraped}"
+    );
+    assert!(
+        scraped.contains("shopscore_job_duration_seconds"),
+        "no run durations"
+    );
     let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
         .fetch_one(&pool)
         .await
