@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rand::RngCore;
@@ -102,9 +102,20 @@ pub struct KeyInfo {
     pub name: Option<String>,
     pub role: String,
     pub shops: Vec<String>,
-    pub created_at: DateTime<Utc>,
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<FixedOffset>,
+    pub last_used_at: Option<DateTime<FixedOffset>>,
+    pub revoked_at: Option<DateTime<FixedOffset>>,
+}
+
+impl KeyInfo {
+    /// Times in the policy time zone, as every time in every response.
+    pub fn local(mut self, tz: chrono_tz::Tz) -> KeyInfo {
+        use crate::clock::in_zone;
+        self.created_at = in_zone(self.created_at, tz);
+        self.last_used_at = self.last_used_at.map(|t| in_zone(t, tz));
+        self.revoked_at = self.revoked_at.map(|t| in_zone(t, tz));
+        self
+    }
 }
 
 pub async fn create_key(

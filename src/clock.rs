@@ -46,3 +46,12 @@ impl Clock for FakeClock {
         *self.0.lock().expect("clock lock")
     }
 }
+
+/// `t` in the policy time zone: the same instant, as every time in every response
+/// shows it.
+pub fn in_zone(
+    t: DateTime<chrono::FixedOffset>,
+    tz: chrono_tz::Tz,
+) -> DateTime<chrono::FixedOffset> {
+    t.with_timezone(&tz).fixed_offset()
+}

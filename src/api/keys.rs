@@ -73,6 +73,7 @@ pub async fn create_key(
     let (info, key) =
         auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
     tracing::info!(key_id = %info.id, role = %info.role, "API key created");
+    let info = info.local(state.policy.tz);
     Ok(Json(CreatedKey { info, key }))
 }
 
@@ -99,7 +100,11 @@ pub async fn list_keys(
                 .ok_or_else(|| ApiError::BadRequest("cursor is not one this API returned".into()))
         })
         .transpose()?;
-    let rows = auth::list_keys(&state.pool, after, limit + 1).await?;
+    let rows: Vec<KeyInfo> = auth::list_keys(&state.pool, after, limit + 1)
+        .await?
+        .into_iter()
+        .map(|k| k.local(state.policy.tz))
+        .collect();
     Ok(Json(List::page(rows, limit, |k| {
         format!("{}.{}", k.created_at.timestamp_micros(), k.id)
     })))
@@ -122,5 +127,5 @@ pub async fn revoke_key(
         .await?
         .ok_or_else(|| ApiError::NotFound("no such key".into()))?;
     tracing::info!(key_id = %info.id, "API key revoked");
-    Ok(Json(info))
+    Ok(Json(info.local(state.policy.tz)))
 }

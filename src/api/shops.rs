@@ -2,7 +2,10 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset};
+use chrono_tz::Tz;
+
+use crate::clock::in_zone;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -19,8 +22,17 @@ pub struct Shop {
     pub name: Option<String>,
     pub industry: String,
     pub platform: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub first_event_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<FixedOffset>,
+    pub first_event_at: Option<DateTime<FixedOffset>>,
+}
+
+impl Shop {
+    /// Times in the policy time zone, as every time in every response.
+    fn local(mut self, tz: Tz) -> Shop {
+        self.created_at = in_zone(self.created_at, tz);
+        self.first_event_at = self.first_event_at.map(|t| in_zone(t, tz));
+        self
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -103,7 +115,7 @@ pub async fn put_shop(
     .bind(&update.platform)
     .fetch_one(&state.pool)
     .await?;
-    Ok(Json(shop))
+    Ok(Json(shop.local(state.policy.tz)))
 }
 
 /// One shop. Roles: `ops`, or a `merchant` key bound to it (others get 404).
@@ -125,7 +137,8 @@ pub async fn get_shop(
             .bind(&shop_id)
             .fetch_optional(&state.pool)
             .await?;
-    shop.map(Json).ok_or_else(ApiError::shop_not_found)
+    shop.map(|s| Json(s.local(state.policy.tz)))
+        .ok_or_else(ApiError::shop_not_found)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -160,5 +173,6 @@ pub async fn list_shops(
     .bind(limit + 1)
     .fetch_all(&state.pool)
     .await?;
+    let rows = rows.into_iter().map(|s| s.local(state.policy.tz)).collect();
     Ok(Json(List::page(rows, limit, |s| s.shop_id.clone())))
 }

@@ -278,6 +278,11 @@ async fn keys_are_hashed_shown_once_listed_and_revocable() {
     let roles: Vec<&str> = items.iter().map(|k| k["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["admin", "ops", "ingest", "merchant"]);
     assert_eq!(items[3]["name"], "dash");
+    assert!(
+        items[3]["created_at"].as_str().unwrap().ends_with("+08:00"),
+        "{}",
+        items[3]
+    );
     let (_, first) = app
         .json(Method::GET, "/v1/keys?limit=3", Some(&app.admin), None)
         .await;
