@@ -419,17 +419,12 @@ async fn the_binary_bootstraps_a_key_serves_and_keeps_secrets_out_of_logs() {
     let (pool, url) = crate::helpers::fresh_pool().await;
     pool.close().await;
     let bin = env!("CARGO_BIN_EXE_shopscore");
-    let out = std::process::Command::new(bin)
-        .args(["keys", "create", "--role", "admin", "--name", "first"])
-        .env("DATABASE_URL", &url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (out, _) = crate::helpers::shopscore(
+        &url,
+        &["keys", "create", "--role", "admin", "--name", "first"],
+        &[],
     );
-    let key = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    let key = out.trim().to_string();
     assert!(key.starts_with("ssk_"));
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -144,17 +144,10 @@ impl Drop for Cluster {
 }
 
 fn cli(url: &str, args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_shopscore"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
+    crate::helpers::shopscore(url, args, &[])
+        .0
+        .trim()
+        .to_string()
 }
 
 /// Batch `b` of producer `p`: 100 orders of its own, over 5 shops.

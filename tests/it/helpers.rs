@@ -167,6 +167,12 @@ impl TestApp {
             .await
     }
 
+    /// Posts `events` as one JSON array and asserts they were stored.
+    pub async fn post_ok(&self, events: Vec<Value>) {
+        let (s, b) = self.post_events(&Value::Array(events)).await;
+        assert_eq!(s, 200, "{b}");
+    }
+
     pub async fn put_shop(&self, shop: &str, industry: &str) {
         let (s, b) = self
             .json(
@@ -382,4 +388,18 @@ pub fn reviewed_order(shop: &str, id: &str, at: &str) -> Vec<Value> {
         ev(&format!("{id}-c"), "order.created", shop, at, data),
         ev(&format!("{id}-r"), "order.reviewed", shop, at, review),
     ]
+}
+
+/// Runs the real binary with `args` on the database `db_url` (and extra environment),
+/// asserts that it succeeded, and returns what it printed on stdout and stderr.
+pub fn shopscore(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
+        .args(args)
+        .env("DATABASE_URL", db_url)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "shopscore {args:?}: {stderr}");
+    (String::from_utf8(out.stdout).unwrap(), stderr)
 }

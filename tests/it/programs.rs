@@ -309,17 +309,13 @@ async fn a_long_failure_chain_is_counted_exactly_and_cheaply() {
         status("b-off2", "back", "2024-07-01T00:00:00+08:00", "offline"),
     ]);
     assert_eq!(app.post_events(&events).await.0, 200);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
-        .args(["recompute", "--as-of", "2026-11-10T00:00:00+08:00"])
-        .env("DATABASE_URL", &app.db_url)
-        .env("RUST_LOG", "shopscore::jobs=debug")
-        .env("SHOPSCORE_LOG", "json")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (_, logs) = crate::helpers::shopscore(
+        &app.db_url,
+        &["recompute", "--as-of", "2026-11-10T00:00:00+08:00"],
+        &[
+            ("RUST_LOG", "shopscore::jobs=debug"),
+            ("SHOPSCORE_LOG", "json"),
+        ],
     );
     let c = app.scorecard("gone").await;
     let p = &c["programs"]["cs_daily"];
@@ -330,7 +326,6 @@ async fn a_long_failure_chain_is_counted_exactly_and_cheaply() {
     );
     let back = &app.scorecard("back").await["programs"]["cs_daily"];
     assert_eq!(back["consecutive_failures"], 28, "{back}");
-    let logs = String::from_utf8_lossy(&out.stderr);
     let walk: Value = logs
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())

@@ -75,12 +75,7 @@ async fn card_count(app: &TestApp, shop: &str) -> i64 {
 async fn dirty_runs_score_only_shops_with_new_events_once_per_slot() {
     let app = TestApp::spawn().await;
     app.put_shop("quiet", "toys").await;
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("A", "o1", 5)).await;
     let clock = FakeClock::at(at("2026-11-10T09:30:00+08:00"));
     let s = scheduler(&app, &clock, "r1");
 
@@ -88,24 +83,14 @@ async fn dirty_runs_score_only_shops_with_new_events_once_per_slot() {
     assert_eq!(tick(&s).await, Tick::Idle, "nothing dirty, daily done");
 
     clock.set(at("2026-11-10T09:31:10+08:00"));
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("A", "o2", 6)))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("A", "o2", 6)).await;
     assert_eq!(
         ran(&tick(&s).await),
         (JobKind::Dirty, "2026-11-10T09:31:00+08:00", 1)
     );
     // Same slot, new events: they wait for the next slot.
     clock.set(at("2026-11-10T09:31:50+08:00"));
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("A", "o3", 7)))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("A", "o3", 7)).await;
     assert_eq!(tick(&s).await, Tick::Idle);
     clock.set(at("2026-11-10T09:32:00+08:00"));
     assert_eq!(
@@ -155,12 +140,7 @@ async fn the_daily_run_happens_once_per_local_day_and_catches_up() {
 #[tokio::test]
 async fn the_first_of_the_month_settles_the_month_just_ended() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("A", "o1", 5)).await;
     let clock = FakeClock::at(at("2026-10-31T23:00:00+08:00"));
     let s = scheduler(&app, &clock, "r1");
     let october = || async {
@@ -190,12 +170,7 @@ async fn the_first_of_the_month_settles_the_month_just_ended() {
 #[tokio::test]
 async fn a_run_stopped_by_shutdown_is_recorded_failed_and_run_again() {
     let app = TestApp::spawn().await;
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("A", "o1", 5)))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("A", "o1", 5)).await;
     let clock = FakeClock::at(at("2026-11-10T09:30:00+08:00"));
     let s = scheduler(&app, &clock, "r1");
     let stopped = CancellationToken::new();
@@ -372,12 +347,7 @@ async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
     use crate::helpers::{advisory_waiters, eventually, hold_recompute_lock, reviewed_order};
     let app = TestApp::spawn().await;
     let hour_ago = || (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("X", "o1", &hour_ago())))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("X", "o1", &hour_ago())).await;
     let clock = FakeClock::at(Utc::now());
     let s = scheduler(&app, &clock, "r1");
     assert_eq!(ran(&tick(&s).await).0, JobKind::Daily);
@@ -399,12 +369,7 @@ async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
         advisory_waiters(&app.pool).await > 0
     })
     .await;
-    assert_eq!(
-        app.post_events(&Value::Array(reviewed_order("X", "o2", &hour_ago())))
-            .await
-            .0,
-        200
-    );
+    app.post_ok(reviewed_order("X", "o2", &hour_ago())).await;
     held.commit().await.unwrap();
     assert_eq!(run.await.unwrap(), 200);
     let c = app.scorecard("X").await;

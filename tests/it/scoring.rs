@@ -361,17 +361,12 @@ async fn snapshots_history_and_benchmarks() {
 async fn the_recompute_command_matches_the_endpoint() {
     let app = TestApp::spawn().await;
     assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
-        .args(["recompute", "--as-of", AS_OF, "--shop", "A"])
-        .env("DATABASE_URL", &app.db_url)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (out, _) = crate::helpers::shopscore(
+        &app.db_url,
+        &["recompute", "--as-of", AS_OF, "--shop", "A"],
+        &[],
     );
-    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let printed: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(printed["shops_scored"], 1);
     let c = app.scorecard("A").await;
     assert_eq!(c["as_of"], AS_OF);
