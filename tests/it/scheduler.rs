@@ -68,6 +68,26 @@ async fn card_count(app: &TestApp, shop: &str) -> i64 {
         .unwrap()
 }
 
+/// Starts `POST /v1/recompute` (all shops) while the test holds the store lock
+/// (`hold_recompute_lock`), and returns once the run has read its data and waits at its
+/// store phase.
+async fn recompute_held_at_store(app: &TestApp) -> tokio::task::JoinHandle<reqwest::Response> {
+    let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
+    let run = tokio::spawn(async move {
+        client
+            .post(format!("{base}/v1/recompute"))
+            .bearer_auth(ops)
+            .send()
+            .await
+            .unwrap()
+    });
+    crate::helpers::eventually(10, "the recompute waits at its store phase", || async {
+        crate::helpers::advisory_waiters(&app.pool).await > 0
+    })
+    .await;
+    run
+}
+
 /// The first tick of a deployment runs the day's full recompute (a replica started
 /// after midnight must not skip it); later ticks that day run only dirty shops, once
 /// per slot, and record nothing when nothing is dirty.
@@ -344,7 +364,7 @@ async fn get_jobs_lists_runs_newest_first() {
 /// before it committed) keeps its dirty mark, and the next run scores it.
 #[tokio::test]
 async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
-    use crate::helpers::{advisory_waiters, eventually, hold_recompute_lock, reviewed_order};
+    use crate::helpers::{hold_recompute_lock, reviewed_order};
     let app = TestApp::spawn().await;
     let hour_ago = || (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     app.post_ok(reviewed_order("X", "o1", &hour_ago())).await;
@@ -353,25 +373,10 @@ async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
     assert_eq!(ran(&tick(&s).await).0, JobKind::Daily);
 
     let held = hold_recompute_lock(&app.pool).await;
-    let run = {
-        let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
-        tokio::spawn(async move {
-            let r = client
-                .post(format!("{base}/v1/recompute"))
-                .bearer_auth(ops)
-                .send()
-                .await
-                .unwrap();
-            r.status().as_u16()
-        })
-    };
-    eventually(10, "the recompute waits at its store phase", || async {
-        advisory_waiters(&app.pool).await > 0
-    })
-    .await;
+    let run = recompute_held_at_store(&app).await;
     app.post_ok(reviewed_order("X", "o2", &hour_ago())).await;
     held.commit().await.unwrap();
-    assert_eq!(run.await.unwrap(), 200);
+    assert_eq!(run.await.unwrap().status(), 200);
     let c = app.scorecard("X").await;
     assert_eq!(
         c["credit"]["reviews_180d"]["positive"], 1,
@@ -403,7 +408,7 @@ async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
 /// run rolled back (no card) and on record as failed.
 #[tokio::test]
 async fn a_recompute_past_its_limit_rolls_back_with_503() {
-    use crate::helpers::{advisory_waiters, eventually, hold_recompute_lock};
+    use crate::helpers::hold_recompute_lock;
     let http = shopscore::config::HttpOpts {
         recompute_timeout: 1,
         ..Default::default()
@@ -411,29 +416,13 @@ async fn a_recompute_past_its_limit_rolls_back_with_503() {
     let app = TestApp::spawn_with(Policy::default_policy(), http).await;
     app.put_shop("s", "toys").await;
     let held = hold_recompute_lock(&app.pool).await;
-    let run = {
-        let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
-        tokio::spawn(async move {
-            let r = client
-                .post(format!("{base}/v1/recompute"))
-                .bearer_auth(ops)
-                .send()
-                .await
-                .unwrap();
-            let retry = r
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_string());
-            (r.status().as_u16(), retry, r.json::<Value>().await.unwrap())
-        })
-    };
-    eventually(10, "the recompute waits at its store phase", || async {
-        advisory_waiters(&app.pool).await > 0
-    })
-    .await;
+    let run = recompute_held_at_store(&app).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     held.commit().await.unwrap();
-    let (status, retry, body) = run.await.unwrap();
+    let r = run.await.unwrap();
+    let (status, retry) = (r.status().as_u16(), r.headers().get("retry-after").cloned());
+    let body: Value = r.json().await.unwrap();
+    let retry = retry.map(|v| v.to_str().unwrap().to_string());
     assert_eq!((status, retry.as_deref()), (503, Some("1")), "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(
