@@ -3,7 +3,9 @@
 pub mod body;
 pub mod budget;
 pub mod event;
+pub mod fold;
 pub mod writer;
 
 pub use event::{validate, Event, EventType, FieldError};
 pub use writer::{write_batch, IngestOutcome, WriteError};
+pub use fold::fold_orders;

@@ -1,28 +1,36 @@
--- Entity projections, fed from the temporary table `new_events` (the shape of `events`):
--- ingest fills it with the events a request just inserted; `shopscore rebuild` with
--- every stored event, chunk by chunk. Each statement folds the events into the
--- projection so that the result depends only on the set of events, never on arrival
--- order: "earliest wins" columns keep the smallest (occurred_at, event_id); kinds where
--- every event counts keep a row per event.
+-- Entity projections, folded into one statement with the events insert: each statement
+-- below becomes a data-modifying CTE of `WITH batch AS (<source>) …` (see
+-- `ingest::writer`), where `batch` is the rows of the events the statement inserts
+-- (ingest) or a chunk of the stored events (`shopscore rebuild`). Each statement folds
+-- the events into the projection so that the result depends only on the set of events,
+-- never on arrival order: "earliest wins" columns keep the smallest
+-- (occurred_at, event_id); kinds where every event counts keep a row per event.
 --
 -- Concurrency (many producers at once). Deadlocks are impossible by construction:
 --   * every row a statement may lock or wait for is taken in key order (`ORDER BY` the
---     conflict key);
---   * each such table is written by exactly one statement, and the statements run in
---     this file's order, after the events insert (itself in key order);
--- so every transaction takes its locks in one global order (events, shops,
--- shop_first_events, orders, refunds, complaints). The per-event tables are keyed by
--- the event itself, which this transaction alone inserted, so they never wait.
--- No statement updates a row that every batch of a shop would touch: a new shop is
--- inserted (`DO NOTHING` takes no lock on an existing row), and the first-event time
+--     conflict key, and the events in key order);
+--   * each such table is written by exactly one statement, and every batch runs the
+--     same statement: PostgreSQL runs the events insert first (the statement returns
+--     its rows) and then the CTEs one by one, each to its end, in a fixed order (the
+--     writer lists them so that it is this file's order);
+-- so every transaction takes its locks in one global order. The per-event tables are
+-- keyed by the event itself, which this transaction alone inserted, so they never wait.
+-- No statement updates a row that every batch of a shop would touch: a shop row is only
+-- inserted, for a shop with no first-event time stored (`DO NOTHING` takes no lock on
+-- an existing row, and shops seen before are not even looked up), and the first-event time
 -- and the dirty mark (one row per batch) are appended rows. Statements that may wait
--- (a new shop or first-event time another batch is adding too; the rows of orders,
--- refunds and complaints that other batches share) come last, so their locks are held
--- only for the end of the transaction.
--- Statements are separated by lines holding only `-- @@`.
+-- (a new shop or first-event time another batch is adding too; the rows of refunds
+-- and complaints that other batches share) come last, so their locks are held only for
+-- the end of the transaction. Orders, the entity most batches share, are not updated
+-- here at all: their events are appended and folded later (migration 0005). Retries of deadlocks (`db::retry`) stay as a
+-- second line of defence.
+-- Statements are separated by lines holding only `-- @@`; a query that begins with
+-- `-- helper: <name>` is a read-only CTE of that name the statements share.
+-- @@
 
 INSERT INTO dirty_marks (shop_ids)
-SELECT array_agg(DISTINCT shop_id) FROM new_events
+SELECT array_agg(DISTINCT shop_id) FROM batch
+HAVING count(*) > 0
 -- @@
 INSERT INTO reviews (shop_id, order_id, event_id, occurred_at, buyer_id, rating,
                      dsr_description, dsr_service, dsr_logistics)
@@ -30,119 +38,102 @@ SELECT e.shop_id, e.data->>'order_id', e.event_id, e.occurred_at, e.data->>'buye
        CASE e.data->>'rating' WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END,
        (e.data->'dsr'->>'description')::smallint, (e.data->'dsr'->>'service')::smallint,
        (e.data->'dsr'->>'logistics')::smallint
-FROM new_events e
+FROM batch e
 WHERE e.type = 'order.reviewed'
 ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO chat_messages (shop_id, conversation_id, event_id, occurred_at, sender, agent_id)
 SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'sender', e.data->>'agent_id'
-FROM new_events e
+FROM batch e
 WHERE e.type = 'chat.message'
 ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO chat_ratings (shop_id, conversation_id, event_id, occurred_at, satisfaction)
 SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'satisfaction'
-FROM new_events e
+FROM batch e
 WHERE e.type = 'chat.rated'
 ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO agent_status (shop_id, agent_id, event_id, occurred_at, online)
 SELECT e.shop_id, e.data->>'agent_id', e.event_id, e.occurred_at, e.data->>'status' = 'online'
-FROM new_events e
+FROM batch e
 WHERE e.type = 'agent.status'
 ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO complaint_followups (shop_id, complaint_id, event_id, occurred_at)
 SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at
-FROM new_events e
+FROM batch e
 WHERE e.type = 'complaint.followed_up'
 ON CONFLICT DO NOTHING
 -- @@
 INSERT INTO complaint_verifications (shop_id, complaint_id, event_id, occurred_at, conduct)
 SELECT e.shop_id, e.data->>'complaint_id', e.event_id, e.occurred_at, e.data->>'conduct'
-FROM new_events e
+FROM batch e
 WHERE e.type = 'complaint.verified'
 ON CONFLICT DO NOTHING
 -- @@
+INSERT INTO order_events (shop_id, order_id, event_id, type, occurred_at, buyer_id, amount_cents,
+                          currency, item_id, initiator)
+SELECT e.shop_id, e.data->>'order_id', e.event_id, e.type, e.occurred_at, e.data->>'buyer_id',
+       (e.data->>'amount_cents')::bigint, e.data->>'currency', e.data->>'item_id',
+       e.data->>'initiator'
+FROM batch e
+WHERE e.type IN ('order.created', 'order.paid', 'order.shipped', 'order.delivered', 'order.cancelled')
+ON CONFLICT DO NOTHING
+-- @@
+-- The orders whose row `fold_orders.sql` must bring up to date.
+INSERT INTO orders_to_fold (shop_ids, order_ids)
+SELECT array_agg(shop_id ORDER BY shop_id, order_id), array_agg(order_id ORDER BY shop_id, order_id)
+FROM (SELECT DISTINCT shop_id, (data->>'order_id') COLLATE "C" AS order_id
+      FROM batch
+      WHERE type IN ('order.created', 'order.paid', 'order.shipped', 'order.delivered', 'order.cancelled')
+     ) touched
+HAVING count(*) > 0
+-- @@
 INSERT INTO integrity_flags (shop_id, event_id, occurred_at, kind, note)
 SELECT e.shop_id, e.event_id, e.occurred_at, e.data->>'kind', e.data->>'note'
-FROM new_events e
+FROM batch e
 WHERE e.type = 'integrity.flagged'
 ON CONFLICT DO NOTHING
-
+-- @@
+-- helper: batch_firsts
+-- Each shop of the batch, its earliest event in the batch and the earliest one stored
+-- (NULL for a shop never seen, whose row the next statement adds).
+SELECT shop_id, min(occurred_at) AS first_at,
+       (SELECT min(f.first_at) FROM shop_first_events f WHERE f.shop_id = b.shop_id) AS known_first_at
+FROM batch b
+GROUP BY shop_id
 -- @@
 INSERT INTO shops (shop_id)
-SELECT DISTINCT shop_id FROM new_events
+SELECT shop_id FROM batch_firsts
+WHERE known_first_at IS NULL
 ORDER BY shop_id
 ON CONFLICT (shop_id) DO NOTHING
 -- @@
 INSERT INTO shop_first_events (shop_id, first_at)
-SELECT n.shop_id, n.first_at
-FROM (SELECT shop_id, min(occurred_at) AS first_at FROM new_events GROUP BY shop_id) n
-WHERE NOT EXISTS (SELECT 1 FROM shop_first_events f WHERE f.shop_id = n.shop_id AND f.first_at <= n.first_at)
-ORDER BY n.shop_id
+SELECT shop_id, first_at FROM batch_firsts
+WHERE known_first_at IS NULL OR first_at < known_first_at
+ORDER BY shop_id
 ON CONFLICT DO NOTHING
--- @@
-INSERT INTO orders AS o (shop_id, order_id, created_at, created_eid, buyer_id, amount_cents, currency,
-                         item_id, paid_at, shipped_at, delivered_at, cancelled_at, cancelled_eid,
-                         cancel_initiator)
-SELECT shop_id, order_id, created_at, created_eid, created->>'buyer_id',
-       (created->>'amount_cents')::bigint,
-       CASE WHEN created IS NOT NULL THEN COALESCE(created->>'currency', 'CNY') END,
-       created->>'item_id', paid_at, shipped_at, delivered_at, cancelled_at, cancelled_eid,
-       cancelled->>'initiator'
-FROM (
-    SELECT shop_id, (data->>'order_id') COLLATE "C" AS order_id,
-           min(occurred_at) FILTER (WHERE type = 'order.created') AS created_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.created'))[1] AS created_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.created'))[1] AS created,
-           min(occurred_at) FILTER (WHERE type = 'order.paid') AS paid_at,
-           min(occurred_at) FILTER (WHERE type = 'order.shipped') AS shipped_at,
-           min(occurred_at) FILTER (WHERE type = 'order.delivered') AS delivered_at,
-           min(occurred_at) FILTER (WHERE type = 'order.cancelled') AS cancelled_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.cancelled'))[1] AS cancelled_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'order.cancelled'))[1] AS cancelled
-    FROM new_events
-    WHERE type IN ('order.created', 'order.paid', 'order.shipped', 'order.delivered', 'order.cancelled')
-    GROUP BY 1, 2
-) g
-ORDER BY shop_id, order_id
-ON CONFLICT (shop_id, order_id) DO UPDATE
-SET created_eid  = CASE WHEN (excluded.created_at, excluded.created_eid) < (o.created_at, o.created_eid) OR o.created_at IS NULL
-                        THEN excluded.created_eid ELSE o.created_eid END,
-    buyer_id     = CASE WHEN (excluded.created_at, excluded.created_eid) < (o.created_at, o.created_eid) OR o.created_at IS NULL
-                        THEN excluded.buyer_id ELSE o.buyer_id END,
-    amount_cents = CASE WHEN (excluded.created_at, excluded.created_eid) < (o.created_at, o.created_eid) OR o.created_at IS NULL
-                        THEN excluded.amount_cents ELSE o.amount_cents END,
-    currency     = CASE WHEN (excluded.created_at, excluded.created_eid) < (o.created_at, o.created_eid) OR o.created_at IS NULL
-                        THEN excluded.currency ELSE o.currency END,
-    item_id      = CASE WHEN (excluded.created_at, excluded.created_eid) < (o.created_at, o.created_eid) OR o.created_at IS NULL
-                        THEN excluded.item_id ELSE o.item_id END,
-    created_at   = LEAST(o.created_at, excluded.created_at),
-    paid_at      = LEAST(o.paid_at, excluded.paid_at),
-    shipped_at   = LEAST(o.shipped_at, excluded.shipped_at),
-    delivered_at = LEAST(o.delivered_at, excluded.delivered_at),
-    cancelled_eid = CASE WHEN (excluded.cancelled_at, excluded.cancelled_eid) < (o.cancelled_at, o.cancelled_eid) OR o.cancelled_at IS NULL
-                         THEN excluded.cancelled_eid ELSE o.cancelled_eid END,
-    cancel_initiator = CASE WHEN (excluded.cancelled_at, excluded.cancelled_eid) < (o.cancelled_at, o.cancelled_eid) OR o.cancelled_at IS NULL
-                            THEN excluded.cancel_initiator ELSE o.cancel_initiator END,
-    cancelled_at = LEAST(o.cancelled_at, excluded.cancelled_at)
 -- @@
 INSERT INTO refunds AS r (shop_id, refund_id, requested_at, requested_eid, order_id, reason, amount_cents,
                           completed_at, rejected_at)
-SELECT shop_id, refund_id, requested_at, requested_eid, requested->>'order_id', requested->>'reason',
-       (requested->>'amount_cents')::bigint, completed_at, rejected_at
+SELECT shop_id, refund_id,
+       min(occurred_at) FILTER (WHERE type = 'refund.requested'),
+       min(event_id) FILTER (WHERE type = 'refund.requested'),
+       min(data->>'order_id') FILTER (WHERE type = 'refund.requested'),
+       min(data->>'reason') FILTER (WHERE type = 'refund.requested'),
+       min((data->>'amount_cents')::bigint) FILTER (WHERE type = 'refund.requested'),
+       min(occurred_at) FILTER (WHERE type = 'refund.completed'),
+       min(occurred_at) FILTER (WHERE type = 'refund.rejected')
 FROM (
-    SELECT shop_id, (data->>'refund_id') COLLATE "C" AS refund_id,
-           min(occurred_at) FILTER (WHERE type = 'refund.requested') AS requested_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'refund.requested'))[1] AS requested_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'refund.requested'))[1] AS requested,
-           min(occurred_at) FILTER (WHERE type = 'refund.completed') AS completed_at,
-           min(occurred_at) FILTER (WHERE type = 'refund.rejected') AS rejected_at
-    FROM new_events
+    SELECT DISTINCT ON (shop_id, 2, type) shop_id, (data->>'refund_id') COLLATE "C" AS refund_id, type,
+           occurred_at, event_id, data
+    FROM batch
     WHERE type IN ('refund.requested', 'refund.completed', 'refund.rejected')
-    GROUP BY 1, 2
-) g
+    ORDER BY shop_id, 2, type, occurred_at, event_id
+) earliest_of_each_type
+GROUP BY shop_id, refund_id
 ORDER BY shop_id, refund_id
 ON CONFLICT (shop_id, refund_id) DO UPDATE
 SET requested_eid = CASE WHEN (excluded.requested_at, excluded.requested_eid) < (r.requested_at, r.requested_eid) OR r.requested_at IS NULL
@@ -160,28 +151,29 @@ SET requested_eid = CASE WHEN (excluded.requested_at, excluded.requested_eid) < 
 INSERT INTO complaints AS c (shop_id, complaint_id, opened_at, opened_eid, category, order_id, accepted_at,
                              first_followup_at, resolved_at, resolved_eid, outcome, ruled_against,
                              verified_at, verified_eid, conduct)
-SELECT shop_id, complaint_id, opened_at, opened_eid, opened->>'category', opened->>'order_id', accepted_at,
-       first_followup_at, resolved_at, resolved_eid, resolved->>'outcome',
-       CASE WHEN resolved IS NOT NULL THEN COALESCE((resolved->>'ruled_against_merchant')::boolean, false) END,
-       verified_at, verified_eid, verified->>'conduct'
+SELECT shop_id, complaint_id,
+       min(occurred_at) FILTER (WHERE type = 'complaint.opened'),
+       min(event_id) FILTER (WHERE type = 'complaint.opened'),
+       min(data->>'category') FILTER (WHERE type = 'complaint.opened'),
+       min(data->>'order_id') FILTER (WHERE type = 'complaint.opened'),
+       min(occurred_at) FILTER (WHERE type = 'complaint.accepted'),
+       min(occurred_at) FILTER (WHERE type = 'complaint.followed_up'),
+       min(occurred_at) FILTER (WHERE type = 'complaint.resolved'),
+       min(event_id) FILTER (WHERE type = 'complaint.resolved'),
+       min(data->>'outcome') FILTER (WHERE type = 'complaint.resolved'),
+       bool_or(COALESCE((data->>'ruled_against_merchant')::boolean, false)) FILTER (WHERE type = 'complaint.resolved'),
+       min(occurred_at) FILTER (WHERE type = 'complaint.verified'),
+       min(event_id) FILTER (WHERE type = 'complaint.verified'),
+       min(data->>'conduct') FILTER (WHERE type = 'complaint.verified')
 FROM (
-    SELECT shop_id, (data->>'complaint_id') COLLATE "C" AS complaint_id,
-           min(occurred_at) FILTER (WHERE type = 'complaint.opened') AS opened_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.opened'))[1] AS opened_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.opened'))[1] AS opened,
-           min(occurred_at) FILTER (WHERE type = 'complaint.accepted') AS accepted_at,
-           min(occurred_at) FILTER (WHERE type = 'complaint.followed_up') AS first_followup_at,
-           min(occurred_at) FILTER (WHERE type = 'complaint.resolved') AS resolved_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.resolved'))[1] AS resolved_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.resolved'))[1] AS resolved,
-           min(occurred_at) FILTER (WHERE type = 'complaint.verified') AS verified_at,
-           (array_agg(event_id ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.verified'))[1] AS verified_eid,
-           (array_agg(data ORDER BY occurred_at, event_id) FILTER (WHERE type = 'complaint.verified'))[1] AS verified
-    FROM new_events
+    SELECT DISTINCT ON (shop_id, 2, type) shop_id, (data->>'complaint_id') COLLATE "C" AS complaint_id, type,
+           occurred_at, event_id, data
+    FROM batch
     WHERE type IN ('complaint.opened', 'complaint.accepted', 'complaint.followed_up', 'complaint.resolved',
                    'complaint.verified')
-    GROUP BY 1, 2
-) g
+    ORDER BY shop_id, 2, type, occurred_at, event_id
+) earliest_of_each_type
+GROUP BY shop_id, complaint_id
 ORDER BY shop_id, complaint_id
 ON CONFLICT (shop_id, complaint_id) DO UPDATE
 SET opened_eid = CASE WHEN (excluded.opened_at, excluded.opened_eid) < (c.opened_at, c.opened_eid) OR c.opened_at IS NULL

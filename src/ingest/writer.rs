@@ -1,6 +1,7 @@
 //! The batch writer: one transaction per request, raw events first, then projections.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
@@ -53,14 +54,34 @@ impl Conflict {
 
 const PROJECT_SQL: &str = include_str!("project.sql");
 
-/// The projection statements of `project.sql`, each reading `new_events`, with the
-/// table each one writes (the label of its timing histogram).
-pub fn projection_statements() -> impl Iterator<Item = (&'static str, &'static str)> {
+/// One CTE of `project.sql`: a projection statement (`INSERT INTO <table>`, named
+/// `project_<table>`) or a helper query the statements share (`-- helper: <name>`).
+#[derive(Debug, PartialEq)]
+enum Part {
+    Projection { table: &'static str, sql: &'static str },
+    Helper { name: &'static str, sql: &'static str },
+}
+
+/// The CTEs of `project.sql`, in the file's order.
+fn parts() -> impl Iterator<Item = Part> {
     PROJECT_SQL
         .split("\n-- @@\n")
         .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| (target_table(s), s))
+        // Chunks of comments only (the file's header) are not statements.
+        .filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.starts_with("--")))
+        .map(|sql| {
+            let helper = sql
+                .lines()
+                .find_map(|l| l.strip_prefix("-- helper: "))
+                .map(str::trim);
+            match helper {
+                Some(name) => Part::Helper { name, sql },
+                None => Part::Projection {
+                    table: target_table(sql),
+                    sql,
+                },
+            }
+        })
 }
 
 /// `INSERT INTO <table>` of a statement (after its leading comments).
@@ -70,6 +91,55 @@ fn target_table(stmt: &'static str) -> &'static str {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or("unknown")
 }
+
+/// One statement that takes a batch of events from `source` (a query or an
+/// `INSERT … RETURNING *` of the shape of `events`), folds it into every projection, and
+/// returns the batch's keys. One statement rather than one per table: a single round
+/// trip and plan, and the batch is read from memory instead of a scratch table that
+/// every statement scans again (see `project.sql` for why the lock order stays fixed).
+fn with_projections(source: &str) -> String {
+    let mut sql = format!("WITH batch AS MATERIALIZED ({source}\n)");
+    let (helpers, projections): (Vec<Part>, Vec<Part>) =
+        parts().partition(|p| matches!(p, Part::Helper { .. }));
+    for part in helpers {
+        if let Part::Helper { name, sql: body } = part {
+            sql.push_str(&format!(",\n{name} AS MATERIALIZED ({body}\n)"));
+        }
+    }
+    // The executor finishes data-modifying CTEs in the reverse of their order here, so
+    // they are listed backwards to run in the order of `project.sql`: the statements
+    // that may wait on rows other batches share last, holding their locks the least.
+    for part in projections.into_iter().rev() {
+        if let Part::Projection { table, sql: body } = part {
+            sql.push_str(&format!(",\nproject_{table} AS ({body}\n)"));
+        }
+    }
+    sql.push_str("\nSELECT shop_id, event_id FROM batch");
+    sql
+}
+
+/// The events insert of a request, with its projections.
+fn insert_events_sql(on_conflict: &str) -> String {
+    with_projections(&format!(
+        "INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
+         SELECT s, e, t, o, d::jsonb, h
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::bytea[])
+              AS u(s, e, t, o, d, h)
+         {on_conflict}
+         RETURNING *"
+    ))
+}
+
+static INSERT_EVENTS: LazyLock<String> = LazyLock::new(|| insert_events_sql(""));
+static INSERT_NEW_EVENTS: LazyLock<String> =
+    LazyLock::new(|| insert_events_sql("ON CONFLICT (shop_id, event_id) DO NOTHING"));
+/// The next chunk of stored events after a key, with its projections (`rebuild`).
+static PROJECT_STORED: LazyLock<String> = LazyLock::new(|| {
+    with_projections(
+        "SELECT * FROM events WHERE (shop_id, event_id) > ($1, $2)
+         ORDER BY shop_id, event_id LIMIT 10000",
+    )
+});
 
 /// Stores a validated batch atomically: every new event and its projections are
 /// committed together, or (on a conflict or any error) nothing is. A transient failure
@@ -230,34 +300,12 @@ async fn write_on(
         0
     };
 
-    if !inserted.is_empty() {
-        project(&mut tx).await?;
-    }
     let t = std::time::Instant::now();
     tx.commit().await?;
     ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "commit")
         .record(t.elapsed().as_secs_f64());
     Ok((inserted.len(), duplicates))
 }
-
-/// The events insert; its rows also go to `new_events`.
-macro_rules! insert_events_sql {
-    ($on_conflict:literal) => {
-        concat!(
-            "WITH ins AS (
-                 INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
-                 SELECT s, e, t, o, d::jsonb, h
-                 FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::bytea[])
-                      AS u(s, e, t, o, d, h) ",
-            $on_conflict,
-            " RETURNING *)
-             INSERT INTO new_events SELECT * FROM ins
-             RETURNING shop_id, event_id"
-        )
-    };
-}
-const INSERT_EVENTS: &str = insert_events_sql!("");
-const INSERT_NEW_EVENTS: &str = insert_events_sql!("ON CONFLICT (shop_id, event_id) DO NOTHING");
 
 /// Inserts the events (given in key order) and returns the keys that were new.
 async fn insert_events(
@@ -279,13 +327,11 @@ async fn insert_events(
         datas.push(e.data.get());
         hashes.push(&e.content_hash[..]);
     }
-    prepare_new_events(tx).await?;
-    // The inserted rows also go to `new_events`, which the projections read: no second
-    // lookup of the events just written. `unnest` yields the rows in array order, so
-    // the key locks are taken in key order.
+    // The same statement projects the inserted rows. `unnest` yields the rows in array
+    // order, so the key locks are taken in key order.
     let sql = match insert {
-        Insert::Plain => INSERT_EVENTS,
-        Insert::SkipStored => INSERT_NEW_EVENTS,
+        Insert::Plain => INSERT_EVENTS.as_str(),
+        Insert::SkipStored => INSERT_NEW_EVENTS.as_str(),
     };
     let rows: Vec<(String, String)> = sqlx::query_as(sql)
         .bind(&shop_ids)
@@ -299,62 +345,85 @@ async fn insert_events(
     Ok(rows)
 }
 
-/// The per-connection scratch table of events to project. It is empty at the start of
-/// every transaction (emptied at commit, and a rolled-back insert leaves nothing), so it
-/// is never truncated here: `TRUNCATE` gives the table a new file and invalidates the
-/// cached plans of every statement that reads it, which made each batch replan them.
-async fn prepare_new_events(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query("CREATE TEMP TABLE IF NOT EXISTS new_events (LIKE events) ON COMMIT DELETE ROWS")
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Folds the events in `new_events` into every projection (see `project.sql`).
-pub async fn project(tx: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    for (table, stmt) in projection_statements() {
-        let t = std::time::Instant::now();
-        sqlx::query(stmt).execute(&mut **tx).await?;
-        ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => table)
-            .record(t.elapsed().as_secs_f64());
-    }
-    Ok(())
-}
-
 /// Rebuilds every projection from the raw events (DESIGN principle 4), in one
 /// transaction: what the projections hold afterwards depends only on `events`.
 pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "TRUNCATE orders, reviews, refunds, chat_messages, chat_ratings, agent_status, complaints,
-                  complaint_followups, complaint_verifications, integrity_flags, shop_first_events",
+        "TRUNCATE orders, order_events, orders_to_fold, reviews, refunds, chat_messages, chat_ratings,
+                  agent_status, complaints, complaint_followups, complaint_verifications,
+                  integrity_flags, shop_first_events",
     )
     .execute(&mut *tx)
     .await?;
     let mut after: (String, String) = (String::new(), String::new());
     let mut total = 0;
-    prepare_new_events(&mut tx).await?;
     loop {
-        sqlx::query("DELETE FROM new_events")
-            .execute(&mut *tx)
+        let keys: Vec<(String, String)> = sqlx::query_as(&PROJECT_STORED)
+            .bind(&after.0)
+            .bind(&after.1)
+            .fetch_all(&mut *tx)
             .await?;
-        let keys: Vec<(String, String)> = sqlx::query_as(
-            "INSERT INTO new_events
-             SELECT * FROM events WHERE (shop_id, event_id) > ($1, $2) ORDER BY shop_id, event_id LIMIT 10000
-             RETURNING shop_id, event_id",
-        )
-        .bind(&after.0)
-        .bind(&after.1)
-        .fetch_all(&mut *tx)
-        .await?;
         total += keys.len();
         // Byte order, as the "C" collation of the key columns.
         let Some(last) = keys.into_iter().max() else {
             break;
         };
-        project(&mut tx).await?;
         after = last;
     }
+    super::fold::fold_orders_in(&mut tx).await?;
     tx.commit().await?;
     Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names() -> Vec<String> {
+        parts()
+            .map(|p| match p {
+                Part::Projection { table, .. } => table.to_string(),
+                Part::Helper { name, .. } => format!("helper {name}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn project_sql_lists_every_projection_once_in_lock_order() {
+        assert_eq!(
+            names(),
+            [
+                "dirty_marks",
+                "reviews",
+                "chat_messages",
+                "chat_ratings",
+                "agent_status",
+                "complaint_followups",
+                "complaint_verifications",
+                "order_events",
+                "orders_to_fold",
+                "integrity_flags",
+                "helper batch_firsts",
+                "shops",
+                "shop_first_events",
+                "refunds",
+                "complaints",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_statement_lists_helpers_first_and_projections_backwards() {
+        let sql = with_projections("SELECT * FROM events");
+        let at = |needle: &str| sql.find(needle).unwrap_or_else(|| panic!("{needle}"));
+        assert!(sql.starts_with("WITH batch AS MATERIALIZED (SELECT * FROM events\n)"));
+        assert!(at("batch_firsts AS MATERIALIZED (") < at("project_complaints AS ("));
+        // Finished last to first by the executor: complaints are listed first.
+        assert!(at("project_complaints AS (") < at("project_order_events AS ("));
+        assert!(at("project_order_events AS (") < at("project_dirty_marks AS ("));
+        assert!(sql.ends_with("\nSELECT shop_id, event_id FROM batch"));
+        // The file's header is not part of any statement.
+        assert!(!sql.contains("Entity projections"));
+    }
 }

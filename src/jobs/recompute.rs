@@ -208,6 +208,9 @@ pub async fn recompute(
     let marks: Vec<i64> = sqlx::query_scalar("SELECT id FROM dirty_marks")
         .fetch_all(pool)
         .await?;
+    // Orders are folded from their events on demand (`ingest::fold`): every batch whose
+    // mark was just read is in the fold.
+    crate::ingest::fold_orders(pool).await?;
     let all: Vec<ShopInfo> = sqlx::query_as(
         "SELECT s.shop_id, s.industry, f.first_event_at
              FROM shops s LEFT JOIN shop_first_event f USING (shop_id)

@@ -287,9 +287,45 @@ fn paid(id: &str) -> Value {
     )
 }
 
-/// Sets up shop s-1 with order o-1, and a second connection that holds o-1's row lock,
-/// so that an ingest touching o-1 blocks inside its transaction.
-async fn lock_order(app: &TestApp) -> PgConnection {
+/// Refund r-1 of shop s-1 completed: an ingest that updates r-1's row.
+fn completed(id: &str) -> Value {
+    ev(
+        id,
+        "refund.completed",
+        "s-1",
+        "2026-10-02T10:00:00+08:00",
+        json!({"refund_id": "r-1"}),
+    )
+}
+
+/// Sets up shop s-1 with refund r-1, and a second connection that holds r-1's row lock,
+/// so that an ingest touching r-1 blocks inside its transaction. (Refunds are updated
+/// in place by ingest; orders are not, since their events are appended and folded.)
+async fn lock_refund(app: &TestApp) -> PgConnection {
+    let requested = ev(
+        "rq-1",
+        "refund.requested",
+        "s-1",
+        "2026-10-01T10:00:00+08:00",
+        json!({"refund_id": "r-1", "order_id": "o-1", "reason": "quality", "amount_cents": 100}),
+    );
+    assert_eq!(app.post_events(&requested).await.0, 200);
+    let mut blocker = PgConnection::connect(&app.db_url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("SELECT 1 FROM refunds WHERE shop_id = 's-1' AND refund_id = 'r-1' FOR UPDATE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    blocker
+}
+
+/// Batches that share an order do not wait for each other: ingest appends order events
+/// and never locks an order row. A transaction holding o-1's row does not hold up an
+/// ingest of o-1's next event; the fold (when a recompute starts) brings the row up to
+/// date once the lock is gone.
+#[tokio::test]
+async fn an_ingest_never_waits_on_an_order_row() {
+    let app = TestApp::spawn().await;
     let created = ev(
         "c-1",
         "order.created",
@@ -298,13 +334,30 @@ async fn lock_order(app: &TestApp) -> PgConnection {
         json!({"order_id": "o-1", "buyer_id": "b-1", "amount_cents": 100}),
     );
     assert_eq!(app.post_events(&created).await.0, 200);
+    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
     let mut blocker = PgConnection::connect(&app.db_url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
     sqlx::query("SELECT 1 FROM orders WHERE shop_id = 's-1' AND order_id = 'o-1' FOR UPDATE")
         .execute(&mut blocker)
         .await
         .unwrap();
-    blocker
+    let answer = tokio::time::timeout(Duration::from_secs(5), app.post_events(&paid("p-0"))).await;
+    assert_eq!(
+        answer.expect("the ingest waited on the order row"),
+        (200, json!({"accepted": 1, "duplicates": 0}))
+    );
+    sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
+    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 1);
+    let row: (Option<String>, String, bool) = sqlx::query_as(
+        "SELECT to_char(paid_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24'), buyer_id, created_at IS NOT NULL
+         FROM orders WHERE order_id = 'o-1'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(row, (Some("10-02 10".into()), "b-1".into(), true));
+    // Nothing left to fold.
+    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 0);
 }
 
 /// A real deadlock between an ingest request and another transaction: Postgres aborts
@@ -313,7 +366,7 @@ async fn lock_order(app: &TestApp) -> PgConnection {
 async fn a_deadlocked_ingest_is_retried_and_lands_once() {
     let app = Arc::new(TestApp::spawn().await);
     let before = retries(&app, "deadlock").await;
-    let mut blocker = lock_order(&app).await;
+    let mut blocker = lock_refund(&app).await;
     // The blocker must not be the one Postgres picks: it checks for cycles much later.
     sqlx::query("SET deadlock_timeout = '60s'")
         .execute(&mut blocker)
@@ -321,15 +374,15 @@ async fn a_deadlocked_ingest_is_retried_and_lands_once() {
         .unwrap();
     let request = {
         let app = app.clone();
-        tokio::spawn(async move { app.post_events(&paid("p-1")).await })
+        tokio::spawn(async move { app.post_events(&completed("p-1")).await })
     };
-    // The request has inserted event p-1 and waits for o-1. Now the blocker inserts the
+    // The request has inserted event p-1 and waits for r-1. Now the blocker inserts the
     // same event key, waiting for the request: a cycle, broken by aborting the request.
     let mut probe = PgConnection::connect(&app.db_url).await.unwrap();
     wait_for_blocked_backend(&mut probe, db_name(&app.db_url)).await;
     let insert = sqlx::query(
         "INSERT INTO events (shop_id, event_id, type, occurred_at, data, content_hash)
-         VALUES ('s-1', 'p-1', 'order.paid', now(), '{\"order_id\": \"other\"}', '\\x00')
+         VALUES ('s-1', 'p-1', 'refund.completed', now(), '{\"refund_id\": \"other\"}', '\\x00')
          ON CONFLICT DO NOTHING",
     )
     .execute(&mut blocker)
@@ -346,14 +399,14 @@ async fn a_deadlocked_ingest_is_retried_and_lands_once() {
             .unwrap();
     assert_eq!(
         stored,
-        vec![("p-1".to_string(), json!({"order_id": "o-1"}))]
+        vec![("p-1".to_string(), json!({"refund_id": "r-1"}))]
     );
-    let paid_at: Option<chrono::DateTime<chrono::Utc>> =
-        sqlx::query_scalar("SELECT paid_at FROM orders WHERE order_id = 'o-1'")
+    let completed_at: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT completed_at FROM refunds WHERE refund_id = 'r-1'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    assert!(paid_at.is_some());
+    assert!(completed_at.is_some());
 }
 
 /// The request's connection is terminated while its transaction waits: the server
@@ -362,10 +415,10 @@ async fn a_deadlocked_ingest_is_retried_and_lands_once() {
 async fn a_connection_lost_mid_request_is_retried() {
     let app = Arc::new(TestApp::spawn().await);
     let before = retries(&app, "connection_lost").await;
-    let mut blocker = lock_order(&app).await;
+    let mut blocker = lock_refund(&app).await;
     let request = {
         let app = app.clone();
-        tokio::spawn(async move { app.post_events(&paid("p-2")).await })
+        tokio::spawn(async move { app.post_events(&completed("p-2")).await })
     };
     terminate_blocked_backend(&app).await;
     // Let the retry start (and block again), then release the lock.
@@ -387,13 +440,13 @@ async fn retries_exhausted_is_a_503_and_stores_nothing() {
         ..HttpOpts::default()
     };
     let app = Arc::new(TestApp::spawn_with(Policy::default_policy(), http).await);
-    let mut blocker = lock_order(&app).await;
+    let mut blocker = lock_refund(&app).await;
     let before = app.table_counts().await;
     let request = {
         let app = app.clone();
         tokio::spawn(async move {
             let batch = json!([
-                paid("p-3"),
+                completed("p-3"),
                 ev(
                     "n-1",
                     "order.created",

@@ -220,6 +220,8 @@ impl TestApp {
             "shop_first_events",
             "dirty_marks",
             "orders",
+            "order_events",
+            "orders_to_fold",
             "reviews",
             "refunds",
             "chat_messages",

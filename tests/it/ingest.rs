@@ -124,10 +124,15 @@ async fn every_event_type_is_accepted_and_projected() {
     let app = TestApp::spawn().await;
     let (s, b) = app.post_events(&Value::Array(one_of_each("s-1"))).await;
     assert_eq!((s, &b), (200, &json!({"accepted": 18, "duplicates": 0})));
+    // Order events are appended and queued; the fold (at the start of a recompute)
+    // writes the order rows.
+    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 2);
     let counts: std::collections::HashMap<String, i64> =
         app.table_counts().await.into_iter().collect();
     assert_eq!(counts["events"], 18);
     assert_eq!(counts["orders"], 2);
+    assert_eq!(counts["order_events"], 5);
+    assert_eq!(counts["orders_to_fold"], 0, "the fold took the queue");
     assert_eq!(counts["reviews"], 1);
     assert_eq!(counts["refunds"], 2);
     assert_eq!(counts["chat_messages"], 1);
@@ -575,6 +580,8 @@ pub(crate) fn stream() -> Vec<Value> {
 }
 
 pub(crate) async fn projections(app: &TestApp) -> Vec<String> {
+    // Orders are folded from their events when a recompute starts; fold them here.
+    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
     let mut out = Vec::new();
     for (t, key) in [
         ("orders", "shop_id, order_id"),
@@ -818,6 +825,7 @@ async fn concurrent_conflicting_requests_store_exactly_one() {
         statuses.sort();
         assert_eq!(statuses, [200, 409], "round {round}: {ra:?} {rb:?}");
     }
+    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
         .fetch_one(&app.pool)
         .await
