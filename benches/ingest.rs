@@ -289,7 +289,8 @@ async fn copy_baseline(
     Ok(events.len() as f64 / secs)
 }
 
-/// The sums of `shopscore_ingest_statement_seconds` by table, from `/metrics`.
+/// The sums of `shopscore_ingest_step_seconds` by step (the one statement that writes a
+/// batch, and its commit), from `/metrics`.
 async fn print_statement_times(server: &Server) {
     let Ok(r) = reqwest::get(format!("{}/metrics", server.base)).await else {
         return;
@@ -297,7 +298,7 @@ async fn print_statement_times(server: &Server) {
     let text = r.text().await.unwrap_or_default();
     let mut rows: Vec<(String, f64)> = text
         .lines()
-        .filter_map(|l| l.strip_prefix("shopscore_ingest_statement_seconds_sum{table=\""))
+        .filter_map(|l| l.strip_prefix("shopscore_ingest_step_seconds_sum{step=\""))
         .filter_map(|l| {
             let (table, rest) = l.split_once("\"}")?;
             Some((table.to_string(), rest.trim().parse().ok()?))
@@ -307,7 +308,7 @@ async fn print_statement_times(server: &Server) {
     let total: f64 = rows.iter().map(|r| r.1).sum();
     let parts: Vec<String> = rows.iter().map(|(t, s)| format!("{t} {s:.2}")).collect();
     println!(
-        "    statement seconds (sum over requests, {total:.2} in all): {}",
+        "    step seconds (sum over requests, {total:.2} in all): {}",
         parts.join(", ")
     );
 }

@@ -280,7 +280,7 @@ async fn write_on(
     let mut tx = conn.begin().await?;
     let t = std::time::Instant::now();
     let inserted = insert_events(&mut tx, unique, insert).await?;
-    ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "events")
+    ::metrics::histogram!("shopscore_ingest_step_seconds", "step" => "write")
         .record(t.elapsed().as_secs_f64());
 
     // Keys that were already stored (only `SkipStored` leaves any): a duplicate when the
@@ -302,12 +302,13 @@ async fn write_on(
 
     let t = std::time::Instant::now();
     tx.commit().await?;
-    ::metrics::histogram!("shopscore_ingest_statement_seconds", "table" => "commit")
+    ::metrics::histogram!("shopscore_ingest_step_seconds", "step" => "commit")
         .record(t.elapsed().as_secs_f64());
     Ok((inserted.len(), duplicates))
 }
 
-/// Inserts the events (given in key order) and returns the keys that were new.
+/// Inserts the events (given in key order) and their projections, and returns the keys
+/// that were new.
 async fn insert_events(
     tx: &mut Transaction<'_, Postgres>,
     events: &[(usize, &Event)],
