@@ -27,6 +27,11 @@ pub async fn fold_orders_in(conn: &mut PgConnection) -> Result<u64, sqlx::Error>
         .bind(FOLD_LOCK)
         .execute(&mut *conn)
         .await?;
+    // A fold after a backfill sorts every event of every order it touches (922 215
+    // events of 240 000 orders: 10.9 s with the default 4 MB, 8.7 s with 64 MB).
+    sqlx::query("SET LOCAL work_mem = '64MB'")
+        .execute(&mut *conn)
+        .await?;
     let folded = sqlx::query(FOLD_ORDERS)
         .execute(&mut *conn)
         .await?

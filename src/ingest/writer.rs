@@ -58,8 +58,14 @@ const PROJECT_SQL: &str = include_str!("project.sql");
 /// `project_<table>`) or a helper query the statements share (`-- helper: <name>`).
 #[derive(Debug, PartialEq)]
 enum Part {
-    Projection { table: &'static str, sql: &'static str },
-    Helper { name: &'static str, sql: &'static str },
+    Projection {
+        table: &'static str,
+        sql: &'static str,
+    },
+    Helper {
+        name: &'static str,
+        sql: &'static str,
+    },
 }
 
 /// The CTEs of `project.sql`, in the file's order.
@@ -68,7 +74,10 @@ fn parts() -> impl Iterator<Item = Part> {
         .split("\n-- @@\n")
         .map(str::trim)
         // Chunks of comments only (the file's header) are not statements.
-        .filter(|s| s.lines().any(|l| !l.trim().is_empty() && !l.starts_with("--")))
+        .filter(|s| {
+            s.lines()
+                .any(|l| !l.trim().is_empty() && !l.starts_with("--"))
+        })
         .map(|sql| {
             let helper = sql
                 .lines()
