@@ -332,7 +332,7 @@ async fn main() -> anyhow::Result<()> {
     // The demo writes about 2 + 4 × orders events per shop and day.
     let per_shop_day = a.events.div_ceil(a.shops * days as usize);
     let per_day = per_shop_day.saturating_sub(2).div_ceil(4) + 1;
-    let mut items = shopscore::demo::generate(a.shops, days, per_day, 11);
+    let mut items = shopscore::demo::generate(a.shops, days, per_day, 11, chrono::Utc::now());
     items.shuffle(&mut rand::rngs::StdRng::seed_from_u64(11));
     items.truncate(a.events);
     let now = chrono::Utc::now();

@@ -47,7 +47,7 @@ async fn main() -> anyhow::Result<()> {
     let policy = Policy::default_policy();
 
     let t = Instant::now();
-    let items = shopscore::demo::generate(shops, days as i64, per_day, 1);
+    let items = shopscore::demo::generate(shops, days as i64, per_day, 1, chrono::Utc::now());
     let now = chrono::Utc::now();
     let events: Vec<_> = items
         .iter()

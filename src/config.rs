@@ -60,8 +60,23 @@ pub enum Command {
         #[arg(long = "shop")]
         shops: Vec<String>,
     },
-    /// Load a small synthetic marketplace and recompute.
-    Demo,
+    /// Load a synthetic marketplace and recompute. The same options give the same
+    /// events, so running it again stores nothing new.
+    Demo {
+        /// Shops to generate.
+        #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        shops: u32,
+        /// Days of history before `--end`.
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3_650))]
+        days: u32,
+        /// Seed of the generator.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// RFC 3339 instant the marketplace ends at (and is recomputed as of); default:
+        /// now. Pin it to make runs on different days load the same events.
+        #[arg(long)]
+        end: Option<String>,
+    },
     /// Print the OpenAPI document (the committed openapi.yaml).
     Openapi,
     /// Ask a running server's `/readyz`; exit 0 when ready, 1 otherwise. For container

@@ -91,9 +91,54 @@ async fn run() -> anyhow::Result<()> {
             .await?;
             println!("{}", serde_json::to_string(&out)?);
         }
-        Command::Demo => {
-            let out = demo::run(&pool, &policy).await?;
-            println!("{}", serde_json::to_string(&out)?);
+        Command::Demo {
+            shops,
+            days,
+            seed,
+            end,
+        } => {
+            let now = chrono::Utc::now();
+            let end = match end {
+                Some(s) => {
+                    let t = chrono::DateTime::parse_from_rfc3339(&s)
+                        .context("--end must be RFC 3339")?
+                        .into();
+                    // Recomputed as of `end`: the same range as `--as-of`.
+                    jobs::periods::check_as_of(t, now, policy.tz)
+                        .map_err(|m| anyhow::anyhow!("--end {m}"))?;
+                    // Ingest refuses events more than 24 h ahead (SPEC §2).
+                    anyhow::ensure!(
+                        t <= now + chrono::Duration::hours(24),
+                        "--end must be at most 24 h after now: later events would be refused"
+                    );
+                    t
+                }
+                None => now,
+            };
+            let opts = demo::DemoOptions {
+                shops: shops as usize,
+                days: i64::from(days),
+                seed,
+                end,
+            };
+            let out = demo::run(&pool, &policy, &opts, now).await?;
+            println!(
+                "demo marketplace: {shops} shops (demo-shop-000 …), {days} days to {}, seed {seed}\n\
+                 events: {} generated, {} stored now, {} already stored\n\
+                 recomputed {} shops as of {} in {} ms\n\n\
+                 next:\n  \
+                 shopscore keys create --role admin --name me        # prints a key once\n  \
+                 shopscore serve\n  \
+                 curl -s localhost:8080/v1/shops/demo-shop-000/scorecard -H \"Authorization: Bearer $KEY\"\n  \
+                 curl -s 'localhost:8080/v1/shops?limit=5' -H \"Authorization: Bearer $KEY\"",
+                end.to_rfc3339(),
+                out.events,
+                out.accepted,
+                out.duplicates,
+                out.recompute.shops_scored,
+                out.recompute.as_of,
+                out.recompute.duration_ms,
+            );
         }
         Command::Rebuild => {
             let n = shopscore::ingest::writer::rebuild(&pool).await?;

@@ -23,7 +23,7 @@ use crate::ingest::{projections, stream};
 /// orders, reviews, refunds and chats, plus the ingest tests' stream with same-kind
 /// repeats, ties and complaints.
 fn marketplace() -> Vec<Value> {
-    let mut events = shopscore::demo::generate(24, 12, 3, 7);
+    let mut events = shopscore::demo::generate(24, 12, 3, 7, chrono::Utc::now());
     events.extend(stream());
     events
 }

@@ -832,3 +832,50 @@ async fn concurrent_conflicting_requests_store_exactly_one() {
         .unwrap();
     assert_eq!(n, 10, "one order per round, never both");
 }
+
+/// `shopscore demo` can run again: the same options store nothing new, and a later end
+/// repeats every event it had (duplicates, not conflicts) and adds the rest.
+#[tokio::test]
+async fn the_demo_marketplace_loads_again_as_duplicates() {
+    use shopscore::demo::{run, DemoOptions};
+    let app = TestApp::spawn().await;
+    let policy = shopscore::policy::Policy::default_policy();
+    let end: chrono::DateTime<chrono::Utc> = "2026-11-20T09:30:00Z".parse().unwrap();
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-23T12:00:00Z".parse().unwrap();
+    let opts = DemoOptions {
+        shops: 3,
+        days: 5,
+        seed: 7,
+        end,
+    };
+    let first = run(&app.pool, &policy, &opts, now).await.unwrap();
+    assert!(first.events > 100, "{first:?}");
+    assert_eq!((first.accepted, first.duplicates), (first.events, 0));
+    assert_eq!(first.recompute.shops_scored, 3);
+    let again = run(&app.pool, &policy, &opts, now).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, first.events));
+    // A day later, from the same first day: the first run's events come out again
+    // exactly, plus the new ones (the rest of Nov 20, Nov 21, and the later steps of
+    // earlier orders).
+    let later = DemoOptions {
+        end: end + chrono::Duration::days(1),
+        days: opts.days + 1,
+        ..opts
+    };
+    let more = run(&app.pool, &policy, &later, now).await.unwrap();
+    assert_eq!(more.duplicates, first.events);
+    assert_eq!(more.accepted, more.events - first.events);
+    assert!(more.accepted > 0);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored as usize, more.events);
+    // Nothing after `end` is generated.
+    let last: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("SELECT max(occurred_at) FROM events")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(last <= later.end, "{last}");
+}

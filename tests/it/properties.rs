@@ -72,7 +72,7 @@ proptest! {
     fn resends_shuffles_and_later_events_change_no_card(seed in 0u64..1000, resend_every in 2usize..6, order in any::<u64>()) {
         let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
         rt.block_on(async move {
-            let events = shopscore::demo::generate(4, 45, 3, seed);
+            let events = shopscore::demo::generate(4, 45, 3, seed, chrono::Utc::now());
             let as_of_t = chrono::Utc::now() - chrono::Duration::days(6);
             let as_of = as_of_t.to_rfc3339();
             let at = |e: &Value| chrono::DateTime::parse_from_rfc3339(e["occurred_at"].as_str().unwrap()).unwrap();

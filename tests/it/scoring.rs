@@ -390,7 +390,7 @@ async fn card_without_computed_at(app: &TestApp, shop: &str) -> Value {
 #[tokio::test]
 async fn a_look_back_changes_nothing_current() {
     let app = TestApp::spawn().await;
-    let events = shopscore::demo::generate(12, 20, 3, 5);
+    let events = shopscore::demo::generate(12, 20, 3, 5, chrono::Utc::now());
     for chunk in events.chunks(2000) {
         assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
     }
@@ -454,7 +454,7 @@ async fn a_run_ahead_of_the_clock_is_current_until_the_clock_passes_it() {
     use shopscore::clock::FakeClock;
     use shopscore::jobs::scheduler::{Scheduler, Tick};
     let app = TestApp::spawn().await;
-    let events = shopscore::demo::generate(6, 20, 3, 5);
+    let events = shopscore::demo::generate(6, 20, 3, 5, chrono::Utc::now());
     for chunk in events.chunks(2000) {
         assert_eq!(app.post_events(&Value::Array(chunk.to_vec())).await.0, 200);
     }
