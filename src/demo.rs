@@ -389,6 +389,7 @@ pub async fn run(
     policy: &Policy,
     opts: &DemoOptions,
     now: DateTime<Utc>,
+    progress: Option<&indicatif::ProgressBar>,
 ) -> anyhow::Result<DemoSummary> {
     for s in 0..opts.shops {
         let (id, industry) = shop(s);
@@ -401,6 +402,9 @@ pub async fn run(
     }
     let items = generate(opts.shops, opts.days, ORDERS_PER_DAY, opts.seed, opts.end);
     let (mut accepted, mut duplicates) = (0, 0);
+    if let Some(bar) = progress {
+        bar.set_length(items.len() as u64);
+    }
     for chunk in items.chunks(5000) {
         let events: Vec<_> = chunk
             .iter()
@@ -412,6 +416,12 @@ pub async fn run(
         let out = write_batch(pool, &events, &crate::db::retry::RetryPolicy::default()).await?;
         accepted += out.accepted;
         duplicates += out.duplicates;
+        if let Some(bar) = progress {
+            bar.inc(chunk.len() as u64);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
     }
     let recompute = recompute(pool, policy, now, opts.end, None, &Stop::never()).await?;
     Ok(DemoSummary {

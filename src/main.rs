@@ -121,7 +121,12 @@ async fn run() -> anyhow::Result<()> {
                 seed,
                 end,
             };
-            let out = demo::run(&pool, &policy, &opts, now).await?;
+            // Drawn on a terminal only (indicatif hides it otherwise).
+            let bar =
+                indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
+                    "{bar:40} {human_pos}/{human_len} events  {per_sec}  ETA {eta}",
+                )?);
+            let out = demo::run(&pool, &policy, &opts, now, Some(&bar)).await?;
             println!(
                 "demo marketplace: {shops} shops (demo-shop-000 …), {days} days to {}, seed {seed}\n\
                  events: {} generated, {} stored now, {} already stored\n\

@@ -848,11 +848,11 @@ async fn the_demo_marketplace_loads_again_as_duplicates() {
         seed: 7,
         end,
     };
-    let first = run(&app.pool, &policy, &opts, now).await.unwrap();
+    let first = run(&app.pool, &policy, &opts, now, None).await.unwrap();
     assert!(first.events > 100, "{first:?}");
     assert_eq!((first.accepted, first.duplicates), (first.events, 0));
     assert_eq!(first.recompute.shops_scored, 3);
-    let again = run(&app.pool, &policy, &opts, now).await.unwrap();
+    let again = run(&app.pool, &policy, &opts, now, None).await.unwrap();
     assert_eq!((again.accepted, again.duplicates), (0, first.events));
     // A day later, from the same first day: the first run's events come out again
     // exactly, plus the new ones (the rest of Nov 20, Nov 21, and the later steps of
@@ -862,7 +862,7 @@ async fn the_demo_marketplace_loads_again_as_duplicates() {
         days: opts.days + 1,
         ..opts
     };
-    let more = run(&app.pool, &policy, &later, now).await.unwrap();
+    let more = run(&app.pool, &policy, &later, now, None).await.unwrap();
     assert_eq!(more.duplicates, first.events);
     assert_eq!(more.accepted, more.events - first.events);
     assert!(more.accepted > 0);
