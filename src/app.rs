@@ -46,6 +46,8 @@ pub struct AppState {
     pub replica: Arc<str>,
     /// Longest a `POST /v1/recompute` may run before it rolls back with 503.
     pub recompute_limit: Duration,
+    /// Keys verified in the last seconds (`key_cache`).
+    pub keys: Arc<crate::key_cache::KeyCache>,
 }
 
 /// What bounds one `POST /v1/events`: body size, the shared memory budget, and how
@@ -84,6 +86,7 @@ impl AppState {
             clock: crate::clock::system(),
             replica: crate::jobs::runs::default_replica().into(),
             recompute_limit: Duration::from_secs(http.recompute_timeout),
+            keys: Arc::default(),
         }
     }
 

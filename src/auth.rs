@@ -20,6 +20,7 @@ use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::key_cache::{CachedKey, KeyCache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -158,15 +159,26 @@ pub async fn list_keys(
     .await
 }
 
-/// Revokes a key; `None` when there is no such key.
+/// Revokes a key; `None` when there is no such key. Every `serve` process hears of it
+/// when this commits and stops accepting the key (`key_cache`).
 pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
-    sqlx::query_as(
+    let mut tx = pool.begin().await?;
+    let info: Option<KeyInfo> = sqlx::query_as(
         "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
          RETURNING id, name, role, shops, created_at, last_used_at, revoked_at",
     )
     .bind(id)
-    .fetch_optional(pool)
-    .await
+    .fetch_optional(&mut *tx)
+    .await?;
+    if info.is_some() {
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(crate::key_cache::CHANNEL)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(info)
 }
 
 /// Per-key request budget.
@@ -202,7 +214,14 @@ fn key_id(key: &str) -> Option<&str> {
         .then_some(id)
 }
 
-pub async fn authenticate(pool: &PgPool, header: Option<&str>) -> Result<Caller, ApiError> {
+/// The caller of a request, from its `Authorization: Bearer` key: one lookup of the key
+/// (skipped while it is in `keys`, see `key_cache`), and its use recorded at most once a
+/// minute per key, so reads do not all become writes.
+pub async fn authenticate(
+    pool: &PgPool,
+    keys: &KeyCache,
+    header: Option<&str>,
+) -> Result<Caller, ApiError> {
     let key = header
         .and_then(|h| {
             h.strip_prefix("Bearer ")
@@ -211,38 +230,52 @@ pub async fn authenticate(pool: &PgPool, header: Option<&str>) -> Result<Caller,
         .map(str::trim)
         .ok_or(ApiError::Unauthorized)?;
     let id = key_id(key).ok_or(ApiError::Unauthorized)?;
-    let row: Option<(
-        String,
-        Vec<String>,
-        Vec<u8>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = sqlx::query_as(
-        "SELECT role, shops, secret_hash, revoked_at, last_used_at FROM api_keys WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
-    let Some((role, shops, stored, revoked_at, last_used)) = row else {
-        return Err(ApiError::Unauthorized);
+    let cached = keys.get(id);
+    let from_cache = cached.is_some();
+    let known = match cached {
+        Some(k) => k,
+        None => lookup(pool, id).await?.ok_or(ApiError::Unauthorized)?,
     };
-    let matches: bool = hash_key(key).ct_eq(&stored).into();
-    if !matches || revoked_at.is_some() {
+    let matches: bool = hash_key(key).ct_eq(&known.secret_hash).into();
+    if !matches {
         return Err(ApiError::Unauthorized);
     }
-    let role = Role::parse(&role).ok_or(ApiError::Unauthorized)?;
-    // Record use, at most once a minute per key, so reads do not all become writes.
-    if last_used.is_none_or(|t| Utc::now() - t > chrono::Duration::seconds(60)) {
+    let now = Utc::now();
+    let stale = known
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::seconds(60));
+    if stale {
         sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
             .bind(id)
             .execute(pool)
             .await?;
     }
-    Ok(Caller {
+    let caller = Caller {
         key_id: id.to_string(),
-        role,
-        shops,
-    })
+        role: known.role,
+        shops: known.shops.clone(),
+    };
+    if !from_cache {
+        keys.put(id, known);
+    }
+    if stale {
+        keys.used(id, now);
+    }
+    Ok(caller)
+}
+
+/// A key that exists, is not revoked and names a known role.
+async fn lookup(pool: &PgPool, id: &str) -> Result<Option<CachedKey>, sqlx::Error> {
+    let row: Option<(String, Vec<String>, Vec<u8>, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "SELECT role, shops, secret_hash, last_used_at FROM api_keys
+         WHERE id = $1 AND revoked_at IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|(role, shops, hash, last_used)| {
+        Some(CachedKey::new(Role::parse(&role)?, shops, hash, last_used))
+    }))
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -256,7 +289,7 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let caller = authenticate(&state.pool, header).await?;
+        let caller = authenticate(&state.pool, &state.keys, header).await?;
         state.rate_limit.check(&caller.key_id)?;
         Ok(caller)
     }

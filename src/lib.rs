@@ -16,6 +16,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod ingest;
 pub mod jobs;
+pub mod key_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod policy;

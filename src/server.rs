@@ -23,6 +23,11 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, %replica, "shopscore listening");
     let state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
     let shutdown = CancellationToken::new();
+    let keys = tokio::spawn(crate::key_cache::listen(
+        pool.clone(),
+        state.keys.clone(),
+        shutdown.clone(),
+    ));
     let scheduler = (!opts.no_scheduler).then(|| {
         let scheduler = Scheduler {
             pool,
@@ -49,6 +54,7 @@ pub async fn serve(
     if let Some(s) = scheduler {
         let _ = s.await;
     }
+    let _ = keys.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -126,6 +126,8 @@ pub async fn revoke_key(
     let info = auth::revoke_key(&state.pool, &id)
         .await?
         .ok_or_else(|| ApiError::NotFound("no such key".into()))?;
+    // The other replicas hear of it by NOTIFY; this one need not wait for that.
+    state.keys.forget(&info.id);
     tracing::info!(key_id = %info.id, "API key revoked");
     Ok(Json(info.local(state.policy.tz)))
 }

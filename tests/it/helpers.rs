@@ -99,6 +99,11 @@ impl TestApp {
             .try_init();
         let (pool, db_url) = fresh_pool_of(connections).await;
         let state = AppState::new(pool.clone(), Arc::new(policy), &http);
+        tokio::spawn(shopscore::key_cache::listen(
+            pool.clone(),
+            state.keys.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        ));
         let app = router(state, &http);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());

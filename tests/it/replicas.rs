@@ -226,3 +226,72 @@ async fn sigterm_mid_run_rolls_back_and_records_the_run() {
         .unwrap();
     assert_eq!(cards, 0, "rolled back");
 }
+
+/// Keys are cached for seconds after they verify, yet a revoked key stops working on
+/// every replica at once: the revoking replica forgets it, the others hear a NOTIFY
+/// (from the API or the CLI). Checked well inside the cache's TTL.
+#[tokio::test]
+async fn a_revoked_key_stops_working_on_every_replica_at_once() {
+    use shopscore::key_cache::KeyCache;
+    let (pool, url) = fresh_pool().await;
+    let (_, admin) = create_key(&pool, Role::Admin, &[], None).await.unwrap();
+    let (first, first_key) = create_key(&pool, Role::Ops, &[], None).await.unwrap();
+    let (second, second_key) = create_key(&pool, Role::Ops, &[], None).await.unwrap();
+    let a = Replica::start(&url, "a", 3600).await;
+    let b = Replica::start(&url, "b", 3600).await;
+    let client = Client::new();
+    let me = |base: String, key: String| {
+        let client = client.clone();
+        async move {
+            client
+                .get(format!("{base}/v1/me"))
+                .bearer_auth(key)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // Both keys verified (and cached) on both replicas.
+    for base in [&a.base, &b.base] {
+        assert_eq!(me(base.clone(), first_key.clone()).await, 200);
+        assert_eq!(me(base.clone(), second_key.clone()).await, 200);
+    }
+    let within = KeyCache::TTL / 3;
+    // Revoked through replica a's API.
+    let started = std::time::Instant::now();
+    let r = client
+        .delete(format!("{}/v1/keys/{}", a.base, first.id))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(me(a.base.clone(), first_key.clone()).await, 401);
+    eventually(
+        within.as_secs(),
+        "replica b refuses the key revoked on a",
+        || {
+            let status = me(b.base.clone(), first_key.clone());
+            async move { status.await == 401 }
+        },
+    )
+    .await;
+    assert!(started.elapsed() < within, "{:?}", started.elapsed());
+    // Revoked with the CLI: both replicas hear of it.
+    let started = std::time::Instant::now();
+    crate::helpers::shopscore(&url, &["keys", "revoke", &second.id], &[]);
+    for base in [&a.base, &b.base] {
+        eventually(
+            within.as_secs(),
+            "every replica refuses the key revoked by the CLI",
+            || {
+                let status = me(base.clone(), second_key.clone());
+                async move { status.await == 401 }
+            },
+        )
+        .await;
+    }
+    assert!(started.elapsed() < within, "{:?}", started.elapsed());
+}
