@@ -310,12 +310,19 @@ async fn lock_refund(app: &TestApp) -> PgConnection {
         json!({"refund_id": "r-1", "order_id": "o-1", "reason": "quality", "amount_cents": 100}),
     );
     assert_eq!(app.post_events(&requested).await.0, 200);
+    hold_rows(
+        app,
+        "SELECT 1 FROM refunds WHERE shop_id = 's-1' AND refund_id = 'r-1' FOR UPDATE",
+    )
+    .await
+}
+
+/// A connection of its own with a transaction open that has locked the rows `select`
+/// (a `SELECT … FOR UPDATE`) names, until it commits or rolls back.
+async fn hold_rows(app: &TestApp, select: &str) -> PgConnection {
     let mut blocker = PgConnection::connect(&app.db_url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query("SELECT 1 FROM refunds WHERE shop_id = 's-1' AND refund_id = 'r-1' FOR UPDATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    sqlx::query(select).execute(&mut blocker).await.unwrap();
     blocker
 }
 
@@ -335,12 +342,11 @@ async fn an_ingest_never_waits_on_an_order_row() {
     );
     assert_eq!(app.post_events(&created).await.0, 200);
     shopscore::ingest::fold_orders(&app.pool).await.unwrap();
-    let mut blocker = PgConnection::connect(&app.db_url).await.unwrap();
-    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
-    sqlx::query("SELECT 1 FROM orders WHERE shop_id = 's-1' AND order_id = 'o-1' FOR UPDATE")
-        .execute(&mut blocker)
-        .await
-        .unwrap();
+    let mut blocker = hold_rows(
+        &app,
+        "SELECT 1 FROM orders WHERE shop_id = 's-1' AND order_id = 'o-1' FOR UPDATE",
+    )
+    .await;
     let answer = tokio::time::timeout(Duration::from_secs(5), app.post_events(&paid("p-0"))).await;
     assert_eq!(
         answer.expect("the ingest waited on the order row"),
