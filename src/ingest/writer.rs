@@ -108,20 +108,23 @@ fn target_table(stmt: &'static str) -> &'static str {
 /// every statement scans again (see `project.sql` for why the lock order stays fixed).
 fn with_projections(source: &str) -> String {
     let mut sql = format!("WITH batch AS MATERIALIZED ({source}\n)");
-    let (helpers, projections): (Vec<Part>, Vec<Part>) =
-        parts().partition(|p| matches!(p, Part::Helper { .. }));
-    for part in helpers {
-        if let Part::Helper { name, sql: body } = part {
-            sql.push_str(&format!(",\n{name} AS MATERIALIZED ({body}\n)"));
+    let mut projections = Vec::new();
+    for part in parts() {
+        match part {
+            Part::Helper { name, sql: body } => {
+                sql.push_str(&format!(",\n{name} AS MATERIALIZED ({body}\n)"))
+            }
+            Part::Projection { table, sql: body } => {
+                projections.push(format!(",\nproject_{table} AS ({body}\n)"))
+            }
         }
     }
     // The executor finishes data-modifying CTEs in the reverse of their order here, so
     // they are listed backwards to run in the order of `project.sql`: the statements
     // that may wait on rows other batches share last, holding their locks the least.
-    for part in projections.into_iter().rev() {
-        if let Part::Projection { table, sql: body } = part {
-            sql.push_str(&format!(",\nproject_{table} AS ({body}\n)"));
-        }
+    // Helpers come first, before any statement that reads them.
+    for projection in projections.iter().rev() {
+        sql.push_str(projection);
     }
     sql.push_str("\nSELECT shop_id, event_id FROM batch");
     sql
