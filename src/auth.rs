@@ -232,7 +232,7 @@ pub async fn authenticate(
     let id = key_id(key).ok_or(ApiError::Unauthorized)?;
     let cached = keys.get(id);
     let from_cache = cached.is_some();
-    let known = match cached {
+    let mut known = match cached {
         Some(k) => k,
         None => lookup(pool, id).await?.ok_or(ApiError::Unauthorized)?,
     };
@@ -249,19 +249,17 @@ pub async fn authenticate(
             .bind(id)
             .execute(pool)
             .await?;
+        known.last_used_at = Some(now);
     }
-    let caller = Caller {
+    // A cached entry keeps its age (`fetched`), so rewriting it does not extend it.
+    if stale || !from_cache {
+        keys.put(id, known.clone());
+    }
+    Ok(Caller {
         key_id: id.to_string(),
         role: known.role,
-        shops: known.shops.clone(),
-    };
-    if !from_cache {
-        keys.put(id, known);
-    }
-    if stale {
-        keys.used(id, now);
-    }
-    Ok(caller)
+        shops: known.shops,
+    })
 }
 
 /// A key that exists, is not revoked and names a known role.

@@ -66,16 +66,20 @@ impl KeyCache {
     /// Entries kept at most (a full cache is emptied, not grown).
     const MAX: usize = 10_000;
 
+    /// The map; a panic while it was held leaves nothing half-done, so poison is ignored.
+    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedKey>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn get(&self, id: &str) -> Option<CachedKey> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
+        self.entries()
             .get(id)
             .filter(|k| k.fetched.elapsed() < Self::TTL)
             .cloned()
     }
 
     pub fn put(&self, id: &str, key: CachedKey) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries();
         if entries.len() >= Self::MAX {
             entries.retain(|_, k| k.fetched.elapsed() < Self::TTL);
             if entries.len() >= Self::MAX {
@@ -85,26 +89,12 @@ impl KeyCache {
         entries.insert(id.to_string(), key);
     }
 
-    /// Records that `last_used_at` was written, keeping the entry's age.
-    pub fn used(&self, id: &str, at: DateTime<Utc>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(k) = entries.get_mut(id) {
-            k.last_used_at = Some(at);
-        }
-    }
-
     pub fn forget(&self, id: &str) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+        self.entries().remove(id);
     }
 
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.entries().clear();
     }
 }
 

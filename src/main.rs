@@ -65,17 +65,7 @@ async fn run() -> anyhow::Result<()> {
             None => anyhow::bail!("no key with id {id}"),
         },
         Command::Recompute { as_of, shops } => {
-            let as_of = match as_of {
-                Some(s) => {
-                    let t = chrono::DateTime::parse_from_rfc3339(&s)
-                        .context("--as-of must be RFC 3339")?
-                        .into();
-                    jobs::periods::check_as_of(t, chrono::Utc::now(), policy.tz)
-                        .map_err(|m| anyhow::anyhow!("--as-of {m}"))?;
-                    t
-                }
-                None => chrono::Utc::now(),
-            };
+            let as_of = instant_flag("--as-of", as_of, chrono::Utc::now(), &policy)?;
             let ids = (!shops.is_empty()).then_some(shops);
             let clock = shopscore::clock::SystemClock;
             let stop = jobs::recompute::Stop::never();
@@ -98,23 +88,13 @@ async fn run() -> anyhow::Result<()> {
             end,
         } => {
             let now = chrono::Utc::now();
-            let end = match end {
-                Some(s) => {
-                    let t = chrono::DateTime::parse_from_rfc3339(&s)
-                        .context("--end must be RFC 3339")?
-                        .into();
-                    // Recomputed as of `end`: the same range as `--as-of`.
-                    jobs::periods::check_as_of(t, now, policy.tz)
-                        .map_err(|m| anyhow::anyhow!("--end {m}"))?;
-                    // Ingest refuses events more than 24 h ahead (SPEC §2).
-                    anyhow::ensure!(
-                        t <= now + chrono::Duration::hours(24),
-                        "--end must be at most 24 h after now: later events would be refused"
-                    );
-                    t
-                }
-                None => now,
-            };
+            // Recomputed as of `end`: the same range as `--as-of`.
+            let end = instant_flag("--end", end, now, &policy)?;
+            // Ingest refuses events more than 24 h ahead (SPEC §2).
+            anyhow::ensure!(
+                end <= now + chrono::Duration::hours(24),
+                "--end must be at most 24 h after now: later events would be refused"
+            );
             let opts = demo::DemoOptions {
                 shops: shops as usize,
                 days: i64::from(days),
@@ -152,6 +132,24 @@ async fn run() -> anyhow::Result<()> {
         Command::Openapi | Command::Healthcheck { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// An RFC 3339 `as_of`-like flag: checked against the range a recompute accepts
+/// (SPEC §1); `now` when absent.
+fn instant_flag(
+    flag: &str,
+    value: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+    policy: &Policy,
+) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    let Some(s) = value else {
+        return Ok(now);
+    };
+    let t = chrono::DateTime::parse_from_rfc3339(&s)
+        .with_context(|| format!("{flag} must be RFC 3339"))?
+        .into();
+    jobs::periods::check_as_of(t, now, policy.tz).map_err(|m| anyhow::anyhow!("{flag} {m}"))?;
+    Ok(t)
 }
 
 /// glibc's allocator keeps freed memory: its mmap threshold rises to the size of the
