@@ -93,6 +93,12 @@ async fn two_replicas_score_every_event_and_run_each_slot_once() {
         })
         .await;
     }
+    // A tick may be mid-run as the last review shows: let it end, then every run that
+    // ended must have succeeded.
+    eventually(10, "no run in progress", || async {
+        runs(&pool).await.iter().all(|r| r.4 != "running")
+    })
+    .await;
     let all = runs(&pool).await;
     assert!(all.iter().all(|r| r.4 == "succeeded"), "{all:?}");
     let today = Utc::now()
