@@ -26,10 +26,10 @@ use axum::body::Bytes;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde_json::{json, Value};
-use shopscore::auth::{create_key, Role};
-use sqlx::{Connection, PgConnection};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
+
+mod common;
+use common::{drop_database, fresh_database, Server};
 
 struct Args {
     events: usize,
@@ -52,24 +52,12 @@ fn args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut num = || {
-            it.next()
-                .and_then(|v| v.parse::<usize>().ok())
-                .expect("a number")
-        };
+        let mut num = || common::number(&mut it);
         match flag.as_str() {
             "--events" => a.events = num(),
             "--shops" => a.shops = num(),
             "--big-batches" => a.big_batches = num(),
-            "--producers" => {
-                a.producers = it
-                    .next()
-                    .expect("a list")
-                    .split(',')
-                    .filter(|p| !p.is_empty())
-                    .map(|p| p.parse().expect("a number"))
-                    .collect()
-            }
+            "--producers" => a.producers = common::numbers(&mut it),
             "--verbose" => a.verbose = true,
             "--tiny" => {
                 a.events = 3_000;
@@ -81,81 +69,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn server_url(db: &str) -> String {
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| shopscore::config::DEFAULT_DATABASE_URL.into());
-    let (server, _) = base.rsplit_once('/').expect("a database URL");
-    format!("{server}/{db}")
-}
-
-async fn drop_database(db: &str) -> anyhow::Result<()> {
-    let mut admin = PgConnection::connect(&server_url("postgres")).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
-    Ok(())
-}
-
-/// A `shopscore serve` process on a fresh database, and an ingest key for it.
-struct Server {
-    child: Child,
-    base: String,
-    key: String,
-}
-
-impl Server {
-    async fn start(db: &str) -> anyhow::Result<Server> {
-        drop_database(db).await?;
-        let url = server_url(db);
-        // Migrate and make a key first, so the server's start is only its own.
-        let pool = shopscore::db::connect_and_migrate(&url).await?;
-        let (_, key) = create_key(&pool, Role::Ingest, &[], Some("bench")).await?;
-        pool.close().await;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_shopscore"))
-            .args(["serve", "--no-scheduler"])
-            .env("DATABASE_URL", &url)
-            .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
-            .env("SHOPSCORE_RATE_LIMIT", "100000000")
-            .env("RUST_LOG", "error")
-            .kill_on_drop(true)
-            .spawn()?;
-        let base = format!("http://127.0.0.1:{port}");
-        let client = reqwest::Client::new();
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-                if r.status().is_success() {
-                    return Ok(Server { child, base, key });
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        anyhow::bail!("the server did not become ready")
-    }
-
-    /// Peak and current resident memory of the server process, in MiB.
-    fn rss_mib(&self) -> (f64, f64) {
-        let pid = self.child.id().expect("running");
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-                .map_or(f64::NAN, |kb| kb / 1024.0)
-        };
-        (field("VmHWM:"), field("VmRSS:"))
-    }
-
-    async fn stop(mut self) {
-        let _ = self.child.start_kill();
-        let _ = self.child.wait().await;
-    }
 }
 
 /// What N producers posting `bodies` measured.
@@ -238,8 +151,7 @@ async fn copy_baseline(
     events: &[shopscore::ingest::Event],
     chunk: usize,
 ) -> anyhow::Result<f64> {
-    drop_database(db).await?;
-    let pool = shopscore::db::connect_and_migrate(&server_url(db)).await?;
+    let pool = fresh_database(db).await?;
     sqlx::query(
         "CREATE TABLE copy_baseline (
              shop_id text COLLATE \"C\" NOT NULL, event_id text COLLATE \"C\" NOT NULL,
@@ -372,7 +284,7 @@ async fn main() -> anyhow::Result<()> {
     println!("| producers | events/s | × COPY | p50 | p99 | non-200 |");
     println!("|---|---|---|---|---|---|");
     for &p in &a.producers {
-        let server = Server::start(db).await?;
+        let server = Server::fresh(db).await?;
         let run = post_all(&server, &bodies, p).await;
         let rate = items.len() as f64 / run.seconds;
         println!(
@@ -410,7 +322,7 @@ async fn main() -> anyhow::Result<()> {
             ndjson(&items)
         })
         .collect();
-    let server = Server::start(db).await?;
+    let server = Server::fresh(db).await?;
     let (_, idle) = server.rss_mib();
     let run = post_all(&server, &big, 8).await;
     let (peak, after) = server.rss_mib();

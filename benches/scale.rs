@@ -1,130 +1,381 @@
-//! A scale run: ingest a synthetic marketplace over HTTP-free library calls, then a full
-//! recompute, and print the figures. Not a timed test: it prints, you compare.
+//! SPEC §7 scale: recompute, dashboard reads and snapshot storage, each figure printed
+//! beside a baseline measured in the same run. Not a timed test: it prints, you compare.
 //!
-//!     cargo bench --bench scale -- [shops] [days] [orders_per_day]
+//!     cargo bench --bench scale -- [--shops 1000,10000] [--days 30] [--orders 2]
+//!                                  [--read-seconds 10] [--keep] [--tiny]
 //!
-//! The baseline measured in the same run is a bare `INSERT … SELECT FROM unnest` of the
-//! same events into a scratch table, so the ingest figure reads as a ratio of what
-//! Postgres itself takes to take in those rows.
+//! For each shop count, on a fresh database:
+//! 1. generates the demo marketplace (`demo::generate`: seed 1, ending now) and loads it
+//!    through the batch writer `POST /v1/events` uses (10 000 events per transaction,
+//!    three at once), then `VACUUM ANALYZE` (what autovacuum does in production);
+//! 2. baseline: one `GROUP BY shop_id, type` scan of every raw event (run twice; the
+//!    second, warm, is the base: the recomputes read warm tables too);
+//! 3. folds the backfill's orders (`ingest::fold_orders`: the work ingest leaves to the
+//!    first recompute after it);
+//! 4. starts the real `shopscore serve --no-scheduler` and times two full recomputes
+//!    (`POST /v1/recompute`), with the server's peak RSS and where the time went;
+//! 5. incremental: new events for 1 % and then 10 % of the shops, and a recompute of
+//!    those shops (what a scheduler tick does with its dirty shops);
+//! 6. reads: `wrk` (2 threads, 32 connections) on `/healthz`, then on the scorecards of
+//!    random shops, same server (skipped, with a note, when `wrk` is not installed);
+//! 7. storage: bytes per stored scorecard snapshot, and so per shop and day under the
+//!    retention policy.
+//!
+//! `--keep` leaves the last database (`shopscore_bench_scale`) for profiling;
+//! `--tiny` runs every step on 20 shops and 5 days: CI uses it to prove the bench works
+//! (`cargo test --bench scale -- --tiny` reuses the test build).
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
-use shopscore::ingest::{validate, write_batch};
-use shopscore::jobs::recompute::{recompute, Stop};
-use shopscore::policy::Policy;
+use futures_util::StreamExt;
+use serde_json::json;
+use shopscore::auth::Role;
+use shopscore::ingest::{validate, write_batch, Event};
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let args: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    let (shops, days, per_day) = (
-        args.first().copied().unwrap_or(200),
-        args.get(1).copied().unwrap_or(30),
-        args.get(2).copied().unwrap_or(8),
-    );
-    let base = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| shopscore::config::DEFAULT_DATABASE_URL.into());
-    let url = format!("{}_bench", base);
-    {
-        let admin = sqlx::PgPool::connect(
-            &base
-                .rsplit_once('/')
-                .map(|(s, _)| format!("{s}/postgres"))
-                .unwrap(),
-        )
-        .await?;
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-            url.rsplit('/').next().unwrap()
-        ))
-        .execute(&admin)
-        .await?;
+mod common;
+use common::{drop_database, fresh_database, Server};
+
+const DB: &str = "shopscore_bench_scale";
+
+struct Args {
+    shops: Vec<usize>,
+    days: i64,
+    orders: usize,
+    read_seconds: u32,
+    keep: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        shops: vec![1_000, 10_000],
+        days: 30,
+        orders: 2,
+        read_seconds: 10,
+        keep: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut num = || common::number(&mut it);
+        match flag.as_str() {
+            "--days" => a.days = num() as i64,
+            "--orders" => a.orders = num(),
+            "--read-seconds" => a.read_seconds = num() as u32,
+            "--keep" => a.keep = true,
+            "--shops" => a.shops = common::numbers(&mut it),
+            "--tiny" => {
+                a.shops = vec![20];
+                a.days = 5;
+                a.read_seconds = 1;
+            }
+            _ => {} // `--bench`, added by cargo
+        }
     }
-    let pool = shopscore::db::connect_and_migrate(&url).await?;
-    let _ = shopscore::app::prometheus(); // install the recorder the recompute reports to
-    let policy = Policy::default_policy();
+    a
+}
 
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// Loads `events` through the batch writer, `writers` transactions at once.
+async fn load(pool: &sqlx::PgPool, events: &[Event], writers: usize) -> anyhow::Result<()> {
+    let mut done = futures_util::stream::iter(events.chunks(10_000))
+        .map(|chunk| async move {
+            write_batch(pool, chunk, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+        })
+        .buffer_unordered(writers);
+    while let Some(r) = done.next().await {
+        r?;
+    }
+    Ok(())
+}
+
+/// A full recompute (`shop_ids` none) or one of some shops, through the API: seconds.
+async fn recompute(server: &Server, shop_ids: Option<&[String]>) -> anyhow::Result<f64> {
+    let body = match shop_ids {
+        Some(ids) => json!({ "shop_ids": ids }),
+        None => json!({}),
+    };
     let t = Instant::now();
-    let items = shopscore::demo::generate(shops, days as i64, per_day, 1, chrono::Utc::now());
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/recompute", server.base))
+        .bearer_auth(&server.key)
+        .timeout(Duration::from_secs(3600))
+        .json(&body)
+        .send()
+        .await?;
+    let status = r.status();
+    let text = r.text().await?;
+    anyhow::ensure!(status.is_success(), "recompute: {status}: {text}");
+    Ok(secs(t.elapsed()))
+}
+
+/// The sums of a histogram's `_sum` series by label, from the server's `/metrics`.
+async fn sums(server: &Server, histogram: &str) -> Vec<(String, f64)> {
+    let text = match reqwest::get(format!("{}/metrics", server.base)).await {
+        Ok(r) => r.text().await.unwrap_or_default(),
+        Err(_) => return vec![],
+    };
+    let prefix = format!("{histogram}_sum{{");
+    let mut out: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(prefix.as_str()))
+        .filter_map(|l| {
+            let (label, value) = l.split_once('}')?;
+            let name = label.split('"').nth(1)?.to_string();
+            Some((name, value.trim().parse().ok()?))
+        })
+        .collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1));
+    out
+}
+
+fn minus(after: &[(String, f64)], before: &[(String, f64)]) -> String {
+    let before: HashMap<&str, f64> = before.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    let mut d: Vec<(String, f64)> = after
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                v - before.get(k.as_str()).copied().unwrap_or(0.0),
+            )
+        })
+        .collect();
+    d.sort_by(|a, b| b.1.total_cmp(&a.1));
+    d.iter()
+        .map(|(k, v)| format!("{k} {v:.2}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What `wrk` reported: requests/s, p50 and p99 in ms, non-2xx responses.
+struct Wrk {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    non_2xx: u64,
+}
+
+fn ms(s: &str) -> f64 {
+    let (num, unit) = s.split_at(s.find(|c: char| c.is_alphabetic()).unwrap_or(s.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "s" => n * 1000.0,
+        _ => n,
+    }
+}
+
+fn wrk(url: &str, script: Option<&std::path::Path>, seconds: u32) -> anyhow::Result<Wrk> {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"]);
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    let out = cmd.arg(url).output()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(prefix))
+            .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    anyhow::ensure!(out.status.success(), "wrk: {text}");
+    Ok(Wrk {
+        rate: field("Requests/sec:").parse().unwrap_or(f64::NAN),
+        p50: ms(&field("50%")),
+        p99: ms(&field("99%")),
+        non_2xx: field("Non-2xx or 3xx responses:").parse().unwrap_or(0),
+    })
+}
+
+/// New events for `shops`: an order and its positive review an hour ago, each.
+fn new_reviews(shops: &[String], round: usize, now: chrono::DateTime<chrono::Utc>) -> Vec<Event> {
+    let at = (now - chrono::Duration::hours(1)).to_rfc3339();
+    let mut out = Vec::new();
+    for shop in shops {
+        let id = format!("bench-{round}-{shop}");
+        let order = json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": 5000});
+        let review = json!({"order_id": id, "buyer_id": format!("b-{id}"), "rating": "positive"});
+        for (suffix, kind, data) in [
+            ("c", "order.created", order),
+            ("r", "order.reviewed", review),
+        ] {
+            let v = json!({"event_id": format!("{id}-{suffix}"), "type": kind, "shop_id": shop,
+                           "occurred_at": at, "data": data});
+            out.push(validate(out.len(), &v, now).expect("valid"));
+        }
+    }
+    out
+}
+
+async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
+    println!(
+        "## {shops} shops, {} days, {} orders per shop and day",
+        a.days, a.orders
+    );
+    let pool = fresh_database(DB).await?;
     let now = chrono::Utc::now();
-    let events: Vec<_> = items
+    let t = Instant::now();
+    let items = shopscore::demo::generate(shops, a.days, a.orders, 1, now);
+    let events: Vec<Event> = items
         .iter()
         .enumerate()
         .map(|(i, v)| validate(i, v, now).expect("valid"))
         .collect();
+    drop(items);
+    let n = events.len();
+    println!("generated {n} events in {:.1} s", secs(t.elapsed()));
+    let t = Instant::now();
+    load(&pool, &events, 3).await?;
+    drop(events);
     println!(
-        "generated+validated {} events for {shops} shops in {:.2?}",
-        events.len(),
-        t.elapsed()
+        "loaded through the batch writer: {:.1} s ({:.0} events/s)",
+        secs(t.elapsed()),
+        n as f64 / secs(t.elapsed())
+    );
+    let t = Instant::now();
+    sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
+    println!("VACUUM ANALYZE: {:.1} s", secs(t.elapsed()));
+
+    let mut scan = 0.0;
+    for _ in 0..2 {
+        let t = Instant::now();
+        let groups: Vec<(i64,)> =
+            sqlx::query_as("SELECT count(*) FROM events GROUP BY shop_id, type")
+                .fetch_all(&pool)
+                .await?;
+        scan = secs(t.elapsed());
+        anyhow::ensure!(!groups.is_empty());
+    }
+    println!("baseline: one GROUP BY scan of the {n} raw events: {scan:.2} s (warm)");
+
+    let t = Instant::now();
+    let folded = shopscore::ingest::fold_orders(&pool).await?;
+    let fold = secs(t.elapsed());
+    println!(
+        "fold of the backfill's orders ({folded} orders; the first recompute's extra): {fold:.2} s"
     );
 
-    // Baseline: the raw rows alone into an unindexed scratch table.
-    sqlx::query("CREATE UNLOGGED TABLE scratch (shop_id text, event_id text, type text, occurred_at timestamptz, data jsonb)").execute(&pool).await?;
-    let t = Instant::now();
-    for chunk in events.chunks(10_000) {
-        let (s, e, k, o, d): (Vec<_>, Vec<_>, Vec<_>, Vec<_>, Vec<_>) = chunk.iter().fold(
-            Default::default(),
-            |mut acc: (Vec<&str>, Vec<&str>, Vec<&str>, Vec<_>, Vec<_>), ev| {
-                acc.0.push(&ev.shop_id);
-                acc.1.push(&ev.event_id);
-                acc.2.push(ev.kind.as_str());
-                acc.3.push(ev.occurred_at);
-                acc.4.push(sqlx::types::Json(&ev.data));
-                acc
-            },
-        );
-        sqlx::query("INSERT INTO scratch SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::jsonb[])")
-            .bind(&s).bind(&e).bind(&k).bind(&o).bind(&d).execute(&pool).await?;
+    let server = Server::on(DB, Role::Ops).await?;
+    let (_, idle) = server.rss_mib();
+    let mut full = Vec::new();
+    let before = sums(&server, "shopscore_metric_query_seconds").await;
+    for _ in 0..2 {
+        full.push(recompute(&server, None).await?);
     }
-    let baseline = t.elapsed();
+    let (peak, after) = server.rss_mib();
+    let families = minus(
+        &sums(&server, "shopscore_metric_query_seconds").await,
+        &before,
+    );
+    let phases = sums(&server, "shopscore_recompute_phase_seconds").await;
+    println!(
+        "full recompute: {:.2} s, again {:.2} s ({:.2} ms/shop; {:.1} × the scan); \
+         server peak RSS {peak:.0} MiB (idle {idle:.0}, after {after:.0})",
+        full[0],
+        full[1],
+        full[1] * 1e3 / shops as f64,
+        full[1] / scan
+    );
+    println!("  query seconds by family, both runs: {families}");
+    println!(
+        "  phase seconds, both runs: {}",
+        phases
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 
-    let t = Instant::now();
-    for chunk in events.chunks(10_000) {
-        write_batch(&pool, chunk, &Default::default())
+    let ids: Vec<String> = sqlx::query_scalar("SELECT shop_id FROM shops ORDER BY shop_id")
+        .fetch_all(&pool)
+        .await?;
+    for (round, pct) in [(1, 1), (2, 10)] {
+        let dirty: Vec<String> = ids.iter().step_by(100 / pct).cloned().collect();
+        write_batch(&pool, &new_reviews(&dirty, round, now), &Default::default())
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let took = recompute(&server, Some(&dirty)).await?;
+        println!(
+            "incremental: {pct} % dirty ({} shops): {took:.2} s ({:.3} × the full recompute)",
+            dirty.len(),
+            took / full[1]
+        );
     }
-    let ingest = t.elapsed();
-    println!(
-        "ingest: {:.0} events/s ({:.2?}); baseline raw insert {:.2?}; ratio {:.2}x",
-        events.len() as f64 / ingest.as_secs_f64(),
-        ingest,
-        baseline,
-        ingest.as_secs_f64() / baseline.as_secs_f64()
-    );
 
-    let t = Instant::now();
-    let out = recompute(&pool, &policy, now, now, None, &Stop::never()).await?;
-    println!(
-        "full recompute: {} shops in {:.2?} ({:.1} ms/shop)",
-        out.shops_scored,
-        t.elapsed(),
-        t.elapsed().as_secs_f64() * 1000.0 / out.shops_scored as f64
-    );
-    // Where the full recompute spent its time (sums of the histograms).
-    for line in shopscore::app::prometheus().render().lines() {
-        if line.starts_with("shopscore_metric_query_seconds_sum")
-            || line.starts_with("shopscore_recompute_phase_seconds_sum")
-        {
-            println!("  {line}");
-        }
+    if std::process::Command::new("wrk")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let lua = std::env::temp_dir().join(format!("shopscore-bench-{}.lua", std::process::id()));
+        let list = ids
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        std::fs::write(
+            &lua,
+            format!(
+                "local shops = {{{list}}}\n\
+                 request = function()\n  \
+                   local path = \"/v1/shops/\" .. shops[math.random(#shops)] .. \"/scorecard\"\n  \
+                   return wrk.format(\"GET\", path, {{[\"Authorization\"] = \"Bearer {}\"}})\n\
+                 end\n",
+                server.key
+            ),
+        )?;
+        let health = wrk(&format!("{}/healthz", server.base), None, a.read_seconds)?;
+        let cards = wrk(&server.base, Some(&lua), a.read_seconds)?;
+        let _ = std::fs::remove_file(&lua);
+        println!(
+            "reads (wrk, 2 threads, 32 connections, {} s each): /healthz {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); \
+             scorecards of random shops {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, non-2xx {}): {:.2} × /healthz",
+            a.read_seconds,
+            health.rate,
+            health.p50,
+            health.p99,
+            cards.rate,
+            cards.p50,
+            cards.p99,
+            cards.non_2xx,
+            cards.rate / health.rate
+        );
+    } else {
+        println!("reads: skipped, wrk is not installed (apt-get install wrk)");
     }
-    let t = Instant::now();
-    let out = recompute(
-        &pool,
-        &policy,
-        now,
-        now,
-        Some(&["demo-shop-000".to_string()]),
-        &Stop::never(),
-    )
-    .await?;
+    server.stop().await;
+
+    let (snapshots, bytes): (i64, i64) =
+        sqlx::query_as("SELECT count(*), pg_total_relation_size('scorecards') FROM scorecards")
+            .fetch_one(&pool)
+            .await?;
+    let per = bytes as f64 / snapshots.max(1) as f64;
     println!(
-        "one-shop recompute: {} shop in {:.2?}",
-        out.shops_scored,
-        t.elapsed()
+        "storage: {snapshots} snapshots in {:.1} MiB (table, TOAST and indexes): {per:.0} bytes each; \
+         under the retention policy a shop keeps one per local day after 48 h: {per:.0} bytes per shop per day \
+         ({:.1} MiB per day for {shops} shops), plus, in the 48 h window, one per scheduler tick that found it dirty",
+        bytes as f64 / 1048576.0,
+        per * shops as f64 / 1048576.0
     );
+    pool.close().await;
+    println!();
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let a = args();
+    for &shops in &a.shops {
+        one_size(&a, shops).await?;
+    }
+    if !a.keep {
+        drop_database(DB).await?;
+    }
     Ok(())
 }

@@ -46,8 +46,10 @@ pub struct AppState {
     pub replica: Arc<str>,
     /// Longest a `POST /v1/recompute` may run before it rolls back with 503.
     pub recompute_limit: Duration,
-    /// Keys verified in the last seconds (`key_cache`).
-    pub keys: Arc<crate::key_cache::KeyCache>,
+    /// Keys verified in the last seconds (`cache::keys`).
+    pub keys: Arc<crate::cache::KeyCache>,
+    /// Each shop's latest scorecard, ready to send (`cache::latest`).
+    pub latest: Arc<crate::cache::LatestCache<crate::api::etag::Tagged>>,
 }
 
 /// What bounds one `POST /v1/events`: body size, the shared memory budget, and how
@@ -62,6 +64,14 @@ pub struct IngestLimits {
 }
 
 impl AppState {
+    /// The caches `cache::listen` keeps true, each with its channel.
+    pub fn cache_subscribers(&self) -> crate::cache::Subscribers {
+        vec![
+            (crate::cache::KEYS_CHANNEL, self.keys.clone()),
+            (crate::cache::SCORECARDS_CHANNEL, self.latest.clone()),
+        ]
+    }
+
     pub fn new(pool: PgPool, policy: Arc<Policy>, http: &HttpOpts) -> AppState {
         AppState {
             pool,
@@ -87,6 +97,7 @@ impl AppState {
             replica: crate::jobs::runs::default_replica().into(),
             recompute_limit: Duration::from_secs(http.recompute_timeout),
             keys: Arc::default(),
+            latest: Arc::default(),
         }
     }
 
@@ -181,7 +192,7 @@ pub fn openapi() -> &'static utoipa::openapi::OpenApi {
 /// The OpenAPI document as YAML (what `openapi.yaml` must hold).
 pub fn openapi_yaml() -> &'static str {
     static YAML: OnceLock<String> = OnceLock::new();
-    YAML.get_or_init(|| openapi().to_yaml().expect("the spec serialises"))
+    YAML.get_or_init(|| crate::openapi::yaml(openapi()))
 }
 
 /// The process-wide Prometheus recorder.

@@ -19,8 +19,8 @@ use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
+use crate::cache::{CachedKey, KeyCache};
 use crate::error::ApiError;
-use crate::key_cache::{CachedKey, KeyCache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -160,7 +160,7 @@ pub async fn list_keys(
 }
 
 /// Revokes a key; `None` when there is no such key. Every `serve` process hears of it
-/// when this commits and stops accepting the key (`key_cache`).
+/// when this commits and stops accepting the key (`cache::keys`).
 pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let info: Option<KeyInfo> = sqlx::query_as(
@@ -172,7 +172,7 @@ pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx
     .await?;
     if info.is_some() {
         sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(crate::key_cache::CHANNEL)
+            .bind(crate::cache::KEYS_CHANNEL)
             .bind(id)
             .execute(&mut *tx)
             .await?;
@@ -215,7 +215,7 @@ fn key_id(key: &str) -> Option<&str> {
 }
 
 /// The caller of a request, from its `Authorization: Bearer` key: one lookup of the key
-/// (skipped while it is in `keys`, see `key_cache`), and its use recorded at most once a
+/// (skipped while it is in `keys`, see `cache::keys`), and its use recorded at most once a
 /// minute per key, so reads do not all become writes.
 pub async fn authenticate(
     pool: &PgPool,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod cache;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -16,7 +17,6 @@ pub mod error;
 pub mod healthcheck;
 pub mod ingest;
 pub mod jobs;
-pub mod key_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod policy;

@@ -15,7 +15,26 @@ pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     let mut v = serde_json::to_value(&doc).expect("the document serialises");
     add_event_schemas(&mut v);
     add_shared_errors(&mut v);
+    add_examples(&mut v);
     serde_json::from_value(v).expect("still an OpenAPI document")
+}
+
+/// Examples of what the API answers, real output: a scorecard of `shopscore demo
+/// --shops 12 --days 60 --end 2026-11-20T00:00:00+08:00` (shop 007), its first hint, and
+/// the 422 for an event with a negative amount. Tests read them back into the types.
+pub const EXAMPLES: [(&str, &str); 3] = [
+    ("Scorecard", include_str!("openapi_examples/scorecard.json")),
+    ("Hint", include_str!("openapi_examples/hint.json")),
+    ("ErrorBody", include_str!("openapi_examples/error.json")),
+];
+
+fn add_examples(doc: &mut Value) {
+    for (schema, text) in EXAMPLES {
+        let example: Value = serde_json::from_str(text).expect("examples are JSON");
+        let target = &mut doc["components"]["schemas"][schema];
+        assert!(target.is_object(), "no schema {schema}");
+        target["example"] = example;
+    }
 }
 
 fn schema_name(t: EventType) -> String {
@@ -123,4 +142,24 @@ fn add_shared_errors(doc: &mut Value) {
             }
         }
     }
+}
+
+/// The document as YAML that YAML 1.1 readers (PyYAML, hence schemathesis) read the same
+/// as YAML 1.2 ones. The emitter leaves a lone `=` plain, which 1.2 reads as the string
+/// "=" but 1.1 as its `!!value` tag, which PyYAML cannot construct — and the rule
+/// operator `=` appears in the hint example. Such scalars are quoted here.
+pub fn yaml(doc: &utoipa::openapi::OpenApi) -> String {
+    let plain = doc.to_yaml().expect("the spec serialises");
+    let mut out = String::with_capacity(plain.len() + 16);
+    for line in plain.lines() {
+        match line.strip_suffix('=') {
+            Some(head) if head.ends_with(": ") || head.trim() == "-" => {
+                out.push_str(head);
+                out.push_str("'='");
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }

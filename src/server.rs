@@ -23,9 +23,9 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, %replica, "shopscore listening");
     let state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
     let shutdown = CancellationToken::new();
-    let keys = tokio::spawn(crate::key_cache::listen(
+    let caches = tokio::spawn(crate::cache::listen(
         pool.clone(),
-        state.keys.clone(),
+        state.cache_subscribers(),
         shutdown.clone(),
     ));
     let scheduler = (!opts.no_scheduler).then(|| {
@@ -54,7 +54,7 @@ pub async fn serve(
     if let Some(s) = scheduler {
         let _ = s.await;
     }
-    let _ = keys.await;
+    let _ = caches.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -3,35 +3,60 @@
 //! may keep the answer but must ask again); a request whose `If-None-Match` names the
 //! current tag gets `304 Not Modified` without a body.
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
+/// A JSON body with its tag, ready to send any number of times (cheap to clone).
+#[derive(Debug, Clone)]
+pub struct Tagged {
+    body: Bytes,
+    tag: HeaderValue,
+}
+
+impl Tagged {
+    pub fn new(body: Vec<u8>) -> Tagged {
+        let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
+        Tagged {
+            body: body.into(),
+            tag: HeaderValue::from_str(&tag).expect("hex in quotes is a valid header"),
+        }
+    }
+
+    /// The body as a response, or 304 when the client already has it.
+    pub fn respond(&self, request: &HeaderMap) -> Response {
+        let cache = HeaderValue::from_static("private, no-cache");
+        let tag = self.tag.to_str().expect("built from ASCII");
+        if matches(request, tag) {
+            return (
+                StatusCode::NOT_MODIFIED,
+                [
+                    (header::ETAG, self.tag.clone()),
+                    (header::CACHE_CONTROL, cache),
+                ],
+            )
+                .into_response();
+        }
+        (
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                ),
+                (header::ETAG, self.tag.clone()),
+                (header::CACHE_CONTROL, cache),
+            ],
+            self.body.clone(),
+        )
+            .into_response()
+    }
+}
+
 /// `body` (JSON) as a response, or 304 when the client already has it.
 pub fn json_response(request: &HeaderMap, body: Vec<u8>) -> Response {
-    let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
-    let tag_value = HeaderValue::from_str(&tag).expect("hex in quotes is a valid header");
-    let cache = HeaderValue::from_static("private, no-cache");
-    if matches(request, &tag) {
-        return (
-            StatusCode::NOT_MODIFIED,
-            [(header::ETAG, tag_value), (header::CACHE_CONTROL, cache)],
-        )
-            .into_response();
-    }
-    (
-        StatusCode::OK,
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            ),
-            (header::ETAG, tag_value),
-            (header::CACHE_CONTROL, cache),
-        ],
-        body,
-    )
-        .into_response()
+    Tagged::new(body).respond(request)
 }
 
 /// Whether `If-None-Match` lists `tag` (or is `*`); weak tags compare by their value.

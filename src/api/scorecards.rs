@@ -47,17 +47,32 @@ pub async fn get_scorecard(
         .as_deref()
         .map(|s| parse_as_of("as_of", s, state.clock.now(), state.policy.tz))
         .transpose()?;
-    // The stored JSON goes out as Postgres renders it: no parse and re-serialise.
+    // The latest card, from memory when this process has read it since the last
+    // recompute (`cache::latest`).
+    if at.is_none() {
+        if let Some(card) = state.latest.get(&shop_id) {
+            ::metrics::counter!("shopscore_scorecard_reads_total", "from" => "memory").increment(1);
+            return Ok(card.respond(&headers));
+        }
+    }
+    let seen = state.latest.generation();
+    // The stored JSON text goes out as it is: no parse and re-serialise.
     let body: Option<String> = sqlx::query_scalar(
-        "SELECT body::text FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
+        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
          ORDER BY as_of DESC LIMIT 1",
     )
     .bind(&shop_id)
     .bind(at)
     .fetch_optional(&state.pool)
     .await?;
-    body.map(|b| etag::json_response(&headers, b.into_bytes()))
-        .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))
+    ::metrics::counter!("shopscore_scorecard_reads_total", "from" => "database").increment(1);
+    let card = body
+        .map(|b| etag::Tagged::new(b.into_bytes()))
+        .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))?;
+    if at.is_none() {
+        state.latest.put(&shop_id, seen, card.clone());
+    }
+    Ok(card.respond(&headers))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -141,19 +141,159 @@ pub async fn get_shop(
         .ok_or_else(ApiError::shop_not_found)
 }
 
+/// What `GET /v1/shops` sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    ShopId,
+    ServiceScore,
+    Stars,
+    CreditPoints,
+    DsrService,
+}
+
+impl SortKey {
+    /// The latest snapshot's column this key sorts by, as float8 (a fixed fragment).
+    fn column(self) -> Option<&'static str> {
+        match self {
+            SortKey::ShopId => None,
+            SortKey::ServiceScore => Some("c.service_score"),
+            SortKey::Stars => Some("c.stars::float8"),
+            SortKey::CreditPoints => Some("c.credit_points::float8"),
+            SortKey::DsrService => Some("c.dsr_service"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortOrder {
+    Asc,
+    Desc,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ShopFilter {
     /// Only shops of this industry.
     pub industry: Option<String>,
+    /// Sort key (default `shop_id`). Shops never scored, or without the figure, come
+    /// last in either order; ties go by `shop_id`.
+    #[param(value_type = Option<SortKey>)]
+    pub sort: Option<String>,
+    /// `asc` or `desc`; default `asc` for `shop_id`, `desc` for a figure (best first).
+    #[param(value_type = Option<SortOrder>)]
+    pub order: Option<String>,
+    /// Only shops whose latest service score is at least this.
+    #[param(value_type = Option<f64>)]
+    pub min_score: Option<String>,
+    /// Only shops whose latest service score is at most this.
+    #[param(value_type = Option<f64>)]
+    pub max_score: Option<String>,
 }
 
-/// All shops, by `shop_id`. Role: `ops` (SPEC §5; a merchant finds its shops in
-/// `GET /v1/me`).
+/// A shop in the list, with the headline figures of its latest scorecard (`null`
+/// before its first).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShopListItem {
+    #[serde(flatten)]
+    pub shop: Shop,
+    pub latest: Option<super::scorecards::HistoryItem>,
+}
+
+/// Where a sorted page ends: the sort it belongs to and the last row's sort key.
+#[derive(Debug, Serialize, Deserialize)]
+struct SortCursor {
+    sort: SortKey,
+    order: SortOrder,
+    /// The figure is missing (such rows sort last).
+    missing: bool,
+    /// The figure, negated when descending, so every page continues upwards.
+    key: f64,
+    shop_id: String,
+}
+
+/// A query value naming one of an enum's (snake_case) variants; else a 400 listing them.
+fn choice<T: serde::de::DeserializeOwned>(
+    field: &str,
+    v: Option<&str>,
+    choices: &str,
+) -> Result<Option<T>, ApiError> {
+    v.map(|v| {
+        serde_json::from_value(serde_json::Value::String(v.into()))
+            .map_err(|_| ApiError::BadRequest(format!("{field} must be one of {choices}")))
+    })
+    .transpose()
+}
+
+fn number(field: &str, v: Option<&str>) -> Result<Option<f64>, ApiError> {
+    v.map(|v| {
+        v.parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .ok_or_else(|| ApiError::BadRequest(format!("{field} must be a number")))
+    })
+    .transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct ListRow {
+    shop_id: String,
+    name: Option<String>,
+    industry: String,
+    platform: Option<String>,
+    created_at: DateTime<FixedOffset>,
+    first_event_at: Option<DateTime<FixedOffset>>,
+    as_of: Option<DateTime<chrono::Utc>>,
+    service_score: Option<f64>,
+    stars: Option<i16>,
+    credit_points: Option<i64>,
+    credit_level_index: Option<i16>,
+    dsr_description: Option<f64>,
+    dsr_service: Option<f64>,
+    dsr_logistics: Option<f64>,
+    cs_tier: Option<String>,
+    missing: bool,
+    key: f64,
+}
+
+impl ListRow {
+    fn item(self, tz: Tz) -> ShopListItem {
+        use super::scorecards::{DsrScores, HistoryItem};
+        let latest = self.as_of.map(|as_of| HistoryItem {
+            as_of: crate::jobs::recompute::format_time(as_of, tz),
+            service_score: self.service_score,
+            stars: self.stars,
+            credit_points: self.credit_points.unwrap_or(0),
+            credit_level_index: self.credit_level_index.unwrap_or(0),
+            dsr: DsrScores {
+                description: self.dsr_description,
+                service: self.dsr_service,
+                logistics: self.dsr_logistics,
+            },
+            cs_tier: self.cs_tier,
+        });
+        let shop = Shop {
+            shop_id: self.shop_id,
+            name: self.name,
+            industry: self.industry,
+            platform: self.platform,
+            created_at: self.created_at,
+            first_event_at: self.first_event_at,
+        };
+        ShopListItem {
+            shop: shop.local(tz),
+            latest,
+        }
+    }
+}
+
+/// Shops with the headline figures of their latest scorecard, sorted and filtered for
+/// ranking. Role: `ops` (SPEC §5; a merchant finds its shops in `GET /v1/me`).
 #[utoipa::path(
     get, path = "/v1/shops", tag = "shops",
     params(ShopFilter, Page),
-    responses((status = 200, body = List<Shop>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-              (status = 403, body = ErrorBody)),
+    responses((status = 200, body = List<ShopListItem>), (status = 400, description = "unknown sort or order, a bound that is not a number, or a cursor of another sort", body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("api_key" = ["ops"]))
 )]
 pub async fn list_shops(
@@ -161,18 +301,111 @@ pub async fn list_shops(
     caller: Caller,
     Query(filter): Query<ShopFilter>,
     Query(page): Query<Page>,
-) -> Result<Json<List<Shop>>, ApiError> {
+) -> Result<Json<List<ShopListItem>>, ApiError> {
     caller.require(&[Role::Ops])?;
     let limit = page.limit()?;
-    let rows: Vec<Shop> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM shops WHERE ($1::text IS NULL OR industry = $1) AND ($2::text IS NULL OR shop_id > $2)
-         ORDER BY shop_id LIMIT $3"
-    ))
-    .bind(&filter.industry)
-    .bind(page.after()?)
-    .bind(limit + 1)
-    .fetch_all(&state.pool)
-    .await?;
-    let rows = rows.into_iter().map(|s| s.local(state.policy.tz)).collect();
-    Ok(Json(List::page(rows, limit, |s| s.shop_id.clone())))
+    let sort = choice(
+        "sort",
+        filter.sort.as_deref(),
+        "shop_id, service_score, stars, credit_points, dsr_service",
+    )?
+    .unwrap_or(SortKey::ShopId);
+    let order = choice("order", filter.order.as_deref(), "asc, desc")?.unwrap_or(match sort {
+        SortKey::ShopId => SortOrder::Asc,
+        _ => SortOrder::Desc,
+    });
+    let min = number("min_score", filter.min_score.as_deref())?;
+    let max = number("max_score", filter.max_score.as_deref())?;
+    // Pages continue from the last row's (missing, key, shop_id) upwards: `key` is the
+    // figure, negated for `desc`. Sorting by shop id needs only the id. Every fragment
+    // is fixed text chosen by the enums; values are bound.
+    let sign = if order == SortOrder::Desc { "-" } else { "" };
+    let (missing, key, order_by, after) = match (sort.column(), order) {
+        (None, SortOrder::Asc) => (
+            "false".to_string(),
+            "0::float8".to_string(),
+            "shop_id",
+            "shop_id > $6",
+        ),
+        (None, SortOrder::Desc) => (
+            "false".to_string(),
+            "0::float8".to_string(),
+            "shop_id DESC",
+            "shop_id < $6",
+        ),
+        (Some(col), _) => (
+            format!("({col}) IS NULL"),
+            format!("coalesce({sign}({col}), 0)"),
+            "missing, key, shop_id",
+            "(missing, key, shop_id) > ($4, $5, $6)",
+        ),
+    };
+    let cursor: Option<SortCursor> = match (page.after()?, sort) {
+        (None, _) => None,
+        (Some(id), SortKey::ShopId) => Some(SortCursor {
+            sort,
+            order,
+            missing: false,
+            key: 0.0,
+            shop_id: id,
+        }),
+        (Some(raw), _) => {
+            let c: SortCursor = serde_json::from_str(&raw)
+                .map_err(|_| ApiError::BadRequest("cursor is not one this API returned".into()))?;
+            if (c.sort, c.order) != (sort, order) {
+                return Err(ApiError::BadRequest(
+                    "cursor belongs to another sort or order".into(),
+                ));
+            }
+            Some(c)
+        }
+    };
+    let sql = format!(
+        "SELECT * FROM (
+             SELECT s.shop_id, s.name, s.industry, s.platform, s.created_at, f.first_event_at,
+                    c.as_of, c.service_score, c.stars, c.credit_points, c.credit_level_index,
+                    c.dsr_description, c.dsr_service, c.dsr_logistics, c.cs_tier,
+                    {missing} AS missing, {key} AS key
+             FROM shops s
+             LEFT JOIN shop_first_event f USING (shop_id)
+             LEFT JOIN LATERAL (
+                 SELECT * FROM scorecards c WHERE c.shop_id = s.shop_id ORDER BY c.as_of DESC LIMIT 1
+             ) c ON true
+             WHERE ($1::text IS NULL OR s.industry = $1)
+               AND ($2::float8 IS NULL OR c.service_score >= $2)
+               AND ($3::float8 IS NULL OR c.service_score <= $3)
+         ) ranked
+         WHERE ($6::text IS NULL OR {after})
+         ORDER BY {order_by} LIMIT $7"
+    );
+    let mut rows: Vec<ListRow> = sqlx::query_as(&sql)
+        .bind(&filter.industry)
+        .bind(min)
+        .bind(max)
+        .bind(cursor.as_ref().map(|c| c.missing))
+        .bind(cursor.as_ref().map(|c| c.key))
+        .bind(cursor.map(|c| c.shop_id))
+        .bind(limit + 1)
+        .fetch_all(&state.pool)
+        .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = rows.last().filter(|_| more).map(|last| {
+        super::encode_cursor(&match sort {
+            SortKey::ShopId => last.shop_id.clone(),
+            _ => serde_json::to_string(&SortCursor {
+                sort,
+                order,
+                missing: last.missing,
+                key: last.key,
+                shop_id: last.shop_id.clone(),
+            })
+            .expect("cursors serialise"),
+        })
+    });
+    let tz = state.policy.tz;
+    Ok(Json(List {
+        items: rows.into_iter().map(|r| r.item(tz)).collect(),
+        next_cursor,
+    }))
 }

@@ -11,7 +11,7 @@ use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
 use crate::jobs::periods::Month;
 use crate::jobs::recompute::StoredTier;
-use crate::scoring::card::Cohort;
+use crate::scoring::card::{Cohort, Shortfall};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TierFilter {
@@ -29,6 +29,8 @@ pub struct TierItem {
     pub tier: String,
     pub status: String,
     pub reason: Option<String>,
+    /// With `reason` `too_few_ratings` or `gate_failed`: what the shop lacked.
+    pub shortfall: Option<Shortfall>,
     pub rank: Option<i32>,
     pub satisfaction_rate: Option<f64>,
     pub ratings: i64,
@@ -97,6 +99,7 @@ pub async fn list_tiers(
         .into_iter()
         .map(|r| TierItem {
             cohort: r.cohort(),
+            shortfall: r.shortfall(),
             shop_id: r.shop_id,
             month: r.month,
             tier: r.tier,

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use chrono::{DateTime, Days, Duration, SecondsFormat, SubsecRound, Utc};
 use chrono_tz::Tz;
+use futures_util::StreamExt;
 use indexmap::IndexMap;
 use sqlx::types::Json;
 use sqlx::PgPool;
@@ -28,6 +29,8 @@ use crate::scoring::{credit, hints, programs, service, stars, tiers};
 
 /// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
 const BATCH: usize = 500;
+/// Batches computed at once (each holds one pooled connection at a time).
+const CONCURRENT_BATCHES: usize = 2;
 /// Serialises recomputes (API, CLI and scheduler) across replicas.
 pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
 
@@ -260,16 +263,23 @@ pub async fn recompute(
     let phase = Instant::now();
     let mut figures: HashMap<String, Figures> = HashMap::new();
     let mut tier_rows: Vec<TierRow> = Vec::new();
-    for batch in targets.chunks(BATCH) {
-        stop.check()?;
-        let mut loader = Loader::new(pool, batch.iter().map(|s| s.shop_id.clone()).collect());
-        figures.extend(shop_figures(&mut loader, policy, as_of, batch).await?);
-        tier_rows.extend(tier_inputs(&mut loader, policy, as_of, tier_month, batch).await?);
-    }
-    for batch in tier_extra.chunks(BATCH) {
-        stop.check()?;
-        let mut loader = Loader::new(pool, batch.iter().map(|s| s.shop_id.clone()).collect());
-        tier_rows.extend(tier_inputs(&mut loader, policy, as_of, tier_month, batch).await?);
+    // Batches are independent until the store phase: `CONCURRENT_BATCHES` of them load
+    // at once, so Postgres works on one batch's queries while this process scores
+    // another's rows.
+    // The futures are made first (they start when polled): a closure inside the stream
+    // would make the whole run's future fail rustc's `Send` check ("FnOnce is not
+    // general enough", a known limit of its lifetime inference).
+    let work: Vec<_> = (targets.chunks(BATCH).map(|shops| (shops, true)))
+        .chain(tier_extra.chunks(BATCH).map(|shops| (shops, false)))
+        .map(|(shops, scored)| {
+            Batch { shops, scored }.compute(pool, policy, as_of, tier_month, stop)
+        })
+        .collect();
+    let mut batches = futures_util::stream::iter(work).buffer_unordered(CONCURRENT_BATCHES);
+    while let Some(done) = batches.next().await {
+        let (f, t) = done?;
+        figures.extend(f);
+        tier_rows.extend(t);
     }
 
     ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
@@ -373,6 +383,34 @@ pub async fn recompute(
     })
 }
 
+/// Shops computed together: their figures (when `scored`: a target of the run) and
+/// tier inputs (always).
+struct Batch<'a> {
+    shops: &'a [&'a ShopInfo],
+    scored: bool,
+}
+
+impl Batch<'_> {
+    async fn compute(
+        self,
+        pool: &PgPool,
+        policy: &Policy,
+        as_of: DateTime<Utc>,
+        tier_month: Month,
+        stop: &Stop,
+    ) -> Result<(HashMap<String, Figures>, Vec<TierRow>), RecomputeError> {
+        stop.check()?;
+        let ids = self.shops.iter().map(|s| s.shop_id.clone()).collect();
+        let mut loader = Loader::new(pool, ids);
+        let figures = match self.scored {
+            true => shop_figures(&mut loader, policy, as_of, self.shops).await?,
+            false => HashMap::new(),
+        };
+        let tiers = tier_inputs(&mut loader, policy, as_of, tier_month, self.shops).await?;
+        Ok((figures, tiers))
+    }
+}
+
 /// Credit, DSR, the rolling service score, the five-star months and the programmes.
 async fn shop_figures(
     loader: &mut Loader<'_>,
@@ -398,6 +436,7 @@ async fn shop_figures(
     );
     let t = Instant::now();
     let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metrics/sql/credit.sql"))
+        .persistent(false) // a plan for these shops: see `metrics::fetch`
         .bind(&ids)
         .bind(as_of)
         .fetch_all(pool)
@@ -424,6 +463,7 @@ async fn shop_figures(
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
     let rows: Vec<(String, i64, i64, i64, i64)> =
         sqlx::query_as(include_str!("../metrics/sql/dsr.sql"))
+            .persistent(false) // a plan for these shops: see `metrics::fetch`
             .bind(&ids)
             .bind(as_of)
             .bind(dsr_from)
@@ -577,12 +617,15 @@ async fn program(
         needed.push(&pen.late_orders_of.metric);
     }
     let d = loader.get(scope, needed).await?;
-    let exempt_until = |info: &ShopInfo, m: Month| -> bool {
+    // A new shop's last exempt month: its first event's month counts as the first.
+    let last_exempt = |info: &ShopInfo| -> Option<Month> {
         match (p.exempt_first_months, info.first_event_at) {
-            (Some(n), Some(first)) => m.0 - Month::of(first, tz).0 < n as i32,
-            _ => false,
+            (Some(n), Some(first)) if n > 0 => Some(Month(Month::of(first, tz).0 + n as i32 - 1)),
+            _ => None,
         }
     };
+    let exempt_until =
+        |info: &ShopInfo, m: Month| -> bool { last_exempt(info).is_some_and(|last| m.0 <= last.0) };
 
     let mut out = Vec::new();
     let mut failing: Vec<&ShopInfo> = Vec::new();
@@ -624,6 +667,9 @@ async fn program(
             info.shop_id.clone(),
             Some(card::Program {
                 period: label.clone(),
+                exempt_until: (status == "exempt")
+                    .then(|| last_exempt(info).map(Month::label))
+                    .flatten(),
                 status,
                 rules,
                 consecutive_failures: p.tracks_failures().then_some(0),
@@ -712,6 +758,7 @@ impl Activity {
             "SELECT shop_id, array_agg(DISTINCT date_trunc('month', occurred_at, 'UTC'))
              FROM events WHERE shop_id = ANY($1) AND occurred_at <= $2 GROUP BY shop_id",
         )
+        .persistent(false) // a plan for these shops: see `metrics::fetch`
         .bind(shops)
         .bind(before)
         .fetch_all(pool)
@@ -905,19 +952,35 @@ async fn store_tiers(
         let rates: Vec<Option<f64>> = rows.iter().map(|r| r.input.satisfaction_rate).collect();
         let ratings: Vec<i64> = rows.iter().map(|r| r.input.ratings).collect();
         let cancels: Vec<Option<&str>> = rows.iter().map(|r| r.cancel_reason).collect();
+        let short: Vec<Option<tiers::Shortfall>> = rows
+            .iter()
+            .map(|r| tiers::shortfall(&r.input, &policy.cs_tier, policy.epsilon, r.exclusion))
+            .collect();
+        let short_figure: Vec<Option<&str>> =
+            short.iter().map(|s| s.as_ref().map(|s| s.figure)).collect();
+        let short_have: Vec<Option<f64>> = short
+            .iter()
+            .map(|s| s.as_ref().and_then(|s| s.have))
+            .collect();
+        let short_need: Vec<Option<f64>> =
+            short.iter().map(|s| s.as_ref().map(|s| s.need)).collect();
         sqlx::query(
             "INSERT INTO cs_tiers (shop_id, month, industry, scale, eligible, ineligible_reason, disqualified,
-                                   satisfaction_rate, ratings, cancel_reason, status)
-             SELECT s, $2, i, sc, el, r, d, sr, n, c, 'eligible'
-             FROM unnest($1::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::bool[], $8::float8[], $9::int8[], $10::text[])
-                  AS t(s, i, sc, el, r, d, sr, n, c)
+                                   satisfaction_rate, ratings, cancel_reason, status,
+                                   shortfall_figure, shortfall_have, shortfall_need)
+             SELECT s, $2, i, sc, el, r, d, sr, n, c, 'eligible', sf, sh, sn
+             FROM unnest($1::text[], $3::text[], $4::text[], $5::bool[], $6::text[], $7::bool[], $8::float8[], $9::int8[], $10::text[],
+                         $11::text[], $12::float8[], $13::float8[])
+                  AS t(s, i, sc, el, r, d, sr, n, c, sf, sh, sn)
              ON CONFLICT (shop_id, month) DO UPDATE SET industry = excluded.industry, scale = excluded.scale,
                  eligible = excluded.eligible, ineligible_reason = excluded.ineligible_reason,
                  disqualified = excluded.disqualified, satisfaction_rate = excluded.satisfaction_rate,
-                 ratings = excluded.ratings, cancel_reason = excluded.cancel_reason, updated_at = now()",
+                 ratings = excluded.ratings, cancel_reason = excluded.cancel_reason,
+                 shortfall_figure = excluded.shortfall_figure, shortfall_have = excluded.shortfall_have,
+                 shortfall_need = excluded.shortfall_need, updated_at = now()",
         )
         .bind(&ids).bind(&label).bind(&industries).bind(&scales).bind(&eligible).bind(&reasons).bind(&disq)
-        .bind(&rates).bind(&ratings).bind(&cancels)
+        .bind(&rates).bind(&ratings).bind(&cancels).bind(&short_figure).bind(&short_have).bind(&short_need)
         .execute(&mut *tx)
         .await?;
     }
@@ -1026,11 +1089,15 @@ pub struct StoredTier {
     pub scale: String,
     pub cohort_size: i32,
     pub disqualified: bool,
+    pub shortfall_figure: Option<String>,
+    pub shortfall_have: Option<f64>,
+    pub shortfall_need: Option<f64>,
 }
 
 impl StoredTier {
     pub const COLUMNS: &'static str =
-        "shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified";
+        "shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified,
+         shortfall_figure, shortfall_have, shortfall_need";
 
     pub fn cohort(&self) -> card::Cohort {
         card::Cohort {
@@ -1040,8 +1107,19 @@ impl StoredTier {
         }
     }
 
+    /// What the shop lacked, shown while it is `ineligible` for that reason.
+    pub fn shortfall(&self) -> Option<card::Shortfall> {
+        let figure = self.shortfall_figure.clone()?;
+        (self.status == "ineligible").then(|| card::Shortfall {
+            figure,
+            have: self.shortfall_have,
+            need: self.shortfall_need.unwrap_or_default(),
+        })
+    }
+
     fn into_card(self) -> card::CsTier {
         card::CsTier {
+            shortfall: self.shortfall(),
             cohort: self.cohort(),
             month: self.month,
             tier: self.tier,
@@ -1138,7 +1216,11 @@ async fn store_cards(
 ) -> Result<(), sqlx::Error> {
     for chunk in cards.chunks(2000) {
         let ids: Vec<&str> = chunk.iter().map(|c| c.shop_id.as_str()).collect();
-        let bodies: Vec<Json<&Scorecard>> = chunk.iter().map(Json).collect();
+        // The JSON text as the API sends it (migration 0006: stored as text).
+        let bodies: Vec<String> = chunk
+            .iter()
+            .map(|c| serde_json::to_string(c).expect("scorecards serialise"))
+            .collect();
         let scores: Vec<Option<f64>> = chunk.iter().map(|c| c.service_score.score).collect();
         let stars: Vec<Option<i16>> = chunk
             .iter()
@@ -1157,7 +1239,7 @@ async fn store_cards(
             "INSERT INTO scorecards (shop_id, as_of, computed_at, policy_version, body, service_score, stars,
                                      credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier)
              SELECT s, $2, $3, $4, b, sc, st, p, l, d0, d1, d2, t
-             FROM unnest($1::text[], $5::jsonb[], $6::float8[], $7::int2[], $8::int8[], $9::int2[],
+             FROM unnest($1::text[], $5::text[], $6::float8[], $7::int2[], $8::int8[], $9::int2[],
                          $10::float8[], $11::float8[], $12::float8[], $13::text[])
                   AS x(s, b, sc, st, p, l, d0, d1, d2, t)
              ON CONFLICT (shop_id, as_of) DO UPDATE SET computed_at = excluded.computed_at,
@@ -1172,5 +1254,11 @@ async fn store_cards(
         .execute(&mut *tx)
         .await?;
     }
+    // Delivered at commit: every `serve` process drops the latest cards it holds
+    // (`cache::latest`).
+    sqlx::query("SELECT pg_notify($1, '')")
+        .bind(crate::cache::SCORECARDS_CHANNEL)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }

@@ -145,6 +145,12 @@ pub fn record_query_time(family: &str, started: std::time::Instant) {
 }
 
 /// Runs one family query: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation instant.
+///
+/// Family queries are sent as unnamed statements (`persistent(false)`), planned anew for
+/// each batch's shops and window. A named (cached) statement switches to a generic plan
+/// after five runs, which for `shop_id = ANY($1)` and a window guesses two rows where
+/// there are 70 000: the chat query's generic plan took 3.4 s against 0.3 s for its
+/// custom one (500 shops, 30 days), and planning costs a few milliseconds.
 async fn fetch<T>(
     pool: &PgPool,
     sql: &str,
@@ -155,6 +161,7 @@ where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
     sqlx::query_as(sql)
+        .persistent(false) // a plan for these shops: see `fetch`
         .bind(shops)
         .bind(scope.lo)
         .bind(scope.hi)
@@ -229,6 +236,7 @@ pub async fn load_into(
                 // Changes up to `e` only: presence.sql binds ($1 shops, $2 lo, $3 e).
                 let rows: Vec<(String, String, Time, bool)> =
                     sqlx::query_as(include_str!("sql/presence.sql"))
+                        .persistent(false) // a plan for these shops: see `fetch`
                         .bind(shops)
                         .bind(scope.lo)
                         .bind(scope.e)

@@ -99,6 +99,9 @@ pub struct StarDimensions {
 pub struct Program {
     pub period: String,
     pub status: String,
+    /// With status `exempt`: the last month of the shop's exemption (`YYYY-MM`; SPEC
+    /// §4.5: a new shop's first calendar months, the month of its first event counting).
+    pub exempt_until: Option<String>,
     pub rules: Vec<RuleResult>,
     pub consecutive_failures: Option<u32>,
     pub penalty_cents: Option<i64>,
@@ -126,11 +129,24 @@ pub struct CsTier {
     pub tier: String,
     pub status: String,
     pub reason: Option<String>,
+    /// With `reason` `too_few_ratings` or `gate_failed`: what the shop lacked.
+    pub shortfall: Option<Shortfall>,
     pub satisfaction_rate: Option<f64>,
     pub ratings: i64,
     pub rank: Option<u32>,
     pub cohort: Cohort,
     pub security_warning: bool,
+}
+
+/// An ineligible shop's figure against the threshold it missed
+/// (`{"figure": "ratings", "have": 83.0, "need": 100.0}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Shortfall {
+    /// `ratings`, `service_score` or `consultation` (the first gate that failed).
+    pub figure: String,
+    /// The shop's value; null when it has none (no score).
+    pub have: Option<f64>,
+    pub need: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

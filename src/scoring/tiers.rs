@@ -56,6 +56,47 @@ pub fn eligibility(i: &TierInput, p: &CsTierPolicy, eps: f64) -> Option<Exclusio
     }
 }
 
+/// What an ineligible shop lacked: the figure checked, its value (null when it has
+/// none) and the threshold it had to reach. Only `too_few_ratings` and `gate_failed`
+/// have one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortfall {
+    /// `ratings`, `service_score` or `consultation` (the first gate that failed).
+    pub figure: &'static str,
+    pub have: Option<f64>,
+    pub need: f64,
+}
+
+/// The shortfall behind `exclusion`, from the same figures `eligibility` checked.
+pub fn shortfall(
+    i: &TierInput,
+    p: &CsTierPolicy,
+    eps: f64,
+    exclusion: Option<Exclusion>,
+) -> Option<Shortfall> {
+    let gate_fails = |v: Option<f64>, min: f64| !v.is_some_and(|v| v >= min - eps);
+    match exclusion? {
+        Exclusion::TooFewRatings => Some(Shortfall {
+            figure: "ratings",
+            have: Some(i.ratings as f64),
+            need: p.min_ratings as f64,
+        }),
+        Exclusion::GateFailed if gate_fails(i.service_score, p.service_score_gate) => {
+            Some(Shortfall {
+                figure: "service_score",
+                have: i.service_score,
+                need: p.service_score_gate,
+            })
+        }
+        Exclusion::GateFailed => Some(Shortfall {
+            figure: "consultation",
+            have: i.consultation,
+            need: p.consultation_gate,
+        }),
+        Exclusion::IntegrityFlag | Exclusion::ExcludedIndustry => None,
+    }
+}
+
 /// A ranked shop's place in its cohort.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ranked {
@@ -137,6 +178,51 @@ mod tests {
             service_score: Some(4.0),
             consultation: Some(4.0),
         }
+    }
+
+    #[test]
+    fn a_shortfall_names_the_figure_its_value_and_the_threshold() {
+        let p = Policy::default_policy();
+        let t = &p.cs_tier;
+        let few = input("few", 0.99, t.min_ratings - 17);
+        let x = eligibility(&few, t, 1e-9);
+        assert_eq!(x, Some(Exclusion::TooFewRatings));
+        let s = shortfall(&few, t, 1e-9, x).unwrap();
+        assert_eq!(
+            (s.figure, s.have, s.need),
+            (
+                "ratings",
+                Some((t.min_ratings - 17) as f64),
+                t.min_ratings as f64
+            )
+        );
+        // Both gates fail: the first checked is named; a shop with no score has none.
+        let mut low = input("low", 0.99, t.min_ratings);
+        low.service_score = None;
+        low.consultation = Some(t.consultation_gate - 1.0);
+        let x = eligibility(&low, t, 1e-9);
+        assert_eq!(x, Some(Exclusion::GateFailed));
+        let s = shortfall(&low, t, 1e-9, x).unwrap();
+        assert_eq!(
+            (s.figure, s.have, s.need),
+            ("service_score", None, t.service_score_gate)
+        );
+        low.service_score = Some(t.service_score_gate);
+        let s = shortfall(&low, t, 1e-9, eligibility(&low, t, 1e-9)).unwrap();
+        assert_eq!(
+            (s.figure, s.have, s.need),
+            (
+                "consultation",
+                Some(t.consultation_gate - 1.0),
+                t.consultation_gate
+            )
+        );
+        let mut flagged = input("flagged", 0.99, 0);
+        flagged.integrity_flags = 1;
+        let x = eligibility(&flagged, t, 1e-9);
+        assert_eq!(shortfall(&flagged, t, 1e-9, x), None);
+        let fine = input("fine", 0.99, t.min_ratings);
+        assert_eq!(shortfall(&fine, t, 1e-9, eligibility(&fine, t, 1e-9)), None);
     }
 
     #[test]

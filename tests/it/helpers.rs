@@ -99,9 +99,9 @@ impl TestApp {
             .try_init();
         let (pool, db_url) = fresh_pool_of(connections).await;
         let state = AppState::new(pool.clone(), Arc::new(policy), &http);
-        tokio::spawn(shopscore::key_cache::listen(
+        tokio::spawn(shopscore::cache::listen(
             pool.clone(),
-            state.keys.clone(),
+            state.cache_subscribers(),
             tokio_util::sync::CancellationToken::new(),
         ));
         let app = router(state, &http);

@@ -9,6 +9,8 @@ mod ingest;
 mod openapi;
 mod programs;
 mod properties;
+mod ranking;
+mod readme;
 mod replicas;
 mod scheduler;
 mod scoring;

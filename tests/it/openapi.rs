@@ -11,6 +11,22 @@ fn committed_openapi_yaml_matches_the_code() {
     );
 }
 
+/// YAML 1.1 readers (PyYAML: schemathesis, most Python tooling) take a plain `=` for a
+/// tag they cannot build; the hint example's operator `=` must reach them quoted.
+#[test]
+fn openapi_yaml_reads_the_same_under_yaml_1_1() {
+    let yaml = shopscore::app::openapi_yaml();
+    let plain: Vec<&str> = yaml
+        .lines()
+        .filter(|l| l.ends_with(": =") || l.trim() == "- =")
+        .collect();
+    assert!(plain.is_empty(), "plain `=` scalars: {plain:?}");
+    assert!(
+        yaml.contains("op: '='"),
+        "the hint example shows the `=` operator"
+    );
+}
+
 #[test]
 fn every_v1_operation_declares_its_roles() {
     let doc = serde_json::to_value(shopscore::app::openapi()).unwrap();
@@ -45,4 +61,33 @@ fn the_readme_commands_are_the_ones_ci_runs() {
     assert!(readme.contains("\n    cargo test --locked\n"));
     assert!(ci.lines().any(|l| l.trim() == "cargo test --locked"));
     assert!(readme.contains("\n    cargo run --release -- serve\n"));
+}
+
+/// The examples in the spec are what the API really answers: each reads back into its
+/// type and writes out the same JSON (so a field added, renamed or dropped in the
+/// types shows here), and the spec carries them.
+#[test]
+fn the_spec_examples_match_the_types() {
+    use serde_json::Value;
+    use shopscore::scoring::card::{Hint, Scorecard};
+    fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(text: &str) {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let typed: T = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&typed).unwrap(), value);
+    }
+    let examples: std::collections::HashMap<&str, &str> =
+        shopscore::openapi::EXAMPLES.into_iter().collect();
+    round_trip::<Scorecard>(examples["Scorecard"]);
+    round_trip::<Hint>(examples["Hint"]);
+    let error: Value = serde_json::from_str(examples["ErrorBody"]).unwrap();
+    assert_eq!(error["error"]["code"], "validation_failed");
+    let doc = shopscore::app::openapi();
+    let doc = serde_json::to_value(doc).unwrap();
+    for name in ["Scorecard", "Hint", "ErrorBody"] {
+        let example = &doc["components"]["schemas"][name]["example"];
+        assert_eq!(
+            example,
+            &serde_json::from_str::<Value>(examples[name]).unwrap()
+        );
+    }
 }

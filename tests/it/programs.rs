@@ -336,3 +336,78 @@ async fn a_long_failure_chain_is_counted_exactly_and_cheaply() {
     // Queried: the first two months, then only July and June 2024 ("back" has events).
     assert_eq!(walk["fields"]["month_queries"], 4, "{walk}");
 }
+
+/// An ineligible shop is told what it lacked: 83 ratings where the tier needs 100.
+#[tokio::test]
+async fn an_ineligible_shop_sees_what_it_lacked() {
+    let app = TestApp::spawn().await;
+    app.put_shop("few", "apparel").await;
+    let e: Vec<Value> = (0..83)
+        .map(|r| {
+            ev(
+                &format!("r{r}"),
+                "chat.rated",
+                "few",
+                "2026-09-10T10:00:00+08:00",
+                json!({"conversation_id": format!("c{r}"), "satisfaction": "very_satisfied"}),
+            )
+        })
+        .collect();
+    assert_eq!(app.post_events(&Value::Array(e)).await.0, 200);
+    app.recompute("2026-10-10T00:00:00+08:00").await;
+    let tier = app.scorecard("few").await["cs_tier"].clone();
+    assert_eq!(
+        (tier["status"].as_str(), tier["reason"].as_str()),
+        (Some("ineligible"), Some("too_few_ratings"))
+    );
+    let expected = json!({"figure": "ratings", "have": 83.0, "need": 100.0});
+    assert_eq!(tier["shortfall"], expected);
+    let (_, list) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers?month=2026-09",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(list["items"][0]["shortfall"], expected);
+}
+
+/// An exempt programme says until when: a shop whose first event is in September is
+/// exempt for September, October and November (SPEC §4.5: the first three calendar
+/// months, the first event's month counting); one that started in July no longer is.
+#[tokio::test]
+async fn an_exempt_programme_says_until_which_month() {
+    let app = TestApp::spawn().await;
+    let events = json!([
+        ev(
+            "n1",
+            "agent.status",
+            "new",
+            "2026-09-20T10:00:00+08:00",
+            json!({"agent_id": "a", "status": "online"})
+        ),
+        ev(
+            "o1",
+            "agent.status",
+            "old",
+            "2026-07-20T10:00:00+08:00",
+            json!({"agent_id": "a", "status": "online"})
+        ),
+    ]);
+    assert_eq!(app.post_events(&events).await.0, 200);
+    app.recompute("2026-11-10T00:00:00+08:00").await;
+    let new = &app.scorecard("new").await["programs"]["cs_daily"];
+    assert_eq!(
+        (&new["period"], &new["status"], &new["exempt_until"]),
+        (&json!("2026-10"), &json!("exempt"), &json!("2026-11")),
+        "{new}"
+    );
+    let old = &app.scorecard("old").await["programs"]["cs_daily"];
+    assert_eq!(
+        (&old["period"], &old["exempt_until"]),
+        (&json!("2026-10"), &Value::Null),
+        "{old}"
+    );
+    assert_ne!(old["status"], "exempt", "{old}");
+}

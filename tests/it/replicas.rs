@@ -32,6 +32,22 @@ async fn keys(pool: &PgPool) -> (String, String) {
     (ingest, ops)
 }
 
+/// A fresh database with an ingest and an ops key, and replicas `a` and `b` on it
+/// ticking every `tick_secs`.
+async fn two_replicas(tick_secs: u64) -> (PgPool, String, String, Replica, Replica) {
+    let (pool, url) = fresh_pool().await;
+    let (ingest, ops) = keys(&pool).await;
+    let a = Replica::start(&url, "a", tick_secs).await;
+    let b = Replica::start(&url, "b", tick_secs).await;
+    (pool, ingest, ops, a, b)
+}
+
+/// The replica's Prometheus text.
+async fn scrape(client: &Client, base: &str) -> String {
+    let r = client.get(format!("{base}/metrics")).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
 async fn post(client: &Client, base: &str, key: &str, events: Vec<Value>) {
     let r = client
         .post(format!("{base}/v1/events"))
@@ -66,10 +82,7 @@ fn an_hour_ago() -> String {
 /// exactly one daily run.
 #[tokio::test]
 async fn two_replicas_score_every_event_and_run_each_slot_once() {
-    let (pool, url) = fresh_pool().await;
-    let (ingest, ops) = keys(&pool).await;
-    let a = Replica::start(&url, "a", 1).await;
-    let b = Replica::start(&url, "b", 1).await;
+    let (pool, ingest, ops, a, b) = two_replicas(1).await;
     let client = Client::new();
     let shops = ["s1", "s2", "s3", "s4", "s5"];
     let mut posted: BTreeMap<&str, i64> = BTreeMap::new();
@@ -119,14 +132,7 @@ async fn two_replicas_score_every_event_and_run_each_slot_once() {
     // Each replica reports the scoring lag; the runs are counted where they ran.
     let mut scraped = String::new();
     for base in [&a.base, &b.base] {
-        let text = client
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = scrape(&client, base).await;
         assert!(
             text.contains("shopscore_scoring_lag_seconds"),
             "{base}: no lag gauge"
@@ -238,7 +244,7 @@ async fn sigterm_mid_run_rolls_back_and_records_the_run() {
 /// (from the API or the CLI). Checked well inside the cache's TTL.
 #[tokio::test]
 async fn a_revoked_key_stops_working_on_every_replica_at_once() {
-    use shopscore::key_cache::KeyCache;
+    use shopscore::cache::KeyCache;
     let (pool, url) = fresh_pool().await;
     let (_, admin) = create_key(&pool, Role::Admin, &[], None).await.unwrap();
     let (first, first_key) = create_key(&pool, Role::Ops, &[], None).await.unwrap();
@@ -299,5 +305,58 @@ async fn a_revoked_key_stops_working_on_every_replica_at_once() {
         )
         .await;
     }
+    assert!(started.elapsed() < within, "{:?}", started.elapsed());
+}
+
+/// Each replica keeps the latest scorecards it has read, yet a recompute on another
+/// replica shows at once: its commit's NOTIFY empties every replica's cache. Checked
+/// well inside the cache's TTL, after b has served the old card from memory.
+#[tokio::test]
+async fn a_cached_scorecard_changes_on_every_replica_when_another_recomputes() {
+    use shopscore::cache::LatestCache;
+    let (_pool, ingest, ops, a, b) = two_replicas(3600).await;
+    let client = Client::new();
+    let recompute_on_a = || async {
+        let r = client
+            .post(format!("{}/v1/recompute", a.base))
+            .bearer_auth(&ops)
+            .json(&serde_json::json!({"shop_ids": ["s-cache"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{}", r.text().await.unwrap());
+    };
+    post(
+        &client,
+        &a.base,
+        &ingest,
+        reviewed_order("s-cache", "o1", &an_hour_ago()),
+    )
+    .await;
+    recompute_on_a().await;
+    for _ in 0..3 {
+        assert_eq!(positives(&client, &b.base, &ops, "s-cache").await, Some(1));
+    }
+    let scraped = scrape(&client, &b.base).await;
+    assert!(
+        scraped.contains("shopscore_scorecard_reads_total{from=\"memory\"} 2"),
+        "b served the repeated reads from memory: {scraped}"
+    );
+    post(
+        &client,
+        &a.base,
+        &ingest,
+        reviewed_order("s-cache", "o2", &an_hour_ago()),
+    )
+    .await;
+    let within = LatestCache::<()>::TTL / 3;
+    let started = std::time::Instant::now();
+    recompute_on_a().await;
+    eventually(
+        within.as_secs(),
+        "replica b serves the card a just stored",
+        || async { positives(&client, &b.base, &ops, "s-cache").await == Some(2) },
+    )
+    .await;
     assert!(started.elapsed() < within, "{:?}", started.elapsed());
 }

@@ -568,3 +568,45 @@ async fn polling_reads_get_304_until_something_changes() {
         assert_ne!(r.headers()["etag"].to_str().unwrap(), old);
     }
 }
+
+/// The scorecard goes out as the recompute serialised it: identity first, the fields
+/// in the order the API documents, and each float as the same digits that `history`
+/// and the shop list print for it.
+#[tokio::test]
+async fn a_scorecard_reads_identity_first_with_the_same_floats_everywhere() {
+    let app = TestApp::spawn().await;
+    app.put_shop("A", "toys").await;
+    assert_eq!(app.post_events(&Value::Array(shop_a())).await.0, 200);
+    app.recompute(AS_OF).await;
+    let text = app
+        .call(Method::GET, "/v1/shops/A/scorecard", Some(&app.ops), None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.starts_with(r#"{"shop_id":"A","industry":"toys","as_of":"#),
+        "{text}"
+    );
+    let card: Value = serde_json::from_str(&text).unwrap();
+    let score = card["service_score"]["score"].clone();
+    assert!(score.is_f64(), "{card}");
+    // Digits as printed, not as parsed: the shortest form that reads back the same f64.
+    let digits = serde_json::to_string(&score).unwrap();
+    assert!(
+        text.contains(&format!(r#""score":{digits},"industry_avg""#)),
+        "{digits}: {text}"
+    );
+    for path in ["/v1/shops/A/history", "/v1/shops"] {
+        let raw = app
+            .call(Method::GET, path, Some(&app.ops), None)
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            raw.contains(&format!(r#""service_score":{digits},"#)),
+            "{path}: {digits}: {raw}"
+        );
+    }
+}

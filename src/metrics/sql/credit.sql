@@ -10,5 +10,7 @@ FROM (
     WHERE shop_id = ANY($1) AND occurred_at <= $2
     ORDER BY shop_id, order_id, occurred_at DESC, event_id DESC
 ) r
-LEFT JOIN orders o ON o.shop_id = r.shop_id AND o.order_id = r.order_id
+-- The batch's orders only: the planner then reads them by index, not all of `orders`.
+LEFT JOIN (SELECT * FROM orders WHERE shop_id = ANY($1)) o
+       ON o.shop_id = r.shop_id AND o.order_id = r.order_id
 ORDER BY r.shop_id

@@ -3,8 +3,8 @@
 //!
 //! Revocation must still take effect at once, on every replica:
 //! - revoking a key sends `NOTIFY shopscore_keys, '<id>'` in the revoking transaction,
-//!   and every `serve` process listens on that channel and drops the id when it hears
-//!   it (the process that revoked also drops it directly);
+//!   and every `serve` process listens on that channel (`cache::listen`) and drops the
+//!   id when it hears it (the process that revoked also drops it directly);
 //! - if the listening connection is lost, notifications may have been missed, so the
 //!   whole cache is dropped and the listener reconnects;
 //! - and every entry expires after [`KeyCache::TTL`] whatever happens, which bounds how
@@ -14,18 +14,12 @@
 //! each time), and the cached secret hash is compared again on every request.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgListener;
-use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 
 use crate::auth::Role;
-
-/// The channel revocations are announced on.
-pub const CHANNEL: &str = "shopscore_keys";
 
 /// A verified key as stored.
 #[derive(Debug, Clone)]
@@ -95,57 +89,6 @@ impl KeyCache {
 
     pub fn clear(&self) {
         self.entries().clear();
-    }
-}
-
-/// Listens for revocations until `stop` is cancelled: each one drops its key; a lost
-/// connection drops them all, then the listener reconnects (after a second, so a
-/// database that is down is not hammered).
-pub async fn listen(pool: PgPool, cache: Arc<KeyCache>, stop: CancellationToken) {
-    while !stop.is_cancelled() {
-        match listen_once(&pool, &cache, &stop).await {
-            Ok(()) => return,
-            Err(e) => {
-                cache.clear();
-                tracing::warn!(error = %e, "key revocation listener lost; cache cleared, reconnecting");
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    }
-}
-
-async fn listen_once(
-    pool: &PgPool,
-    cache: &KeyCache,
-    stop: &CancellationToken,
-) -> Result<(), sqlx::Error> {
-    // A connection of its own (a pool of one, which the listener reconnects through),
-    // not one of the request pool's.
-    let own = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(pool.connect_options().as_ref().clone())
-        .await?;
-    let mut listener = PgListener::connect_with(&own).await?;
-    listener.listen(CHANNEL).await?;
-    // Anything revoked before this point was missed: start empty.
-    cache.clear();
-    loop {
-        let next = tokio::select! {
-            _ = stop.cancelled() => return Ok(()),
-            n = listener.try_recv() => n?,
-        };
-        match next {
-            Some(n) => cache.forget(n.payload()),
-            // The connection was lost (try_recv reconnects on the next call):
-            // notifications sent meanwhile are gone.
-            None => {
-                cache.clear();
-                tracing::warn!("key revocation listener reconnecting; cache cleared");
-            }
-        }
     }
 }
 

@@ -1,0 +1,116 @@
+//! What the benches share: throwaway databases on `$DATABASE_URL`'s server, and the
+//! real `shopscore serve` binary (release, built by `cargo bench`) as a child process.
+
+#![allow(dead_code)] // each bench uses its own part
+
+use std::time::Duration;
+
+use shopscore::auth::{create_key, Role};
+use sqlx::{Connection, PgConnection};
+use tokio::process::{Child, Command};
+
+/// The URL of database `db` on the bench's server.
+pub fn server_url(db: &str) -> String {
+    let base = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| shopscore::config::DEFAULT_DATABASE_URL.into());
+    let (server, _) = base.rsplit_once('/').expect("a database URL");
+    format!("{server}/{db}")
+}
+
+pub async fn drop_database(db: &str) -> anyhow::Result<()> {
+    let mut admin = PgConnection::connect(&server_url("postgres")).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    Ok(())
+}
+
+/// A fresh, migrated database `db`.
+pub async fn fresh_database(db: &str) -> anyhow::Result<sqlx::PgPool> {
+    drop_database(db).await?;
+    shopscore::db::connect_and_migrate(&server_url(db)).await
+}
+
+/// A `shopscore serve --no-scheduler` process, and a key of some role for it.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub key: String,
+}
+
+impl Server {
+    /// On a fresh database, with an ingest key.
+    pub async fn fresh(db: &str) -> anyhow::Result<Server> {
+        fresh_database(db).await?.close().await;
+        Server::on(db, Role::Ingest).await
+    }
+
+    /// On database `db` as it is, with a new key of `role` (made first, so the server's
+    /// start is only its own).
+    pub async fn on(db: &str, role: Role) -> anyhow::Result<Server> {
+        let url = server_url(db);
+        let pool = shopscore::db::connect_and_migrate(&url).await?;
+        let (_, key) = create_key(&pool, role, &[], Some("bench")).await?;
+        pool.close().await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_shopscore"))
+            .args(["serve", "--no-scheduler"])
+            .env("DATABASE_URL", &url)
+            .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SHOPSCORE_RATE_LIMIT", "100000000")
+            .env("SHOPSCORE_RECOMPUTE_TIMEOUT", "3600")
+            .env("RUST_LOG", "error")
+            .kill_on_drop(true)
+            .spawn()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
+                if r.status().is_success() {
+                    return Ok(Server { child, base, key });
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the server did not become ready")
+    }
+
+    /// Peak and current resident memory of the server process, in MiB.
+    pub fn rss_mib(&self) -> (f64, f64) {
+        let pid = self.child.id().expect("running");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+                .map_or(f64::NAN, |kb| kb / 1024.0)
+        };
+        (field("VmHWM:"), field("VmRSS:"))
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
+    }
+}
+
+/// The number after a flag (`--shops 2000`).
+pub fn number(args: &mut impl Iterator<Item = String>) -> usize {
+    args.next()
+        .and_then(|v| v.parse().ok())
+        .expect("a number after the flag")
+}
+
+/// The comma-separated numbers after a flag (`--producers 1,4,8`).
+pub fn numbers(args: &mut impl Iterator<Item = String>) -> Vec<usize> {
+    args.next()
+        .expect("a comma-separated list after the flag")
+        .split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| p.parse().expect("a number"))
+        .collect()
+}
