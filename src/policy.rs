@@ -45,6 +45,7 @@ mod raw {
         pub cs_tier: super::CsTierPolicy,
         #[serde(default)]
         pub programs: Vec<Program>,
+        pub hints: Option<Hints>,
     }
     fn default_epsilon() -> f64 {
         1e-9
@@ -176,6 +177,13 @@ mod raw {
         pub op: String,
         pub threshold: f64,
         pub refund_sla: Option<Sla>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Hints {
+        pub language: super::Language,
+        pub labels: BTreeMap<String, super::Label>,
     }
 
     #[derive(Debug, Deserialize)]
@@ -358,6 +366,50 @@ impl Program {
     }
 }
 
+/// The language hints are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum Language {
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+}
+
+/// A metric's or a programme's name for people, in each shipped language. In a metric's
+/// label `{1}`, `{2}` stand for its parameters as the policy writes them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Label {
+    pub en: String,
+    pub zh: String,
+}
+
+/// `[hints]`: the words hints use. Without the section, English and names as written.
+#[derive(Debug, Clone)]
+pub struct HintsPolicy {
+    pub language: Language,
+    pub labels: BTreeMap<String, Label>,
+}
+
+impl HintsPolicy {
+    /// `ship_on_time_rate(48)` or `cs_daily` in words: its label with the parameters
+    /// filled in, or the text itself when the policy labels nothing.
+    pub fn label(&self, text: &str) -> String {
+        let (name, params) = crate::metrics::catalogue::split_name(text);
+        let Some(label) = self.labels.get(name) else {
+            return text.to_string();
+        };
+        let mut words = match self.language {
+            Language::En => label.en.clone(),
+            Language::ZhCn => label.zh.clone(),
+        };
+        for (i, p) in params.iter().enumerate() {
+            words = words.replace(&format!("{{{}}}", i + 1), p);
+        }
+        words
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub version: String,
@@ -373,6 +425,7 @@ pub struct Policy {
     pub stars: StarsPolicy,
     pub cs_tier: CsTierPolicy,
     pub programs: Vec<Program>,
+    pub hints: HintsPolicy,
 }
 
 fn invalid(msg: impl Into<String>) -> PolicyError {
@@ -671,6 +724,7 @@ impl Policy {
             });
         }
 
+        let hints = compile_hints(raw.hints, &service, &programs)?;
         Ok(Policy {
             version,
             document: toml::from_str(text)?,
@@ -689,9 +743,53 @@ impl Policy {
             service,
             stars,
             cs_tier,
+            hints,
             programs,
         })
     }
+}
+
+/// `[hints]`: every label names a metric of the catalogue or a programme, and every
+/// metric a hint can name (indicator metrics, programme rules) and every programme has
+/// one, so that no hint falls back to a raw name unnoticed.
+fn compile_hints(
+    raw: Option<raw::Hints>,
+    service: &ServiceScorePolicy,
+    programs: &[Program],
+) -> Result<HintsPolicy, PolicyError> {
+    let Some(raw) = raw else {
+        return Ok(HintsPolicy {
+            language: Language::En,
+            labels: BTreeMap::new(),
+        });
+    };
+    for name in raw.labels.keys() {
+        let known = crate::metrics::catalogue::NAMES.contains(&name.as_str())
+            || programs.iter().any(|p| &p.name == name);
+        if !known {
+            return Err(invalid(format!(
+                "hints.labels: {name:?} is neither a metric nor a programme"
+            )));
+        }
+    }
+    let named = service
+        .metrics()
+        .map(|m| m.name.as_str())
+        .chain(programs.iter().flat_map(|p| {
+            std::iter::once(p.name.as_str()).chain(p.rules.iter().map(|r| r.named.name.as_str()))
+        }));
+    for text in named {
+        let (name, _) = crate::metrics::catalogue::split_name(text);
+        if !raw.labels.contains_key(name) {
+            return Err(invalid(format!(
+                "hints.labels: {name:?} has no label (hints name it)"
+            )));
+        }
+    }
+    Ok(HintsPolicy {
+        language: raw.language,
+        labels: raw.labels,
+    })
 }
 
 #[cfg(test)]
@@ -719,6 +817,27 @@ mod tests {
             DEFAULT_POLICY.replace("\"human_reply_rate(180)\"", "\"human_reply_rate(soon)\"");
         let e = Policy::parse(&bad_metric).unwrap_err().to_string();
         assert!(e.contains("programs.cs_daily"), "{e}");
+        let unlabelled = DEFAULT_POLICY.replace("\nruling_rate = {", "\n# ruling_rate = {");
+        let e = Policy::parse(&unlabelled).unwrap_err().to_string();
+        assert!(e.contains("\"ruling_rate\" has no label"), "{e}");
+        let typo = DEFAULT_POLICY.replace("\nruling_rate = {", "\nruling_rat = {");
+        let e = Policy::parse(&typo).unwrap_err().to_string();
+        assert!(
+            e.contains("\"ruling_rat\" is neither a metric nor a programme"),
+            "{e}"
+        );
+        let no_section = &DEFAULT_POLICY[..DEFAULT_POLICY.find("[hints]").unwrap()];
+        let p = Policy::parse(no_section).unwrap();
+        assert_eq!(
+            p.hints.label("ship_on_time_rate(48)"),
+            "ship_on_time_rate(48)"
+        );
+        assert_eq!(
+            Policy::default_policy()
+                .hints
+                .label("online_hours_avg(09:00,24:00)"),
+            "average hours staffed between 09:00 and 24:00"
+        );
         let bad_tz = DEFAULT_POLICY.replace("Asia/Shanghai", "Mars/Olympus");
         assert!(Policy::parse(&bad_tz)
             .unwrap_err()

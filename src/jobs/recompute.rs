@@ -1190,7 +1190,7 @@ fn assemble(
         .iter()
         .filter_map(|(k, v)| v.as_ref().map(|p| (k.as_str(), p)))
         .collect();
-    let hints = hints::hints(&ss, &info.industry, &progs, &policy.service);
+    let hints = hints::hints(&ss, &info.industry, &progs, policy);
     Scorecard {
         shop_id: info.shop_id.clone(),
         industry: info.industry.clone(),

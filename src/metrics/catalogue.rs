@@ -224,22 +224,97 @@ impl Metric {
         }
     }
 
-    /// Whether a larger value is better (used to phrase hints and penalties' gaps).
-    pub fn is_count(&self) -> bool {
-        matches!(
-            self,
+    /// What the metric's value counts or measures, for writing it out to people.
+    pub fn unit(&self) -> Unit {
+        match self {
             Metric::Orders
-                | Metric::LateShipments(_)
-                | Metric::Reviews
-                | Metric::Conversations
-                | Metric::BotFirstResponses
-                | Metric::SatisfactionRatings
-                | Metric::Complaints
-                | Metric::IrregularClosures
-                | Metric::VerifiedConductComplaints
-                | Metric::ConductVerifications
-                | Metric::IntegrityFlags
-        )
+            | Metric::LateShipments(_)
+            | Metric::Reviews
+            | Metric::Conversations
+            | Metric::BotFirstResponses
+            | Metric::SatisfactionRatings
+            | Metric::Complaints
+            | Metric::IrregularClosures
+            | Metric::VerifiedConductComplaints
+            | Metric::ConductVerifications
+            | Metric::IntegrityFlags => Unit::Count,
+            Metric::DeliveryHoursAvg | Metric::RefundHoursAvg | Metric::OnlineHoursAvg(_) => {
+                Unit::Hours
+            }
+            Metric::HumanResponseSecondsAvg => Unit::Seconds,
+            Metric::ShipOnTimeRate(_)
+            | Metric::LateShipmentRate(_)
+            | Metric::SellerCancelRate
+            | Metric::NegativeReviewRate
+            | Metric::PositiveRate
+            | Metric::QualityRefundRate
+            | Metric::RefundSlaRate(_)
+            | Metric::HumanReplyRate(_)
+            | Metric::OfflineMessageRate
+            | Metric::MaxDailyOfflineMessageRate
+            | Metric::SatisfactionRate
+            | Metric::CoverageRate(_)
+            | Metric::ComplaintRate
+            | Metric::RulingRate
+            | Metric::ComplaintReceptionRate(_)
+            | Metric::ComplaintClosureRate(_) => Unit::Ratio,
+        }
+    }
+}
+
+/// What a metric's value is: a share in [0, 1] (shown as a percentage), a duration, or
+/// a number of things.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Ratio,
+    Seconds,
+    Hours,
+    Count,
+}
+
+/// Every metric name the catalogue knows, as a policy writes it before any parameters.
+pub const NAMES: &[&str] = &[
+    "orders",
+    "ship_on_time_rate",
+    "late_shipments",
+    "late_shipment_rate",
+    "delivery_hours_avg",
+    "seller_cancel_rate",
+    "negative_review_rate",
+    "positive_rate",
+    "reviews",
+    "quality_refund_rate",
+    "refund_hours_avg",
+    "refund_sla_rate",
+    "conversations",
+    "human_response_seconds_avg",
+    "human_reply_rate",
+    "bot_first_responses",
+    "offline_message_rate",
+    "max_daily_offline_message_rate",
+    "satisfaction_ratings",
+    "satisfaction_rate",
+    "online_hours_avg",
+    "coverage_rate",
+    "complaints",
+    "complaint_rate",
+    "ruling_rate",
+    "complaint_reception_rate",
+    "complaint_closure_rate",
+    "irregular_closures",
+    "verified_conduct_complaints",
+    "conduct_verifications",
+    "integrity_flags",
+];
+
+/// `ship_on_time_rate(48)` → (`ship_on_time_rate`, [`48`]).
+pub fn split_name(text: &str) -> (&str, Vec<&str>) {
+    match text.split_once('(') {
+        Some((name, rest)) => (name, rest.trim_end_matches(')').split(',').collect()),
+        None => (text, Vec::new()),
     }
 }
 
@@ -291,6 +366,25 @@ mod tests {
             }
             .hours(),
             15.0
+        );
+    }
+
+    /// NAMES lists what `parse` knows: each parses bare or with a parameter of its kind.
+    #[test]
+    fn every_listed_name_parses() {
+        for name in NAMES {
+            let parsed = [
+                name.to_string(),
+                format!("{name}(48)"),
+                format!("{name}(09:00,18:00)"),
+            ]
+            .iter()
+            .any(|text| Metric::parse(text, &sla()).is_ok());
+            assert!(parsed, "{name}");
+        }
+        assert_eq!(
+            split_name("coverage_rate(09:00,18:00)"),
+            ("coverage_rate", vec!["09:00", "18:00"])
         );
     }
 

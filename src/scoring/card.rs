@@ -1,5 +1,6 @@
 //! The scorecard of SPEC §5: every section present, unknown values `null`.
 
+use crate::metrics::catalogue::Unit;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -156,17 +157,28 @@ pub struct Cohort {
     pub size: u32,
 }
 
-/// What to fix first: failing metrics and failing programme rules, largest gain first.
+/// What to fix first: failing metrics and failing programme rules, largest gain first
+/// (SPEC §4.7; the words and the order: `scoring::hints`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Hint {
     /// The indicator (`product`, `consultation`, …) or the programme name.
     pub area: String,
     pub metric: String,
+    /// The metric in words, in the policy's language (`[hints.labels]`).
+    pub label: String,
     pub value: Option<f64>,
+    /// `ratio` (a share: 0.25 is 25 %), `seconds`, `hours` or `count`.
+    pub unit: Unit,
+    /// Whether a smaller value is better (a refund rate) or a larger one (an on-time rate).
+    pub lower_is_better: bool,
+    /// Where it passes: the value that scores the pass mark; a rule's threshold.
+    pub pass_at: f64,
+    /// The metric's `best` (it scores 5 there); a rule's threshold.
     pub target: f64,
-    /// `target − value`.
+    /// How far `value` is from `target`, in the direction that improves it (≥ 0).
     pub gap: Option<f64>,
     /// Service-score points the shop would gain by reaching the target (0 for rules).
     pub gain: f64,
+    /// The hint as a sentence, in the policy's language.
     pub message: String,
 }

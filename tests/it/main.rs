@@ -5,6 +5,7 @@ mod concurrency;
 mod examples;
 mod faults;
 mod helpers;
+mod hints;
 mod ingest;
 mod openapi;
 mod programs;

@@ -227,13 +227,14 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
 }
 
 /// A third programme needs only policy: an Amazon-style account-health programme over
-/// rolling windows.
+/// rolling windows (and its name in words for hints).
 #[tokio::test]
 async fn a_third_programme_needs_only_policy() {
     let policy_text = format!(
         "{DEFAULT_POLICY}\n[[programs]]\nname = \"account_health\"\nperiod = {{ kind = \"rolling\", days = 30 }}\nrules = [\n  \
          {{ metric = \"seller_cancel_rate\", op = \"<=\", threshold = 0.025 }},\n  \
-         {{ metric = \"late_shipment_rate(48)\", op = \"<=\", threshold = 0.04 }},\n]\n"
+         {{ metric = \"late_shipment_rate(48)\", op = \"<=\", threshold = 0.04 }},\n]\n\
+         [hints.labels.account_health]\nen = \"account health\"\nzh = \"账户健康\"\n"
     );
     let policy = Policy::parse(&policy_text).expect("the extended policy is valid");
     let app = TestApp::spawn_with(policy, HttpOpts::default()).await;

@@ -8,10 +8,10 @@ use serde_json::{json, Value};
 
 use crate::helpers::{ev, TestApp};
 
-const AS_OF: &str = "2026-11-01T00:00:00+08:00";
+pub const AS_OF: &str = "2026-11-01T00:00:00+08:00";
 
 /// Shop A in `toys`, worked by hand below.
-fn shop_a() -> Vec<Value> {
+pub fn shop_a() -> Vec<Value> {
     let mut e = Vec::new();
     let order = |id: &str, day: u32, amount: i64| {
         ev(
