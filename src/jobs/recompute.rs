@@ -22,7 +22,8 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::periods::{eval_instant, latest_campaign, Month};
-use crate::metrics::{self, eval::late_orders, evaluate, Metric, Scope, ScopeData, ShopData};
+use crate::metrics::eval::{late_orders, measure, Measured};
+use crate::metrics::{self, evaluate, Metric, Scope, ScopeData, ShopData};
 use crate::policy::{NamedMetric, PeriodKind, Policy, Program};
 use crate::scoring::card::{self, Scorecard};
 use crate::scoring::{credit, hints, programs, service, stars, tiers};
@@ -165,16 +166,23 @@ impl<'a> Loader<'a> {
     }
 }
 
-/// A programme's rules for one shop in one scope: the results, and whether any failed.
+/// A programme's rules for one shop in one scope: the results, each rule metric's basis,
+/// and whether any failed.
 fn program_rules(
     p: &Program,
     d: &ShopData,
     scope: Scope,
     tz: Tz,
     eps: f64,
-) -> (Vec<card::RuleResult>, bool) {
+) -> (Vec<card::RuleResult>, IndexMap<String, u64>, bool) {
     let vals = values(p.rules.iter().map(|r| &r.named), d, scope, tz);
-    programs::evaluate_rules(&p.rules, &vals, eps)
+    let basis = p
+        .rules
+        .iter()
+        .map(|r| (r.named.name.clone(), vals[&r.named.name].n))
+        .collect();
+    let (rules, failed) = programs::evaluate_rules(&p.rules, &vals, eps);
+    (rules, basis, failed)
 }
 
 fn values<'m>(
@@ -182,10 +190,10 @@ fn values<'m>(
     d: &ShopData,
     scope: Scope,
     tz: Tz,
-) -> HashMap<String, Option<f64>> {
+) -> HashMap<String, Measured> {
     named
         .into_iter()
-        .map(|n| (n.name.clone(), evaluate(&n.metric, d, scope, tz)))
+        .map(|n| (n.name.clone(), measure(&n.metric, d, scope, tz)))
         .collect()
 }
 
@@ -500,7 +508,7 @@ async fn shop_figures(
     // The rolling service score.
     let svc_scope = Scope::rolling(as_of, policy.service.window_days);
     let svc_metrics: Vec<&NamedMetric> = policy.service.metrics().collect();
-    let svc_values: HashMap<String, HashMap<String, Option<f64>>> = {
+    let svc_values: HashMap<String, HashMap<String, Measured>> = {
         let d = loader
             .get(svc_scope, svc_metrics.iter().map(|n| &n.metric))
             .await?;
@@ -635,7 +643,7 @@ async fn program(
             continue;
         }
         let sd = d.shop(&info.shop_id);
-        let (rules, failed) = program_rules(p, sd, scope, tz, eps);
+        let (rules, basis, failed) = program_rules(p, sd, scope, tz, eps);
         let exempt = month.is_some_and(|m| exempt_until(info, m));
         let status = if in_progress {
             "in_progress".to_string()
@@ -672,6 +680,7 @@ async fn program(
                     .flatten(),
                 status,
                 rules,
+                basis,
                 consecutive_failures: p.tracks_failures().then_some(0),
                 penalty_cents,
                 late_orders: late,
@@ -723,7 +732,7 @@ async fn program(
                 let mut data = ScopeData::default();
                 metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
                 for info in busy {
-                    let (_, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
+                    let (_, _, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
                     if failed {
                         *counts.get_mut(&info.shop_id).expect("counted") += 1;
                         still.push(info);

@@ -9,18 +9,53 @@ use super::catalogue::Metric;
 use super::presence;
 use super::{OrderRow, Scope, ShopData};
 
-fn ratio(num: usize, den: usize) -> Option<f64> {
-    (den > 0).then(|| num as f64 / den as f64)
+/// A metric's value with its basis `n`: how many things it was computed over — a rate's
+/// denominator, a mean's terms, the population a count looks at (the due orders of
+/// `late_shipments`, the conversations of `bot_first_responses`, the complaints of
+/// `irregular_closures`; the things themselves for `orders`, `reviews`, …), the whole
+/// days of `online_hours_avg` and `coverage_rate`, the conversations of
+/// `max_daily_offline_message_rate`. A null value has the basis that made it null
+/// (0 for a zero denominator).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Measured {
+    pub value: Option<f64>,
+    pub n: u64,
+}
+
+impl Measured {
+    fn ratio(num: usize, den: usize) -> Measured {
+        Measured {
+            value: (den > 0).then(|| num as f64 / den as f64),
+            n: den as u64,
+        }
+    }
+
+    /// `count` things out of a population of `of`.
+    fn count(count: usize, of: usize) -> Measured {
+        Measured {
+            value: Some(count as f64),
+            n: of as u64,
+        }
+    }
+
+    /// A count the projection keeps as a number: the things counted are its population.
+    fn tally(count: i64) -> Measured {
+        let count = count.max(0) as usize;
+        Measured::count(count, count)
+    }
+
+    fn mean(values: impl Iterator<Item = f64>) -> Measured {
+        let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+        Measured {
+            value: (n > 0).then(|| sum / n as f64),
+            n: n as u64,
+        }
+    }
 }
 
 fn secs(d: Duration) -> f64 {
     d.num_microseconds()
         .map_or(d.num_seconds() as f64, |us| us as f64 / 1e6)
-}
-
-fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }
 
 fn within(from: DateTime<Utc>, to: DateTime<Utc>, limit_s: i64) -> bool {
@@ -55,28 +90,44 @@ pub fn late_orders(d: &ShopData, h: i64, e: DateTime<Utc>) -> Vec<&OrderRow> {
         .collect()
 }
 
+/// Due and on-time orders of `ship_on_time_rate(h)`.
+fn due_on_time(d: &ShopData, h: i64, e: DateTime<Utc>) -> (usize, usize) {
+    ship_counts(&d.orders, h, e).fold((0, 0), |(a, b), (_, due, ok)| {
+        (a + due as usize, b + ok as usize)
+    })
+}
+
+/// Of `items`, how many `pass`.
+fn share<T>(items: &[T], pass: impl Fn(&T) -> bool) -> usize {
+    items.iter().filter(|x| pass(x)).count()
+}
+
 /// The value of `m` for one shop in `scope`; `None` where SPEC says null (a zero
 /// denominator, no whole day, …).
 pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
+    measure(m, d, scope, tz).value
+}
+
+/// The value of `m` for one shop in `scope`, with its basis.
+pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
     let e = scope.e;
     let orders = d.orders.len();
     match m {
-        Metric::Orders => Some(orders as f64),
+        Metric::Orders => Measured::count(orders, orders),
         Metric::ShipOnTimeRate(h) => {
-            let (due, ok) = ship_counts(&d.orders, *h, e).fold((0, 0), |(a, b), (_, due, ok)| {
-                (a + due as usize, b + ok as usize)
-            });
-            ratio(ok, due)
+            let (due, ok) = due_on_time(d, *h, e);
+            Measured::ratio(ok, due)
         }
-        Metric::LateShipments(h) => Some(late_orders(d, *h, e).len() as f64),
+        Metric::LateShipments(h) => {
+            let (due, ok) = due_on_time(d, *h, e);
+            Measured::count(due - ok, due)
+        }
         Metric::LateShipmentRate(h) => {
-            let (due, ok) = ship_counts(&d.orders, *h, e).fold((0, 0), |(a, b), (_, due, ok)| {
-                (a + due as usize, b + ok as usize)
-            });
-            ratio(due - ok, due)
+            let (due, ok) = due_on_time(d, *h, e);
+            Measured::ratio(due - ok, due)
         }
         Metric::DeliveryHoursAvg => {
-            mean(
+            Measured::mean(
                 d.orders
                     .iter()
                     .filter_map(|o| match (o.shipped_at, o.delivered_at) {
@@ -85,30 +136,22 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                     }),
             )
         }
-        Metric::SellerCancelRate => ratio(
-            d.orders
-                .iter()
-                .filter(|o| o.cancel_initiator.as_deref() == Some("seller"))
-                .count(),
+        Metric::SellerCancelRate => Measured::ratio(
+            share(&d.orders, |o| {
+                o.cancel_initiator.as_deref() == Some("seller")
+            }),
             orders,
         ),
-        Metric::NegativeReviewRate => ratio(
-            d.reviews.iter().filter(|r| **r < 0).count(),
-            d.reviews.len(),
-        ),
-        Metric::PositiveRate => ratio(
-            d.reviews.iter().filter(|r| **r > 0).count(),
-            d.reviews.len(),
-        ),
-        Metric::Reviews => Some(d.reviews.len() as f64),
-        Metric::QualityRefundRate => ratio(
-            d.refunds
-                .iter()
-                .filter(|r| r.reason.as_deref() == Some("quality"))
-                .count(),
+        Metric::NegativeReviewRate => {
+            Measured::ratio(share(&d.reviews, |r| *r < 0), d.reviews.len())
+        }
+        Metric::PositiveRate => Measured::ratio(share(&d.reviews, |r| *r > 0), d.reviews.len()),
+        Metric::Reviews => Measured::count(d.reviews.len(), d.reviews.len()),
+        Metric::QualityRefundRate => Measured::ratio(
+            share(&d.refunds, |r| r.reason.as_deref() == Some("quality")),
             orders,
         ),
-        Metric::RefundHoursAvg => mean(
+        Metric::RefundHoursAvg => Measured::mean(
             d.refunds
                 .iter()
                 .filter_map(|r| r.completed_at.map(|c| secs(c - r.requested_at) / 3600.0)),
@@ -134,10 +177,10 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                         as usize;
                 }
             }
-            ratio(ok, due)
+            Measured::ratio(ok, due)
         }
-        Metric::Conversations => Some(d.chats.len() as f64),
-        Metric::HumanResponseSecondsAvg => mean(
+        Metric::Conversations => Measured::count(d.chats.len(), d.chats.len()),
+        Metric::HumanResponseSecondsAvg => Measured::mean(
             d.chats
                 .iter()
                 .filter_map(|c| c.first_human.map(|h| secs(h - c.t0))),
@@ -150,19 +193,14 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                     ok += c.first_human.is_some_and(|h| within(c.t0, h, *s)) as usize;
                 }
             }
-            ratio(ok, due)
+            Measured::ratio(ok, due)
         }
-        Metric::BotFirstResponses => Some(
-            d.chats
-                .iter()
-                .filter(|c| c.first_sender.as_deref() == Some("bot"))
-                .count() as f64,
+        Metric::BotFirstResponses => Measured::count(
+            share(&d.chats, |c| c.first_sender.as_deref() == Some("bot")),
+            d.chats.len(),
         ),
-        Metric::OfflineMessageRate => ratio(
-            d.chats
-                .iter()
-                .filter(|c| !presence::staffed_at(&d.staffed, c.t0))
-                .count(),
+        Metric::OfflineMessageRate => Measured::ratio(
+            share(&d.chats, |c| !presence::staffed_at(&d.staffed, c.t0)),
             d.chats.len(),
         ),
         Metric::MaxDailyOfflineMessageRate => {
@@ -174,33 +212,43 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                 day.0 += !presence::staffed_at(&d.staffed, c.t0) as usize;
                 day.1 += 1;
             }
-            per_day
-                .values()
-                .filter_map(|(off, n)| ratio(*off, *n))
-                .reduce(f64::max)
+            Measured {
+                value: per_day
+                    .values()
+                    .filter_map(|(off, n)| Measured::ratio(*off, *n).value)
+                    .reduce(f64::max),
+                n: d.chats.len() as u64,
+            }
         }
-        Metric::SatisfactionRatings => Some(d.ratings.len() as f64),
-        Metric::SatisfactionRate => ratio(
-            d.ratings
-                .iter()
-                .filter(|s| matches!(s.as_str(), "very_satisfied" | "satisfied"))
-                .count(),
+        Metric::SatisfactionRatings => Measured::count(d.ratings.len(), d.ratings.len()),
+        Metric::SatisfactionRate => Measured::ratio(
+            share(&d.ratings, |s| {
+                matches!(s.as_str(), "very_satisfied" | "satisfied")
+            }),
             d.ratings.len(),
         ),
         Metric::OnlineHoursAvg(slot) => {
-            presence::online_hours_avg(tz, &d.staffed, *slot, scope.lo, scope.hi, e)
+            let (value, days) =
+                presence::online_hours_avg(tz, &d.staffed, *slot, scope.lo, scope.hi, e);
+            Measured {
+                value,
+                n: days as u64,
+            }
         }
         Metric::CoverageRate(slot) => {
-            presence::online_hours_avg(tz, &d.staffed, *slot, scope.lo, scope.hi, e)
-                .map(|h| h / slot.hours())
+            let (value, days) =
+                presence::online_hours_avg(tz, &d.staffed, *slot, scope.lo, scope.hi, e);
+            Measured {
+                value: value.map(|h| h / slot.hours()),
+                n: days as u64,
+            }
         }
-        Metric::Complaints => Some(d.complaints.len() as f64),
-        Metric::ComplaintRate => ratio(d.complaints.len(), orders),
-        Metric::RulingRate => ratio(
-            d.complaints
-                .iter()
-                .filter(|c| c.resolved_at.is_some() && c.ruled_against == Some(true))
-                .count(),
+        Metric::Complaints => Measured::count(d.complaints.len(), d.complaints.len()),
+        Metric::ComplaintRate => Measured::ratio(d.complaints.len(), orders),
+        Metric::RulingRate => Measured::ratio(
+            share(&d.complaints, |c| {
+                c.resolved_at.is_some() && c.ruled_against == Some(true)
+            }),
             orders,
         ),
         Metric::ComplaintReceptionRate(h) => {
@@ -211,7 +259,7 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                     ok += c.accepted_at.is_some_and(|a| within(c.opened_at, a, *h)) as usize;
                 }
             }
-            ratio(ok, due)
+            Measured::ratio(ok, due)
         }
         Metric::ComplaintClosureRate(h) => {
             let (mut due, mut ok) = (0, 0);
@@ -225,17 +273,15 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
                     }) as usize;
                 }
             }
-            ratio(ok, due)
+            Measured::ratio(ok, due)
         }
-        Metric::IrregularClosures => Some(
-            d.complaints
-                .iter()
-                .filter(|c| c.outcome.as_deref() == Some("irregular"))
-                .count() as f64,
+        Metric::IrregularClosures => Measured::count(
+            share(&d.complaints, |c| c.outcome.as_deref() == Some("irregular")),
+            d.complaints.len(),
         ),
-        Metric::VerifiedConductComplaints => Some(d.verified as f64),
-        Metric::ConductVerifications => Some(d.verifications as f64),
-        Metric::IntegrityFlags => Some(d.integrity as f64),
+        Metric::VerifiedConductComplaints => Measured::tally(d.verified),
+        Metric::ConductVerifications => Measured::tally(d.verifications),
+        Metric::IntegrityFlags => Measured::tally(d.integrity),
     }
 }
 
@@ -327,6 +373,15 @@ mod tests {
         assert_eq!(late, ["b", "e"]);
         assert_eq!(evaluate(&Metric::Orders, &d, scope, TZ), Some(5.0));
         assert_eq!(evaluate(&Metric::DeliveryHoursAvg, &d, scope, TZ), None);
+        // The basis: the 3 due orders (a, b, e) for the rate and the late count, all 5
+        // for the order count and the cancel rate, no delivered order for the mean.
+        let n = |m: Metric| measure(&m, &d, scope, TZ).n;
+        assert_eq!(n(Metric::ShipOnTimeRate(h)), 3);
+        assert_eq!(n(Metric::LateShipments(h)), 3);
+        assert_eq!(n(Metric::LateShipmentRate(h)), 3);
+        assert_eq!(n(Metric::Orders), 5);
+        assert_eq!(n(Metric::SellerCancelRate), 5);
+        assert_eq!(n(Metric::DeliveryHoursAvg), 0);
     }
 
     #[test]
@@ -348,7 +403,8 @@ mod tests {
             Metric::MaxDailyOfflineMessageRate,
             Metric::HumanReplyRate(45),
         ] {
-            assert_eq!(evaluate(&m, &d, scope, TZ), None, "{m:?}");
+            let measured = measure(&m, &d, scope, TZ);
+            assert_eq!((measured.value, measured.n), (None, 0), "{m:?}");
         }
         assert_eq!(
             evaluate(&Metric::BotFirstResponses, &d, scope, TZ),

@@ -113,7 +113,8 @@ pub fn whole_days(tz: Tz, lo: Time, hi: Time, e: Time) -> Vec<NaiveDate> {
     out
 }
 
-/// `online_hours_avg(slot)`: mean staffed hours of the slot over the whole days.
+/// `online_hours_avg(slot)`: mean staffed hours of the slot over the whole days, and
+/// how many whole days there were (none: null).
 pub fn online_hours_avg(
     tz: Tz,
     staffed: &[(Time, Time)],
@@ -121,11 +122,8 @@ pub fn online_hours_avg(
     lo: Time,
     hi: Time,
     e: Time,
-) -> Option<f64> {
+) -> (Option<f64>, usize) {
     let days = whole_days(tz, lo, hi, e);
-    if days.is_empty() {
-        return None;
-    }
     let total: f64 = days
         .iter()
         .map(|d| {
@@ -136,7 +134,8 @@ pub fn online_hours_avg(
             ) / 3600.0
         })
         .sum();
-    Some(total / days.len() as f64)
+    let n = days.len();
+    ((n > 0).then(|| total / n as f64), n)
 }
 
 #[cfg(test)]
@@ -180,7 +179,7 @@ mod tests {
         let day_lo = t("2026-10-01T00:00:00+08:00");
         assert_eq!(
             online_hours_avg(TZ, &s, slot, day_lo, until, until),
-            Some(6.0)
+            (Some(6.0), 1)
         );
     }
 
@@ -197,17 +196,10 @@ mod tests {
         // T-30d, which the open end excludes, so 29 days lie wholly inside.
         let w = super::super::Scope::rolling(hi, 30);
         assert_eq!(whole_days(TZ, w.lo, w.hi, w.e).len(), 29);
-        assert!(online_hours_avg(
-            TZ,
-            &[],
-            Slot {
-                start_min: 0,
-                end_min: 1440
-            },
-            lo,
-            hi,
-            lo
-        )
-        .is_none());
+        let whole_day = Slot {
+            start_min: 0,
+            end_min: 1440,
+        };
+        assert_eq!(online_hours_avg(TZ, &[], whole_day, lo, hi, lo), (None, 0));
     }
 }

@@ -70,6 +70,8 @@ pub struct ServiceScore {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Indicator {
     pub score: Option<f64>,
+    /// How many of its metrics the score averages (those not null).
+    pub metrics_averaged: u32,
     #[schema(value_type = Object)]
     pub metrics: IndexMap<String, MetricScore>,
 }
@@ -77,6 +79,10 @@ pub struct Indicator {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct MetricScore {
     pub value: Option<f64>,
+    /// The basis: how many things the value was computed over (a rate's denominator, a
+    /// mean's terms, the population a count looks at, the whole days of an hours
+    /// average); 0 with a null value from a zero denominator.
+    pub n: u64,
     pub score: Option<f64>,
     pub passes: Option<bool>,
 }
@@ -104,6 +110,10 @@ pub struct Program {
     /// §4.5: a new shop's first calendar months, the month of its first event counting).
     pub exempt_until: Option<String>,
     pub rules: Vec<RuleResult>,
+    /// Each rule metric's basis, as `n` of an indicator metric (kept beside `rules`,
+    /// whose objects SPEC §4.5 fixes as `{metric, op, threshold, value, pass}`).
+    #[schema(value_type = Object)]
+    pub basis: IndexMap<String, u64>,
     pub consecutive_failures: Option<u32>,
     pub penalty_cents: Option<i64>,
     pub late_orders: Option<Vec<LateOrder>>,

@@ -302,7 +302,12 @@ mod tests {
         v.insert("negative_review_rate".to_string(), Some(0.0));
         v.insert("human_response_seconds_avg".to_string(), Some(120.0));
         let p = Policy::default_policy();
-        let ss = service_score(&v, "x", &p.service, 1e-9);
+        let ss = service_score(
+            &crate::scoring::service::measured(&v),
+            "x",
+            &p.service,
+            1e-9,
+        );
         let h = hints(&ss, "x", &[], &p);
         assert_eq!(h.len(), 2);
         let (first, second) = (&h[0], &h[1]);
@@ -367,6 +372,7 @@ mod tests {
                 rule("bot_first_responses", "=", 0.0, 8.0),
                 rule("human_reply_rate(45)", ">=", 0.9, 0.45),
             ],
+            basis: Default::default(),
             consecutive_failures: None,
             penalty_cents: None,
             late_orders: None,

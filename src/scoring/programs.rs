@@ -3,20 +3,22 @@
 use std::collections::HashMap;
 
 use super::card::{LateOrder, RuleResult};
+use crate::metrics::eval::Measured;
 use crate::policy::{Program, Rule};
 
 /// Evaluates the rules in policy order. A null metric reports `pass: null` and does not
 /// fail. Returns the results and whether any rule failed.
 pub fn evaluate_rules(
     rules: &[Rule],
-    values: &HashMap<String, Option<f64>>,
+    values: &HashMap<String, Measured>,
     eps: f64,
 ) -> (Vec<RuleResult>, bool) {
     let mut failed = false;
     let results = rules
         .iter()
         .map(|r| {
-            let value = values.get(&r.named.name).copied().flatten();
+            let measured = values.get(&r.named.name).copied().unwrap_or_default();
+            let value = measured.value;
             let pass = value.map(|v| r.op.holds(v, r.threshold, eps));
             failed |= pass == Some(false);
             RuleResult {
@@ -108,7 +110,8 @@ mod tests {
             Some(8.999_999_999_9),
         );
         v.insert("human_reply_rate(180)".to_string(), None);
-        let (rules, failed) = evaluate_rules(&cs.rules, &v, 1e-9);
+        let (rules, failed) =
+            evaluate_rules(&cs.rules, &crate::scoring::service::measured(&v), 1e-9);
         assert!(!failed);
         assert_eq!(rules[0].pass, Some(true));
         assert_eq!(rules[1].pass, None);

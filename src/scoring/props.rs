@@ -61,7 +61,7 @@ proptest! {
         let p = Policy::default_policy();
         let names: Vec<String> = p.service.metrics().map(|m| m.name.clone()).collect();
         let map: HashMap<String, Option<f64>> = names.into_iter().zip(values).collect();
-        let s = service_score(&map, "x", &p.service, 1e-9);
+        let s = service_score(&crate::scoring::service::measured(&map), "x", &p.service, 1e-9);
         if let Some(score) = s.score {
             prop_assert!((0.0..=5.0).contains(&score));
         }

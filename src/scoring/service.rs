@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use super::card::{DsrDimension, Indicator, MetricScore, ServiceScore};
+use crate::metrics::eval::Measured;
 use crate::policy::ServiceScorePolicy;
 
 /// `5 × clamp((worst − v) ÷ (worst − best), 0, 1)`.
@@ -17,7 +18,7 @@ pub fn metric_score(v: f64, best: f64, worst: f64) -> f64 {
 /// names). A null metric is left out of its indicator; an indicator without metrics is
 /// null; the score is the weighted mean of the non-null indicators.
 pub fn service_score(
-    values: &HashMap<String, Option<f64>>,
+    values: &HashMap<String, Measured>,
     industry: &str,
     p: &ServiceScorePolicy,
     eps: f64,
@@ -28,7 +29,8 @@ pub fn service_score(
         let mut metrics = IndexMap::new();
         let (mut sum, mut n) = (0.0, 0usize);
         for m in &ind.metrics {
-            let value = values.get(&m.named.name).copied().flatten();
+            let measured = values.get(&m.named.name).copied().unwrap_or_default();
+            let value = measured.value;
             let (best, worst) = p.bounds(industry, m);
             let score = value.map(|v| metric_score(v, best, worst));
             if let Some(s) = score {
@@ -39,6 +41,7 @@ pub fn service_score(
                 m.named.name.clone(),
                 MetricScore {
                     value,
+                    n: measured.n,
                     score,
                     passes: score.map(|s| s >= p.pass_mark - eps),
                 },
@@ -49,7 +52,14 @@ pub fn service_score(
             weighted += s * ind.weight;
             weights += ind.weight;
         }
-        indicators.insert(ind.name.clone(), Indicator { score, metrics });
+        indicators.insert(
+            ind.name.clone(),
+            Indicator {
+                score,
+                metrics_averaged: n as u32,
+                metrics,
+            },
+        );
     }
     ServiceScore {
         window_days: p.window_days,
@@ -98,6 +108,18 @@ pub fn dsr_dimension(score: Option<f64>, count: i64, industry_scores: &[f64]) ->
     }
 }
 
+/// Values without their basis (n = 1 where there is a value), for tests of the scoring.
+#[cfg(test)]
+pub(crate) fn measured(values: &HashMap<String, Option<f64>>) -> HashMap<String, Measured> {
+    values
+        .iter()
+        .map(|(k, v)| {
+            let n = u64::from(v.is_some());
+            (k.clone(), Measured { value: *v, n })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,7 +133,7 @@ mod tests {
         v.insert("negative_review_rate".to_string(), None);
         v.insert("ship_on_time_rate(48)".to_string(), Some(0.9)); // 2.5
         v.insert("delivery_hours_avg".to_string(), Some(48.0)); // 5
-        let s = service_score(&v, "toys", &p.service, 1e-9);
+        let s = service_score(&measured(&v), "toys", &p.service, 1e-9);
         assert_eq!(s.indicators["product"].score, Some(2.5));
         assert_eq!(s.indicators["logistics"].score, Some(3.75));
         assert_eq!(s.indicators["consultation"].score, None);

@@ -74,13 +74,23 @@ mod tests {
 
         let mut v = HashMap::new();
         v.insert("quality_refund_rate".to_string(), Some(0.0));
-        let ss = service_score(&v, "x", &p.service, 1e-9);
+        let ss = service_score(
+            &crate::scoring::service::measured(&v),
+            "x",
+            &p.service,
+            1e-9,
+        );
         assert_eq!(ss.score, Some(5.0));
         assert_eq!(star_level(&ss, None, true, st, 1e-9).stars, Some(5));
         assert_eq!(star_level(&ss, None, false, st, 1e-9).stars, Some(4));
         assert_eq!(star_level(&ss, Some(1.0), true, st, 1e-9).stars, Some(4)); // attitude unsatisfactory
         v.insert("quality_refund_rate".to_string(), Some(0.02 * 0.5)); // 2.5
-        let ss = service_score(&v, "x", &p.service, 1e-9);
+        let ss = service_score(
+            &crate::scoring::service::measured(&v),
+            "x",
+            &p.service,
+            1e-9,
+        );
         assert_eq!(star_level(&ss, None, true, st, 1e-9).stars, Some(1));
     }
 }

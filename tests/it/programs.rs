@@ -75,6 +75,11 @@ async fn holiday_peak_penalties_round_down_and_cap_and_coverage_counts_the_slot(
         rule("coverage_rate(09:00,18:00)"),
         json!({"metric": "coverage_rate(09:00,18:00)", "op": ">=", "threshold": 1.0, "value": 1.0, "pass": true})
     );
+    // The basis beside the rules: the campaign's 7 whole days for the hours and the
+    // coverage, the 3 orders due for the on-time rate.
+    assert_eq!(h["basis"]["online_hours_avg(00:00,24:00)"], 7);
+    assert_eq!(h["basis"]["coverage_rate(09:00,18:00)"], 7);
+    assert_eq!(h["basis"]["ship_on_time_rate(72)"], 3);
     assert_eq!(
         rule("ship_on_time_rate(72)")["value"].as_f64().unwrap(),
         1.0 / 3.0

@@ -127,17 +127,17 @@ async fn scorecard_numbers_match_the_hand_worked_example() {
     // product: no refunds over 4 orders -> 0 -> 5; negative 1/2 -> 5*clamp((0.05-0.5)/0.05) = 0
     assert_eq!(
         m("product", "quality_refund_rate"),
-        json!({"value": 0.0, "score": 5.0, "passes": true})
+        json!({"value": 0.0, "n": 4, "score": 5.0, "passes": true})
     );
     assert_eq!(
         m("product", "negative_review_rate"),
-        json!({"value": 0.5, "score": 0.0, "passes": false})
+        json!({"value": 0.5, "n": 2, "score": 0.0, "passes": false})
     );
     // logistics: on time 0.5 -> 0; delivery 84 h -> 2.5
     assert_eq!(m("logistics", "ship_on_time_rate(48)")["value"], 0.5);
     assert_eq!(
         m("logistics", "delivery_hours_avg"),
-        json!({"value": 84.0, "score": 2.5, "passes": false})
+        json!({"value": 84.0, "n": 2, "score": 2.5, "passes": false})
     );
     // consultation: 50 s -> 5*(120-50)/105; satisfaction 1.0 -> 5
     let resp = 5.0 * 70.0 / 105.0;
@@ -148,6 +148,30 @@ async fn scorecard_numbers_match_the_hand_worked_example() {
             - resp)
             .abs()
             < 1e-9
+    );
+    // The basis of each figure: 4 due orders (o4 overdue), one conversation; each
+    // indicator says how many metrics it averaged (after_sales: none, so null).
+    assert_eq!(m("logistics", "ship_on_time_rate(48)")["n"], 4);
+    assert_eq!(m("consultation", "human_response_seconds_avg")["n"], 1);
+    assert_eq!(m("consultation", "satisfaction_rate")["n"], 1);
+    assert_eq!(m("after_sales", "refund_hours_avg")["n"], 0);
+    assert_eq!(m("disputes", "complaint_rate")["n"], 4);
+    let averaged: Vec<(&str, u64)> = c["service_score"]["indicators"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str(), v["metrics_averaged"].as_u64().unwrap()))
+        .collect();
+    // (by name: this client's JSON map sorts keys)
+    assert_eq!(
+        averaged,
+        [
+            ("after_sales", 0),
+            ("consultation", 2),
+            ("disputes", 2),
+            ("logistics", 2),
+            ("product", 2)
+        ]
     );
     // after_sales: no refunds -> null indicator; disputes: 0/4 -> 5
     assert_eq!(
