@@ -81,15 +81,48 @@ impl<T: utoipa::ToSchema> List<T> {
     }
 }
 
-/// Parses a JSON request body: malformed JSON is a 400, JSON of the wrong shape a 422.
+/// Parses a JSON request body: malformed JSON is a 400, JSON of the wrong shape a 422
+/// whose one detail names the field (`{"field": "industry", "message": "…"}`; the
+/// field is `.` when the body as a whole is of the wrong type).
 pub fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => ApiError::Unprocessable {
-            message: format!("invalid {what}: {e}"),
-            details: vec![],
-        },
-        _ => ApiError::BadRequest(format!("malformed JSON: {e}")),
-    })
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = parsed.map_err(|e| {
+        let field = e.path().to_string();
+        let e = e.into_inner();
+        match e.classify() {
+            serde_json::error::Category::Data => {
+                let message = data_message(&e);
+                // A missing field is reported at its parent; name the field itself.
+                let missing = message
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next());
+                let field = match (missing, field.as_str()) {
+                    (Some(name), ".") => name.to_string(),
+                    (Some(name), parent) => format!("{parent}.{name}"),
+                    (None, _) => field,
+                };
+                ApiError::Unprocessable {
+                    message: format!("invalid {what}: {field}: {message}"),
+                    details: vec![serde_json::json!({"field": field, "message": message})],
+                }
+            }
+            _ => ApiError::BadRequest(format!("malformed JSON: {e}")),
+        }
+    })?;
+    // Trailing characters after the value are malformed JSON too.
+    de.end()
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde's message without its " at line 1 column 26" (the field says where).
+fn data_message(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
 }
 
 /// An `as_of`-like instant (`as_of`, `from`, `to`): RFC 3339 (else 400), within SPEC
