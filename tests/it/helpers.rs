@@ -57,15 +57,46 @@ pub async fn fresh_pool() -> (PgPool, String) {
     fresh_pool_of(4).await
 }
 
+static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+
+/// This process's migrated template database, made once: each test's database is a
+/// copy of it (`CREATE DATABASE … TEMPLATE`), cheaper than migrating every one.
+async fn template() -> &'static str {
+    TEMPLATE
+        .get_or_init(|| async {
+            CLEANED.get_or_init(drop_stale_databases).await;
+            let name = format!("shopscore_test_{}_template", std::process::id());
+            let pool = shopscore::db::connect_and_migrate_with(&server_url(&name), 1)
+                .await
+                .expect("template database");
+            // A template cannot be copied while anyone is connected to it.
+            pool.close().await;
+            name
+        })
+        .await
+}
+
 /// A fresh database, with a pool of `connections`.
 pub async fn fresh_pool_of(connections: u32) -> (PgPool, String) {
-    CLEANED.get_or_init(drop_stale_databases).await;
+    let template = template().await;
     let name = format!(
         "shopscore_test_{}_{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     );
+    let mut admin = sqlx::PgConnection::connect(&server_url("postgres"))
+        .await
+        .expect("the test server");
+    sqlx::query(&format!(
+        "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+    ))
+    .execute(&mut admin)
+    .await
+    .expect("a copy of the template");
+    admin.close().await.ok();
     let url = server_url(&name);
+    // Migrating finds every migration applied; it stays so that a test can never run
+    // on a schema older than the code.
     let pool = shopscore::db::connect_and_migrate_with(&url, connections)
         .await
         .expect("test database");
