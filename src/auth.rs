@@ -5,7 +5,6 @@
 //! extractor authenticates, rate-limits per key and records `last_used_at`.
 
 use std::num::NonZeroU32;
-use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -292,8 +291,6 @@ impl FromRequestParts<AppState> for Caller {
         Ok(caller)
     }
 }
-
-pub type SharedRateLimit = Arc<RateLimit>;
 
 #[cfg(test)]
 mod tests {
