@@ -17,7 +17,7 @@ pub mod error;
 pub mod healthcheck;
 pub mod ingest;
 pub mod jobs;
-pub mod metrics;
+pub mod metric;
 pub mod openapi;
 pub mod policy;
 pub mod scoring;

@@ -11,7 +11,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::metrics::catalogue::{Metric, RefundSla};
+use crate::metric::catalogue::{Metric, RefundSla};
 
 pub const DEFAULT_POLICY: &str = include_str!("../policy/default.toml");
 
@@ -395,7 +395,7 @@ impl HintsPolicy {
     /// `ship_on_time_rate(48)` or `cs_daily` in words: its label with the parameters
     /// filled in, or the text itself when the policy labels nothing.
     pub fn label(&self, text: &str) -> String {
-        let (name, params) = crate::metrics::catalogue::split_name(text);
+        let (name, params) = crate::metric::catalogue::split_name(text);
         let Some(label) = self.labels.get(name) else {
             return text.to_string();
         };
@@ -764,7 +764,7 @@ fn compile_hints(
         });
     };
     for name in raw.labels.keys() {
-        let known = crate::metrics::catalogue::NAMES.contains(&name.as_str())
+        let known = crate::metric::catalogue::NAMES.contains(&name.as_str())
             || programs.iter().any(|p| &p.name == name);
         if !known {
             return Err(invalid(format!(
@@ -779,7 +779,7 @@ fn compile_hints(
             std::iter::once(p.name.as_str()).chain(p.rules.iter().map(|r| r.named.name.as_str()))
         }));
     for text in named {
-        let (name, _) = crate::metrics::catalogue::split_name(text);
+        let (name, _) = crate::metric::catalogue::split_name(text);
         if !raw.labels.contains_key(name) {
             return Err(invalid(format!(
                 "hints.labels: {name:?} has no label (hints name it)"

@@ -142,7 +142,7 @@ pub async fn post_events(
         .reserve(declared.unwrap_or(limits.max_body))
         .await
         .ok_or_else(|| {
-            ::metrics::counter!("shopscore_ingest_budget_exhausted_total").increment(1);
+            metrics::counter!("shopscore_ingest_budget_exhausted_total").increment(1);
             ApiError::Busy("too many events are being ingested at once; retry shortly".into())
         })?;
     let Batch { events, invalid } =
@@ -165,9 +165,9 @@ pub async fn post_events(
     let _turn = limits.writers.acquire().await.expect("never closed");
     match ingest::write_batch(&state.pool, &events, &limits.retry).await {
         Ok(outcome) => {
-            ::metrics::counter!("shopscore_events_accepted_total").increment(outcome.accepted as u64);
-            ::metrics::counter!("shopscore_events_duplicate_total").increment(outcome.duplicates as u64);
-            ::metrics::histogram!("shopscore_ingest_batch_seconds").record(started.elapsed().as_secs_f64());
+            metrics::counter!("shopscore_events_accepted_total").increment(outcome.accepted as u64);
+            metrics::counter!("shopscore_events_duplicate_total").increment(outcome.duplicates as u64);
+            metrics::histogram!("shopscore_ingest_batch_seconds").record(started.elapsed().as_secs_f64());
             Ok(Json(outcome))
         }
         Err(WriteError::Conflict(conflicts)) => Err(ApiError::Conflict {

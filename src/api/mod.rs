@@ -151,7 +151,7 @@ pub fn parse_bound(
 ) -> Result<DateTime<Utc>, ApiError> {
     match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(day) if s.len() == 10 => {
-            let t = crate::metrics::presence::local_midnight(tz, day);
+            let t = crate::metric::presence::local_midnight(tz, day);
             parse_as_of(field, &t.to_rfc3339(), now, tz)
         }
         _ => parse_as_of(field, s, now, tz),

@@ -51,7 +51,7 @@ pub async fn get_scorecard(
     // recompute (`cache::latest`).
     if at.is_none() {
         if let Some(card) = state.latest.get(&shop_id) {
-            ::metrics::counter!("shopscore_scorecard_reads_total", "from" => "memory").increment(1);
+            metrics::counter!("shopscore_scorecard_reads_total", "from" => "memory").increment(1);
             return Ok(card.respond(&headers));
         }
     }
@@ -65,7 +65,7 @@ pub async fn get_scorecard(
     .bind(at)
     .fetch_optional(&state.pool)
     .await?;
-    ::metrics::counter!("shopscore_scorecard_reads_total", "from" => "database").increment(1);
+    metrics::counter!("shopscore_scorecard_reads_total", "from" => "database").increment(1);
     let card = body
         .map(|b| etag::Tagged::new(b.into_bytes()))
         .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))?;

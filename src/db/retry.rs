@@ -126,7 +126,7 @@ where
                     return Err(e);
                 };
                 let wait = policy.backoff(attempt);
-                ::metrics::counter!("shopscore_db_retries_total", "op" => op, "reason" => reason.as_str())
+                metrics::counter!("shopscore_db_retries_total", "op" => op, "reason" => reason.as_str())
                     .increment(1);
                 tracing::warn!(op, attempt, reason = reason.as_str(), error = %e, backoff_ms = wait.as_millis() as u64,
                                "transient database error; retrying");

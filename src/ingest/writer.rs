@@ -292,7 +292,7 @@ async fn write_on(
     let mut tx = conn.begin().await?;
     let t = std::time::Instant::now();
     let inserted = insert_events(&mut tx, unique, insert).await?;
-    ::metrics::histogram!("shopscore_ingest_step_seconds", "step" => "write")
+    metrics::histogram!("shopscore_ingest_step_seconds", "step" => "write")
         .record(t.elapsed().as_secs_f64());
 
     // Keys that were already stored (only `SkipStored` leaves any): a duplicate when the
@@ -314,7 +314,7 @@ async fn write_on(
 
     let t = std::time::Instant::now();
     tx.commit().await?;
-    ::metrics::histogram!("shopscore_ingest_step_seconds", "step" => "commit")
+    metrics::histogram!("shopscore_ingest_step_seconds", "step" => "commit")
         .record(t.elapsed().as_secs_f64());
     Ok((inserted.len(), duplicates))
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use crate::metrics::presence::local_midnight;
+use crate::metric::presence::local_midnight;
 
 /// SPEC §1: the `as_of` instants accepted, from local midnight of 2000-01-01 in the
 /// policy time zone to `now` + 366 days. Outside it is a client's mistake (422); inside

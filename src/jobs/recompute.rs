@@ -22,8 +22,8 @@ use sqlx::types::Json;
 use sqlx::PgPool;
 
 use super::periods::{eval_instant, latest_campaign, Month};
-use crate::metrics::eval::{late_orders, measure, Measured};
-use crate::metrics::{self, evaluate, Metric, Scope, ScopeData, ShopData};
+use crate::metric::eval::{late_orders, measure, Measured};
+use crate::metric::{self, evaluate, Metric, Scope, ScopeData, ShopData};
 use crate::policy::{NamedMetric, PeriodKind, Policy, Program};
 use crate::scoring::card::{self, Scorecard};
 use crate::scoring::{credit, hints, programs, service, stars, tiers};
@@ -159,9 +159,9 @@ impl<'a> Loader<'a> {
         scope: Scope,
         ms: impl IntoIterator<Item = &'m Metric>,
     ) -> Result<&ScopeData, sqlx::Error> {
-        let fams = metrics::families(ms);
+        let fams = metric::families(ms);
         let data = self.cache.entry(scope).or_default();
-        metrics::load_into(self.pool, &self.shops, scope, &fams, data).await?;
+        metric::load_into(self.pool, &self.shops, scope, &fams, data).await?;
         Ok(data)
     }
 }
@@ -290,7 +290,7 @@ pub async fn recompute(
         tier_rows.extend(t);
     }
 
-    ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
+    metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
         .record(phase.elapsed().as_secs_f64());
     let phase = Instant::now();
     let mut tx = pool.begin().await?;
@@ -380,10 +380,10 @@ pub async fn recompute(
     // The last point at which giving up costs nothing: dropping `tx` rolls back.
     stop.check()?;
     tx.commit().await?;
-    ::metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
+    metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
         .record(phase.elapsed().as_secs_f64());
 
-    ::metrics::counter!("shopscore_shops_scored_total").increment(cards.len() as u64);
+    metrics::counter!("shopscore_shops_scored_total").increment(cards.len() as u64);
     Ok(RecomputeOutcome {
         as_of: format_time(as_of, tz),
         shops_scored: cards.len(),
@@ -443,8 +443,8 @@ async fn shop_figures(
         Option<String>,
     );
     let t = Instant::now();
-    let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metrics/sql/credit.sql"))
-        .persistent(false) // a plan for these shops: see `metrics::fetch`
+    let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metric/sql/credit.sql"))
+        .persistent(false) // a plan for these shops: see `metric::fetch`
         .bind(&ids)
         .bind(as_of)
         .fetch_all(pool)
@@ -465,13 +465,13 @@ async fn shop_figures(
             });
     }
 
-    metrics::record_query_time("Credit", t);
+    metric::record_query_time("Credit", t);
     let t = Instant::now();
     // DSR over its window, with the per-buyer monthly cap.
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
     let rows: Vec<(String, i64, i64, i64, i64)> =
-        sqlx::query_as(include_str!("../metrics/sql/dsr.sql"))
-            .persistent(false) // a plan for these shops: see `metrics::fetch`
+        sqlx::query_as(include_str!("../metric/sql/dsr.sql"))
+            .persistent(false) // a plan for these shops: see `metric::fetch`
             .bind(&ids)
             .bind(as_of)
             .bind(dsr_from)
@@ -484,7 +484,7 @@ async fn shop_figures(
         .map(|(s, n, a, b, c)| (s, (n, [a, b, c])))
         .collect();
 
-    metrics::record_query_time("Dsr", t);
+    metric::record_query_time("Dsr", t);
     // Positive rate and review counts over the credit rate window.
     let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
     let review_counts: HashMap<String, card::ReviewCounts> = {
@@ -697,7 +697,7 @@ async fn program(
         let mut counts: HashMap<String, u32> =
             failing.iter().map(|s| (s.shop_id.clone(), 1)).collect();
         let settle = |m: Month| eval_instant(as_of, m.end(tz), p.settle_seconds);
-        let fams = metrics::families(p.rules.iter().map(|r| &r.named.metric));
+        let fams = metric::families(p.rules.iter().map(|r| &r.named.metric));
         let mut activity: Option<Activity> = None;
         let (mut m, mut walked, mut queried) = (m0, 0u32, 0u32);
         while !failing.is_empty() {
@@ -730,7 +730,7 @@ async fn program(
                 queried += 1;
                 let ids: Vec<String> = busy.iter().map(|s| s.shop_id.clone()).collect();
                 let mut data = ScopeData::default();
-                metrics::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
+                metric::load_into(loader.pool, &ids, sc, &fams, &mut data).await?;
                 for info in busy {
                     let (_, _, failed) = program_rules(p, data.shop(&info.shop_id), sc, tz, eps);
                     if failed {
@@ -767,7 +767,7 @@ impl Activity {
             "SELECT shop_id, array_agg(DISTINCT date_trunc('month', occurred_at, 'UTC'))
              FROM events WHERE shop_id = ANY($1) AND occurred_at <= $2 GROUP BY shop_id",
         )
-        .persistent(false) // a plan for these shops: see `metrics::fetch`
+        .persistent(false) // a plan for these shops: see `metric::fetch`
         .bind(shops)
         .bind(before)
         .fetch_all(pool)

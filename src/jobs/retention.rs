@@ -49,7 +49,7 @@ pub async fn prune_snapshots(
             None => break,
         }
     }
-    ::metrics::counter!("shopscore_snapshots_pruned_total").increment(pruned);
+    metrics::counter!("shopscore_snapshots_pruned_total").increment(pruned);
     Ok(pruned)
 }
 

@@ -161,9 +161,9 @@ impl Claim {
         .execute(&mut self.conn)
         .await?;
         let kind = self.kind.as_str();
-        ::metrics::counter!("shopscore_job_runs_total", "kind" => kind, "outcome" => outcome.as_str())
+        metrics::counter!("shopscore_job_runs_total", "kind" => kind, "outcome" => outcome.as_str())
             .increment(1);
-        ::metrics::histogram!("shopscore_job_duration_seconds", "kind" => kind)
+        metrics::histogram!("shopscore_job_duration_seconds", "kind" => kind)
             .record(elapsed.as_secs_f64());
         let slot = self.slot.as_deref().unwrap_or("-");
         match &error {
@@ -286,7 +286,7 @@ impl Abandoned {
             .bind(lock_key(self.id))
             .execute(&mut *conn)
             .await?;
-        ::metrics::counter!("shopscore_job_runs_total", "kind" => self.kind.as_str(), "outcome" => "failed")
+        metrics::counter!("shopscore_job_runs_total", "kind" => self.kind.as_str(), "outcome" => "failed")
             .increment(1);
         Ok(())
     }

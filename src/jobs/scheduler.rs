@@ -75,7 +75,7 @@ impl Scheduler {
                 Ok(Tick::Busy) => tracing::debug!("another replica holds the scheduler lock"),
                 Ok(_) => {}
                 Err(e) => {
-                    ::metrics::counter!("shopscore_scheduler_errors_total").increment(1);
+                    metrics::counter!("shopscore_scheduler_errors_total").increment(1);
                     tracing::warn!(error = %e, "scheduler tick failed; trying again next tick");
                 }
             }
@@ -234,7 +234,7 @@ impl Scheduler {
         .fetch_one(&self.pool)
         .await?;
         let lag = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
-        ::metrics::gauge!("shopscore_scoring_lag_seconds").set(lag);
+        metrics::gauge!("shopscore_scoring_lag_seconds").set(lag);
         Ok(())
     }
 }

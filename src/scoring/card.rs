@@ -1,6 +1,6 @@
 //! The scorecard of SPEC §5: every section present, unknown values `null`.
 
-use crate::metrics::catalogue::Unit;
+use crate::metric::catalogue::Unit;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

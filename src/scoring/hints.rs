@@ -11,7 +11,7 @@
 //! below its pass line each is (as a share of the way), then by policy order.
 
 use super::card::{Hint, Program, RuleResult, ServiceScore};
-use crate::metrics::catalogue::Unit;
+use crate::metric::catalogue::Unit;
 use crate::policy::{HintsPolicy, Language, Op, Policy};
 
 /// At most two decimals, halves rounded up as people do (0.625 → 0.63, where `{:.2}`

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::card::{LateOrder, RuleResult};
-use crate::metrics::eval::Measured;
+use crate::metric::eval::Measured;
 use crate::policy::{Program, Rule};
 
 /// Evaluates the rules in policy order. A null metric reports `pass: null` and does not

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 
 use super::credit::{points, CountedReview};
 use super::service::{metric_score, service_score};
-use crate::metrics::{evaluate, Metric, OrderRow, Scope, ShopData};
+use crate::metric::{evaluate, Metric, OrderRow, Scope, ShopData};
 use crate::policy::Policy;
 
 fn base() -> DateTime<Utc> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use super::card::{DsrDimension, Indicator, MetricScore, ServiceScore};
-use crate::metrics::eval::Measured;
+use crate::metric::eval::Measured;
 use crate::policy::ServiceScorePolicy;
 
 /// `5 × clamp((worst − v) ÷ (worst − best), 0, 1)`.

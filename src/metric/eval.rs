@@ -288,8 +288,8 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::catalogue::RefundSla;
-    use crate::metrics::{ChatRow, ComplaintRow, RefundRow};
+    use crate::metric::catalogue::RefundSla;
+    use crate::metric::{ChatRow, ComplaintRow, RefundRow};
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -140,7 +140,7 @@ type Time = DateTime<Utc>;
 
 /// `shopscore_metric_query_seconds{family}`: how long one family's query took.
 pub fn record_query_time(family: &str, started: std::time::Instant) {
-    ::metrics::histogram!("shopscore_metric_query_seconds", "family" => family.to_string())
+    metrics::histogram!("shopscore_metric_query_seconds", "family" => family.to_string())
         .record(started.elapsed().as_secs_f64());
 }
 
