@@ -15,3 +15,4 @@ mod readme;
 mod replicas;
 mod scheduler;
 mod scoring;
+mod snapshot;
