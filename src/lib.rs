@@ -23,3 +23,4 @@ pub mod policy;
 pub mod scoring;
 pub mod server;
 pub mod text;
+pub mod time;

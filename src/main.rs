@@ -148,7 +148,7 @@ fn instant_flag(
     let t = chrono::DateTime::parse_from_rfc3339(&s)
         .with_context(|| format!("{flag} must be RFC 3339"))?
         .into();
-    jobs::periods::check_as_of(t, now, policy.tz).map_err(|m| anyhow::anyhow!("{flag} {m}"))?;
+    shopscore::time::check_as_of(t, now, policy.tz).map_err(|m| anyhow::anyhow!("{flag} {m}"))?;
     Ok(t)
 }
 

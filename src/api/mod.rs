@@ -134,7 +134,7 @@ pub fn parse_as_of(
     tz: chrono_tz::Tz,
 ) -> Result<DateTime<Utc>, ApiError> {
     let t = parse_time(field, s)?;
-    crate::jobs::periods::check_as_of(t, now, tz).map_err(|message| ApiError::Unprocessable {
+    crate::time::check_as_of(t, now, tz).map_err(|message| ApiError::Unprocessable {
         message: format!("{field} is out of range"),
         details: vec![serde_json::json!({"field": field, "message": message})],
     })?;
@@ -151,7 +151,7 @@ pub fn parse_bound(
 ) -> Result<DateTime<Utc>, ApiError> {
     match chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         Ok(day) if s.len() == 10 => {
-            let t = crate::metric::presence::local_midnight(tz, day);
+            let t = crate::time::local_midnight(tz, day);
             parse_as_of(field, &t.to_rfc3339(), now, tz)
         }
         _ => parse_as_of(field, s, now, tz),

@@ -15,8 +15,8 @@ use super::{parse_as_of, parse_bound, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::recompute::format_time;
 use crate::scoring::card::Scorecard;
+use crate::time::format_time;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AsOf {

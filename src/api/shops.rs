@@ -260,7 +260,7 @@ impl ListRow {
     fn item(self, tz: Tz) -> ShopListItem {
         use super::scorecards::{DsrScores, HistoryItem};
         let latest = self.as_of.map(|as_of| HistoryItem {
-            as_of: crate::jobs::recompute::format_time(as_of, tz),
+            as_of: crate::time::format_time(as_of, tz),
             service_score: self.service_score,
             stars: self.stars,
             credit_points: self.credit_points.unwrap_or(0),

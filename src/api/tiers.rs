@@ -9,9 +9,9 @@ use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::periods::Month;
 use crate::jobs::recompute::StoredTier;
 use crate::scoring::card::{Cohort, Shortfall};
+use crate::time::Month;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TierFilter {

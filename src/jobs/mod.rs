@@ -1,5 +1,4 @@
-//! Jobs: the recompute runner, calendar periods and the scheduler (SPEC §6).
-pub mod periods;
+//! Jobs: the recompute runner, the scheduler and the record of runs (SPEC §6).
 pub mod recompute;
 pub mod retention;
 pub mod runs;

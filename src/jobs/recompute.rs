@@ -14,19 +14,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
-use chrono::{DateTime, Days, Duration, SecondsFormat, SubsecRound, Utc};
+use chrono::{DateTime, Days, Duration, SubsecRound, Utc};
 use chrono_tz::Tz;
 use futures_util::StreamExt;
 use indexmap::IndexMap;
 use sqlx::types::Json;
 use sqlx::PgPool;
 
-use super::periods::{eval_instant, latest_campaign, Month};
 use crate::metric::eval::{late_orders, measure, Measured};
 use crate::metric::{self, evaluate, Metric, Scope, ScopeData, ShopData};
 use crate::policy::{NamedMetric, PeriodKind, Policy, Program};
 use crate::scoring::card::{self, Scorecard};
 use crate::scoring::{credit, hints, programs, service, stars, tiers};
+use crate::time::{eval_instant, format_time, latest_campaign, Month};
 
 /// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
 const BATCH: usize = 500;
@@ -132,11 +132,6 @@ struct TierRow {
     scale: String,
     exclusion: Option<tiers::Exclusion>,
     cancel_reason: Option<&'static str>,
-}
-
-pub fn format_time(t: DateTime<Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
 }
 
 /// Loads metric families per scope, once, for one batch of shops.
@@ -625,12 +620,9 @@ async fn program(
         needed.push(&pen.late_orders_of.metric);
     }
     let d = loader.get(scope, needed).await?;
-    // A new shop's last exempt month: its first event's month counts as the first.
     let last_exempt = |info: &ShopInfo| -> Option<Month> {
-        match (p.exempt_first_months, info.first_event_at) {
-            (Some(n), Some(first)) if n > 0 => Some(Month(Month::of(first, tz).0 + n as i32 - 1)),
-            _ => None,
-        }
+        let first = info.first_event_at.map(|t| Month::of(t, tz));
+        programs::last_exempt_month(p.exempt_first_months, first)
     };
     let exempt_until =
         |info: &ShopInfo, m: Month| -> bool { last_exempt(info).is_some_and(|last| m.0 <= last.0) };
@@ -645,15 +637,7 @@ async fn program(
         let sd = d.shop(&info.shop_id);
         let (rules, basis, failed) = program_rules(p, sd, scope, tz, eps);
         let exempt = month.is_some_and(|m| exempt_until(info, m));
-        let status = if in_progress {
-            "in_progress".to_string()
-        } else if exempt {
-            "exempt".to_string()
-        } else if failed {
-            "fail".to_string()
-        } else {
-            "pass".to_string()
-        };
+        let status = programs::status(in_progress, exempt, failed).to_string();
         if failed && !exempt && p.tracks_failures() {
             failing.push(info);
         }
@@ -1048,18 +1032,12 @@ async fn store_tiers(
     for (shop, industry, scale, _, inelig, disq, _, _, cancel) in &all {
         let r = ranked.get(shop);
         let tier = r.map_or("none", |r| r.tier);
-        let (st, why) = if *disq {
-            ("disqualified", Some("integrity_flag".to_string()))
-        } else if r.is_none() {
-            ("ineligible", inelig.clone())
-        } else if tier != "none" {
-            match cancel {
-                Some(c) => ("cancelled", Some(c.clone())),
-                None => ("active", None),
-            }
-        } else {
-            ("eligible", None)
-        };
+        let (st, why) = tiers::status(
+            *disq,
+            r.map(|r| r.tier),
+            inelig.as_deref(),
+            cancel.as_deref(),
+        );
         ids.push(shop.as_str());
         ranks.push(r.map(|r| r.rank as i32));
         tiers_.push(tier);

@@ -14,11 +14,10 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use super::recompute::{
-    format_time, recompute, unknown_shops, RecomputeError, RecomputeOutcome, Stop,
-};
+use super::recompute::{recompute, unknown_shops, RecomputeError, RecomputeOutcome, Stop};
 use crate::clock::Clock;
 use crate::policy::Policy;
+use crate::time::format_time;
 
 /// First key of a run's advisory lock (the second is the run's id).
 pub const RUN_LOCK_CLASS: i32 = 0x55c0_0001;

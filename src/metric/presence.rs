@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 
 use super::catalogue::Slot;
+use crate::time::{local_instant, local_midnight};
 
 type Time = DateTime<Utc>;
 
@@ -67,33 +68,6 @@ pub fn staffed_seconds(staffed: &[(Time, Time)], from: Time, to: Time) -> f64 {
         }
     }
     micros as f64 / 1e6
-}
-
-/// The first instant of a local date (resolving a DST gap forward).
-pub fn local_midnight(tz: Tz, d: NaiveDate) -> Time {
-    local_instant(tz, d, 0)
-}
-
-/// The instant of `minutes` past local midnight of `d` (1440 = next midnight).
-pub fn local_instant(tz: Tz, d: NaiveDate, minutes: u32) -> Time {
-    let (d, minutes) = if minutes >= 1440 {
-        (d + Days::new(1), minutes - 1440)
-    } else {
-        (d, minutes)
-    };
-    let naive = d
-        .and_hms_opt(minutes / 60, minutes % 60, 0)
-        .expect("valid clock");
-    match tz.from_local_datetime(&naive) {
-        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
-        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
-        // In a DST gap: the first instant after it.
-        chrono::LocalResult::None => tz
-            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-            .earliest()
-            .expect("an hour after a gap exists")
-            .with_timezone(&Utc),
-    }
 }
 
 /// The local days `[start, end)` lying wholly inside `[lo, hi)` and ending by `e`.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::card::{LateOrder, RuleResult};
 use crate::metric::eval::Measured;
 use crate::policy::{Program, Rule};
+use crate::time::Month;
 
 /// Evaluates the rules in policy order. A null metric reports `pass: null` and does not
 /// fail. Returns the results and whether any rule failed.
@@ -64,8 +65,53 @@ pub fn escalated_status(p: &Program, consecutive: u32) -> String {
         .map_or("fail".into(), |(_, s)| s.clone())
 }
 
+/// SPEC §4.5: a programme's status before escalation: a campaign not yet settled is
+/// `in_progress`; a new shop's month is `exempt` (its rules still shown); then `fail`
+/// or `pass`.
+pub fn status(in_progress: bool, exempt: bool, failed: bool) -> &'static str {
+    match (in_progress, exempt, failed) {
+        (true, _, _) => "in_progress",
+        (false, true, _) => "exempt",
+        (false, false, true) => "fail",
+        (false, false, false) => "pass",
+    }
+}
+
+/// A new shop's last exempt month under `exempt_first_months` = n: the month of its first
+/// event counts as the first, so the last is that month + n − 1.
+pub fn last_exempt_month(
+    exempt_first_months: Option<u32>,
+    first_event: Option<Month>,
+) -> Option<Month> {
+    match (exempt_first_months, first_event) {
+        (Some(n), Some(first)) if n > 0 => Some(Month(first.0 + n as i32 - 1)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_and_exemption() {
+        assert_eq!(status(true, true, true), "in_progress");
+        assert_eq!(status(false, true, true), "exempt");
+        assert_eq!(status(false, false, true), "fail");
+        assert_eq!(status(false, false, false), "pass");
+        // First event in 2026-08, three months: August, September, October.
+        let aug = Month::new(2026, 8);
+        assert_eq!(
+            last_exempt_month(Some(3), Some(aug)),
+            Some(Month::new(2026, 10))
+        );
+        // December + 2 crosses the year.
+        assert_eq!(
+            last_exempt_month(Some(3), Some(Month::new(2026, 12))),
+            Some(Month::new(2027, 2))
+        );
+        assert_eq!(last_exempt_month(Some(0), Some(aug)), None);
+        assert_eq!(last_exempt_month(None, Some(aug)), None);
+        assert_eq!(last_exempt_month(Some(3), None), None);
+    }
     use super::*;
     use crate::policy::Policy;
 

@@ -162,8 +162,48 @@ pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec
     out
 }
 
+/// SPEC §4.6: a stored shop's status for month M and its reason. A disqualified shop
+/// first (integrity flag); an unranked one is ineligible for its exclusion reason; a
+/// tier holder is cancelled by a cancel reason found in M+1, else active; a ranked shop
+/// without a tier is eligible.
+pub fn status(
+    disqualified: bool,
+    ranked_tier: Option<&str>,
+    ineligible_reason: Option<&str>,
+    cancel_reason: Option<&str>,
+) -> (&'static str, Option<String>) {
+    match (disqualified, ranked_tier, cancel_reason) {
+        (true, _, _) => ("disqualified", Some("integrity_flag".to_string())),
+        (false, None, _) => ("ineligible", ineligible_reason.map(str::to_string)),
+        (false, Some("none"), _) => ("eligible", None),
+        (false, Some(_), Some(c)) => ("cancelled", Some(c.to_string())),
+        (false, Some(_), None) => ("active", None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn status_follows_spec_order() {
+        // Disqualification wins over everything, even a tier and a cancellation.
+        assert_eq!(
+            status(true, Some("gold"), None, Some("verified_complaint")),
+            ("disqualified", Some("integrity_flag".into()))
+        );
+        assert_eq!(
+            status(false, None, Some("too_few_ratings"), None),
+            ("ineligible", Some("too_few_ratings".into()))
+        );
+        assert_eq!(
+            status(false, Some("none"), None, Some("verified_complaint")),
+            ("eligible", None)
+        );
+        assert_eq!(
+            status(false, Some("silver"), None, Some("verified_complaint")),
+            ("cancelled", Some("verified_complaint".into()))
+        );
+        assert_eq!(status(false, Some("gold"), None, None), ("active", None));
+    }
     use super::*;
     use crate::policy::Policy;
 

@@ -1,10 +1,44 @@
-//! Calendar periods in the policy time zone (SPEC §1): months, yearly campaigns, and
-//! the evaluation instant `E = min(as_of, end + settle)` of a closed period.
+//! Time in the policy time zone (SPEC §1), for the policy, the jobs and the API alike:
+//! local midnights, months, yearly campaigns, the evaluation instant
+//! `E = min(as_of, end + settle)` of a closed period, the accepted `as_of` range, and
+//! how every instant is written in a response.
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, SecondsFormat, TimeZone, Utc};
 use chrono_tz::Tz;
 
-use crate::metric::presence::local_midnight;
+/// The first instant of a local date (resolving a DST gap forward).
+pub fn local_midnight(tz: Tz, d: NaiveDate) -> DateTime<Utc> {
+    local_instant(tz, d, 0)
+}
+
+/// The instant of `minutes` past local midnight of `d` (1440 = next midnight).
+pub fn local_instant(tz: Tz, d: NaiveDate, minutes: u32) -> DateTime<Utc> {
+    let (d, minutes) = if minutes >= 1440 {
+        (d + Days::new(1), minutes - 1440)
+    } else {
+        (d, minutes)
+    };
+    let naive = d
+        .and_hms_opt(minutes / 60, minutes % 60, 0)
+        .expect("valid clock");
+    match tz.from_local_datetime(&naive) {
+        chrono::LocalResult::Single(t) => t.with_timezone(&Utc),
+        chrono::LocalResult::Ambiguous(a, _) => a.with_timezone(&Utc),
+        // In a DST gap: the first instant after it.
+        chrono::LocalResult::None => tz
+            .from_local_datetime(&(naive + chrono::Duration::hours(1)))
+            .earliest()
+            .expect("an hour after a gap exists")
+            .with_timezone(&Utc),
+    }
+}
+
+/// An instant as every response writes it: RFC 3339 in the policy time zone, with
+/// as many fractional digits as it has.
+pub fn format_time(t: DateTime<Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
 
 /// SPEC §1: the `as_of` instants accepted, from local midnight of 2000-01-01 in the
 /// policy time zone to `now` + 366 days. Outside it is a client's mistake (422); inside
