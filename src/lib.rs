@@ -22,5 +22,6 @@ pub mod openapi;
 pub mod policy;
 pub mod scoring;
 pub mod server;
+pub mod store;
 pub mod text;
 pub mod time;

@@ -9,8 +9,8 @@ use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::error::{ApiError, ErrorBody};
-use crate::jobs::recompute::StoredTier;
 use crate::scoring::card::{Cohort, Shortfall};
+use crate::store::tiers::StoredTier;
 use crate::time::Month;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -1,5 +1,9 @@
 //! Jobs: the recompute runner, the scheduler and the record of runs (SPEC §6).
+pub mod figures;
+pub mod programs;
 pub mod recompute;
 pub mod retention;
 pub mod runs;
 pub mod scheduler;
+pub mod stop;
+pub mod tiers;

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod eval;
+pub mod loader;
 pub mod presence;
 
 use std::collections::{BTreeSet, HashMap};

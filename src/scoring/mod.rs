@@ -1,5 +1,6 @@
 //! The pure scoring core (DESIGN principle 1): functions from metric values, counted
 //! reviews and policy to scores. No database, no clock, no async.
+pub mod assemble;
 pub mod card;
 pub mod credit;
 pub mod hints;

@@ -162,6 +162,17 @@ pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec
     out
 }
 
+/// A shop's tier inputs for month M, its cohort scale, why it is excluded (if it is),
+/// and whether a tier it holds is cancelled at `as_of` (`verified_complaint` or
+/// `integrity_flag` in M+1).
+#[derive(Debug, Clone)]
+pub struct TierRow {
+    pub input: TierInput,
+    pub scale: String,
+    pub exclusion: Option<Exclusion>,
+    pub cancel_reason: Option<&'static str>,
+}
+
 /// SPEC §4.6: a stored shop's status for month M and its reason. A disqualified shop
 /// first (integrity flag); an unranked one is ineligible for its exclusion reason; a
 /// tier holder is cancelled by a cancel reason found in M+1, else active; a ranked shop

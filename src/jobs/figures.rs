@@ -1,0 +1,203 @@
+//! A batch's rolling figures: credit, DSR, the service score over its window, the
+//! five-star months and the programmes (SPEC §4.1–4.5), from the metric rows the
+//! batch's loader reads.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, Utc};
+use indexmap::IndexMap;
+
+use super::programs::program;
+use crate::metric::eval::Measured;
+use crate::metric::loader::{measure_all, Loader};
+use crate::metric::{self, evaluate, Metric, Scope};
+use crate::policy::{NamedMetric, Policy};
+use crate::scoring::assemble::ShopFigures;
+use crate::scoring::card;
+use crate::scoring::{credit, service};
+use crate::store::shops::ShopInfo;
+use crate::time::{eval_instant, Month};
+
+/// A counted review with its order, as `metric/sql/credit.sql` reads it.
+#[derive(sqlx::FromRow)]
+struct CreditRow {
+    shop_id: String,
+    order_id: String,
+    buyer_id: String,
+    rating: i16,
+    occurred_at: DateTime<Utc>,
+    created_at: Option<DateTime<Utc>>,
+    amount_cents: Option<i64>,
+    item_id: Option<String>,
+}
+
+/// A shop's capped DSR sums, as `metric/sql/dsr.sql` reads them.
+#[derive(sqlx::FromRow)]
+struct DsrRow {
+    shop_id: String,
+    count: i64,
+    description: i64,
+    service: i64,
+    logistics: i64,
+}
+
+/// Credit, DSR, the rolling service score, the five-star months and the programmes.
+pub async fn shop_figures(
+    loader: &mut Loader<'_>,
+    policy: &Policy,
+    as_of: DateTime<Utc>,
+    batch: &[&ShopInfo],
+) -> Result<HashMap<String, ShopFigures>, sqlx::Error> {
+    let tz = policy.tz;
+    let eps = policy.epsilon;
+    let pool = loader.pool;
+    let ids = loader.shops.clone();
+
+    // Credit: every counted review as of `as_of`.
+    let t = Instant::now();
+    let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metric/sql/credit.sql"))
+        .persistent(false) // a plan for these shops: see `metric::fetch`
+        .bind(&ids)
+        .bind(as_of)
+        .fetch_all(pool)
+        .await?;
+    let mut counted: HashMap<String, Vec<credit::CountedReview>> = HashMap::new();
+    for r in rows {
+        counted
+            .entry(r.shop_id)
+            .or_default()
+            .push(credit::CountedReview {
+                order_id: r.order_id,
+                buyer_id: r.buyer_id,
+                rating: r.rating,
+                reviewed_at: r.occurred_at,
+                created_at: r.created_at,
+                amount_cents: r.amount_cents,
+                item_id: r.item_id,
+            });
+    }
+
+    metric::record_query_time("Credit", t);
+    let t = Instant::now();
+    // DSR over its window, with the per-buyer monthly cap.
+    let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
+    let rows: Vec<DsrRow> = sqlx::query_as(include_str!("../metric/sql/dsr.sql"))
+        .persistent(false) // a plan for these shops: see `metric::fetch`
+        .bind(&ids)
+        .bind(as_of)
+        .bind(dsr_from)
+        .bind(tz.name())
+        .bind(i64::from(policy.dsr_monthly_cap))
+        .fetch_all(pool)
+        .await?;
+    let dsr: HashMap<String, (i64, [i64; 3])> = rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.shop_id,
+                (r.count, [r.description, r.service, r.logistics]),
+            )
+        })
+        .collect();
+
+    metric::record_query_time("Dsr", t);
+    // Positive rate and review counts over the credit rate window.
+    let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
+    let review_counts: HashMap<String, card::ReviewCounts> = {
+        let d = loader.get(rate_scope, [&Metric::Reviews]).await?;
+        ids.iter()
+            .map(|id| {
+                let rs = &d.shop(id).reviews;
+                let count = |r: i16| rs.iter().filter(|x| **x == r).count() as i64;
+                (
+                    id.clone(),
+                    card::ReviewCounts {
+                        positive: count(1),
+                        neutral: count(0),
+                        negative: count(-1),
+                    },
+                )
+            })
+            .collect()
+    };
+
+    // The rolling service score.
+    let svc_scope = Scope::rolling(as_of, policy.service.window_days);
+    let svc_metrics: Vec<&NamedMetric> = policy.service.metrics().collect();
+    let svc_values: HashMap<String, HashMap<String, Measured>> = {
+        let d = loader
+            .get(svc_scope, svc_metrics.iter().map(|n| &n.metric))
+            .await?;
+        ids.iter()
+            .map(|id| {
+                (
+                    id.clone(),
+                    measure_all(svc_metrics.iter().copied(), d.shop(id), svc_scope, tz),
+                )
+            })
+            .collect()
+    };
+
+    // Five stars: the metric in each of the last complete months, as closed periods.
+    let mut five_ok: HashMap<String, bool> = ids.iter().map(|id| (id.clone(), true)).collect();
+    let mut month = Month::of(as_of, tz);
+    for _ in 0..policy.stars.five_star_months {
+        month = month.prev();
+        let (s, e) = (month.start(tz), month.end(tz));
+        let scope = Scope::period(s, e, eval_instant(as_of, e, 0));
+        let m = &policy.stars.five_star_metric;
+        let d = loader.get(scope, [&m.metric]).await?;
+        for id in &ids {
+            let ok = evaluate(&m.metric, d.shop(id), scope, tz)
+                .is_some_and(|v| v >= policy.stars.five_star_threshold - eps);
+            if !ok {
+                five_ok.insert(id.clone(), false);
+            }
+        }
+    }
+
+    // Programmes.
+    let mut progs: HashMap<String, IndexMap<String, Option<card::Program>>> = HashMap::new();
+    for p in &policy.programs {
+        let results = program(loader, policy, p, as_of, batch).await?;
+        for (id, r) in results {
+            progs.entry(id).or_default().insert(p.name.clone(), r);
+        }
+    }
+
+    let mut out = HashMap::new();
+    for info in batch {
+        let id = &info.shop_id;
+        let reviews = counted.remove(id).unwrap_or_default();
+        let points = credit::points(&reviews, &policy.credit, tz);
+        let (level, next_level_points) = credit::level(points, &policy.credit.levels);
+        let rc = review_counts.get(id).copied().unwrap_or_default();
+        let total = rc.positive + rc.neutral + rc.negative;
+        let credit = card::Credit {
+            points,
+            level,
+            next_level_points,
+            positive_rate: (total > 0).then(|| rc.positive as f64 / total as f64),
+            reviews_180d: rc,
+        };
+        let dsr = match dsr.get(id) {
+            Some((n, sums)) if *n > 0 => sums.map(|s| (Some(s as f64 / *n as f64), *n)),
+            _ => [(None, 0); 3],
+        };
+        let service = service::service_score(&svc_values[id], &info.industry, &policy.service, eps);
+        // `program` answers for every shop of the batch, so each programme is present.
+        let programs = progs.remove(id).unwrap_or_default();
+        out.insert(
+            id.clone(),
+            ShopFigures {
+                credit,
+                dsr,
+                service,
+                five_star_ok: five_ok[id],
+                programs,
+            },
+        );
+    }
+    Ok(out)
+}

@@ -1,0 +1,129 @@
+//! `shop_figures`: each shop's current rolling figures, which industry comparisons are
+//! taken over (so a partial run compares with every other shop's latest figures; a
+//! full run puts every shop on the same `as_of`).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::PgConnection;
+
+use super::shops::ShopInfo;
+use crate::scoring::assemble::{IndustryFigures, ShopFigures};
+
+/// Writes the targets' figures as of `as_of`.
+pub async fn store(
+    tx: &mut PgConnection,
+    as_of: DateTime<Utc>,
+    targets: &[&ShopInfo],
+    figures: &HashMap<String, ShopFigures>,
+) -> Result<(), sqlx::Error> {
+    let mut ids = Vec::new();
+    let mut industries = Vec::new();
+    let mut scores = Vec::new();
+    let mut indicators = Vec::new();
+    let (mut d0, mut d1, mut d2) = (Vec::new(), Vec::new(), Vec::new());
+    for info in targets {
+        let f = &figures[&info.shop_id];
+        ids.push(info.shop_id.as_str());
+        industries.push(info.industry.as_str());
+        scores.push(f.service.score);
+        let ind: BTreeMap<&str, Option<f64>> = f
+            .service
+            .indicators
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.score))
+            .collect();
+        indicators.push(Json(serde_json::to_value(ind).expect("serialisable")));
+        d0.push(f.dsr[0].0);
+        d1.push(f.dsr[1].0);
+        d2.push(f.dsr[2].0);
+    }
+    sqlx::query(include_str!("sql/figures_upsert.sql"))
+        .bind(&ids)
+        .bind(&industries)
+        .bind(as_of)
+        .bind(&scores)
+        .bind(&indicators)
+        .bind(&d0)
+        .bind(&d1)
+        .bind(&d2)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// SPEC §1, a look-back: a target whose current figures are later than this run's
+/// `as_of` gets its snapshot, but what is current stays. Before the run writes its
+/// figures, the later ones are set aside (in a temporary table dropped at commit); the
+/// look-back figures still take part in this run's industry comparisons, as a full run
+/// at `as_of` would have them, and `restore_later` puts the current ones back. Returns
+/// the shops set aside.
+pub async fn set_aside_later(
+    tx: &mut PgConnection,
+    targets: &[&str],
+    as_of: DateTime<Utc>,
+) -> Result<HashSet<String>, sqlx::Error> {
+    sqlx::query(
+        "CREATE TEMP TABLE current_figures ON COMMIT DROP AS SELECT * FROM shop_figures WHERE false",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let kept: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO current_figures SELECT * FROM shop_figures
+         WHERE shop_id = ANY($1) AND as_of > $2
+         RETURNING shop_id",
+    )
+    .bind(targets)
+    .bind(as_of)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(kept.into_iter().collect())
+}
+
+/// Puts back the figures `set_aside_later` kept.
+pub async fn restore_later(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(include_str!("sql/figures_restore.sql"))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct IndustryRow {
+    industry: String,
+    service_score: Option<f64>,
+    dsr_description: Option<f64>,
+    dsr_service: Option<f64>,
+    dsr_logistics: Option<f64>,
+}
+
+/// Every non-null figure of each of `industries`, in shop order.
+pub async fn industries(
+    tx: &mut PgConnection,
+    industries: &[String],
+) -> Result<IndustryFigures, sqlx::Error> {
+    let rows: Vec<IndustryRow> = sqlx::query_as(
+        "SELECT industry, service_score, dsr_description, dsr_service, dsr_logistics
+         FROM shop_figures WHERE industry = ANY($1) ORDER BY shop_id",
+    )
+    .bind(industries)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut out = IndustryFigures::default();
+    for r in rows {
+        if let Some(s) = r.service_score {
+            out.service.entry(r.industry.clone()).or_default().push(s);
+        }
+        let dsr = out.dsr.entry(r.industry).or_default();
+        for (i, v) in [r.dsr_description, r.dsr_service, r.dsr_logistics]
+            .into_iter()
+            .enumerate()
+        {
+            if let Some(v) = v {
+                dsr[i].push(v);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,90 @@
+//! The shops a recompute may score, with the first event that makes them active.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+
+use crate::time::Month;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ShopInfo {
+    pub shop_id: String,
+    pub industry: String,
+    pub first_event_at: Option<DateTime<Utc>>,
+}
+
+impl ShopInfo {
+    /// Whether the shop had an event before `end` that is visible at `e`.
+    pub fn active_before(&self, end: DateTime<Utc>, e: DateTime<Utc>) -> bool {
+        self.first_event_at.is_some_and(|f| f < end && f <= e)
+    }
+}
+
+/// Every known shop, by id.
+pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
+    sqlx::query_as(include_str!("sql/shops.sql"))
+        .fetch_all(pool)
+        .await
+}
+
+/// The ids among `ids` that name no known shop, sorted.
+pub async fn unknown(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT id FROM unnest($1::text[]) AS id
+         WHERE NOT EXISTS (SELECT 1 FROM shops s WHERE s.shop_id = id) ORDER BY 1",
+    )
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// The shops that already have a tier row for `month`.
+pub async fn with_tier_row(pool: &PgPool, month: Month) -> Result<HashSet<String>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT shop_id FROM cs_tiers WHERE month = $1")
+        .bind(month.label())
+        .fetch_all(pool)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// The shops a run scores: all, or those named; the unknown names, sorted, otherwise.
+pub fn select<'a>(
+    all: &'a [ShopInfo],
+    ids: Option<&[String]>,
+) -> Result<Vec<&'a ShopInfo>, Vec<String>> {
+    let Some(ids) = ids else {
+        return Ok(all.iter().collect());
+    };
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let found: Vec<&ShopInfo> = all
+        .iter()
+        .filter(|s| wanted.contains(s.shop_id.as_str()))
+        .collect();
+    if found.len() == wanted.len() {
+        return Ok(found);
+    }
+    let known: HashSet<&str> = found.iter().map(|s| s.shop_id.as_str()).collect();
+    let mut missing: Vec<String> = wanted
+        .iter()
+        .filter(|w| !known.contains(*w))
+        .map(|s| s.to_string())
+        .collect();
+    missing.sort();
+    Err(missing)
+}
+
+/// Shops besides the targets that need tier inputs for the month ending at `end`: those
+/// active before it without a row yet (the first run of a month covers every shop).
+pub fn needing_tier_row<'a>(
+    all: &'a [ShopInfo],
+    targets: &[&ShopInfo],
+    have_rows: &HashSet<String>,
+    end: DateTime<Utc>,
+) -> Vec<&'a ShopInfo> {
+    let target_ids: HashSet<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
+    all.iter()
+        .filter(|s| !target_ids.contains(s.shop_id.as_str()) && !have_rows.contains(&s.shop_id))
+        .filter(|s| s.active_before(end, end))
+        .collect()
+}

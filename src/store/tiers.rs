@@ -1,0 +1,247 @@
+//! `cs_tiers`: each shop's tier row for a month (SPEC §4.6), written from the inputs a
+//! run computed, then the whole month re-ranked, since one shop's figures move its
+//! whole cohort.
+
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
+
+use super::shops::ShopInfo;
+use crate::policy::Policy;
+use crate::scoring::card;
+use crate::scoring::tiers::{self, Exclusion, TierInput, TierRow};
+use crate::time::Month;
+
+/// Writes the rows' inputs for `month`, then re-ranks the month over every stored row
+/// and derives each status.
+pub async fn store(
+    tx: &mut PgConnection,
+    policy: &Policy,
+    month: Month,
+    rows: &[TierRow],
+) -> Result<(), sqlx::Error> {
+    let label = month.label();
+    if !rows.is_empty() {
+        upsert_inputs(tx, policy, &label, rows).await?;
+    }
+    rerank(tx, policy, &label).await
+}
+
+async fn upsert_inputs(
+    tx: &mut PgConnection,
+    policy: &Policy,
+    label: &str,
+    rows: &[TierRow],
+) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = rows.iter().map(|r| r.input.shop_id.as_str()).collect();
+    let industries: Vec<&str> = rows.iter().map(|r| r.input.industry.as_str()).collect();
+    let scales: Vec<&str> = rows.iter().map(|r| r.scale.as_str()).collect();
+    let eligible: Vec<bool> = rows.iter().map(|r| r.exclusion.is_none()).collect();
+    let reasons: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.exclusion.map(|x| x.reason()))
+        .collect();
+    let disq: Vec<bool> = rows
+        .iter()
+        .map(|r| r.exclusion == Some(Exclusion::IntegrityFlag))
+        .collect();
+    let rates: Vec<Option<f64>> = rows.iter().map(|r| r.input.satisfaction_rate).collect();
+    let ratings: Vec<i64> = rows.iter().map(|r| r.input.ratings).collect();
+    let cancels: Vec<Option<&str>> = rows.iter().map(|r| r.cancel_reason).collect();
+    let short: Vec<Option<tiers::Shortfall>> = rows
+        .iter()
+        .map(|r| tiers::shortfall(&r.input, &policy.cs_tier, policy.epsilon, r.exclusion))
+        .collect();
+    let short_figure: Vec<Option<&str>> =
+        short.iter().map(|s| s.as_ref().map(|s| s.figure)).collect();
+    let short_have: Vec<Option<f64>> = short
+        .iter()
+        .map(|s| s.as_ref().and_then(|s| s.have))
+        .collect();
+    let short_need: Vec<Option<f64>> = short.iter().map(|s| s.as_ref().map(|s| s.need)).collect();
+    sqlx::query(include_str!("sql/tiers_upsert.sql"))
+        .bind(&ids)
+        .bind(label)
+        .bind(&industries)
+        .bind(&scales)
+        .bind(&eligible)
+        .bind(&reasons)
+        .bind(&disq)
+        .bind(&rates)
+        .bind(&ratings)
+        .bind(&cancels)
+        .bind(&short_figure)
+        .bind(&short_have)
+        .bind(&short_need)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// One stored row of the month, as re-ranking reads it.
+#[derive(sqlx::FromRow)]
+struct MonthRow {
+    shop_id: String,
+    industry: String,
+    scale: String,
+    eligible: bool,
+    ineligible_reason: Option<String>,
+    disqualified: bool,
+    satisfaction_rate: Option<f64>,
+    ratings: i64,
+    cancel_reason: Option<String>,
+}
+
+async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(), sqlx::Error> {
+    let all: Vec<MonthRow> = sqlx::query_as(
+        "SELECT shop_id, industry, scale, eligible, ineligible_reason, disqualified,
+                satisfaction_rate, ratings, cancel_reason
+         FROM cs_tiers WHERE month = $1",
+    )
+    .bind(label)
+    .fetch_all(&mut *tx)
+    .await?;
+    let eligible: Vec<(TierInput, String)> = all
+        .iter()
+        .filter(|r| r.eligible)
+        .map(|r| {
+            (
+                TierInput {
+                    shop_id: r.shop_id.clone(),
+                    industry: r.industry.clone(),
+                    orders: 0,
+                    integrity_flags: 0,
+                    ratings: r.ratings,
+                    satisfaction_rate: r.satisfaction_rate,
+                    service_score: None,
+                    consultation: None,
+                },
+                r.scale.clone(),
+            )
+        })
+        .collect();
+    let ranked: HashMap<String, tiers::Ranked> =
+        tiers::rank(&eligible, &policy.cs_tier, policy.epsilon)
+            .into_iter()
+            .map(|r| (r.shop_id.clone(), r))
+            .collect();
+    let mut sizes: HashMap<(&str, &str), i32> = HashMap::new();
+    for (i, scale) in &eligible {
+        *sizes
+            .entry((i.industry.as_str(), scale.as_str()))
+            .or_default() += 1;
+    }
+    let (mut ids, mut ranks, mut tiers_, mut size, mut status, mut reason) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for row in &all {
+        let r = ranked.get(&row.shop_id);
+        let (st, why) = tiers::status(
+            row.disqualified,
+            r.map(|r| r.tier),
+            row.ineligible_reason.as_deref(),
+            row.cancel_reason.as_deref(),
+        );
+        ids.push(row.shop_id.as_str());
+        ranks.push(r.map(|r| r.rank as i32));
+        tiers_.push(r.map_or("none", |r| r.tier));
+        size.push(
+            sizes
+                .get(&(row.industry.as_str(), row.scale.as_str()))
+                .copied()
+                .unwrap_or(0),
+        );
+        status.push(st);
+        reason.push(why);
+    }
+    sqlx::query(include_str!("sql/tiers_rerank.sql"))
+        .bind(label)
+        .bind(&ids)
+        .bind(&ranks)
+        .bind(&tiers_)
+        .bind(&size)
+        .bind(&status)
+        .bind(&reason)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// A stored `cs_tiers` row, as the scorecard and `GET /v1/cs-tiers` read it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredTier {
+    pub shop_id: String,
+    pub month: String,
+    pub tier: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub satisfaction_rate: Option<f64>,
+    pub ratings: i64,
+    pub rank: Option<i32>,
+    pub industry: String,
+    pub scale: String,
+    pub cohort_size: i32,
+    pub disqualified: bool,
+    pub shortfall_figure: Option<String>,
+    pub shortfall_have: Option<f64>,
+    pub shortfall_need: Option<f64>,
+}
+
+impl StoredTier {
+    pub const COLUMNS: &'static str =
+        "shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified,
+         shortfall_figure, shortfall_have, shortfall_need";
+
+    pub fn cohort(&self) -> card::Cohort {
+        card::Cohort {
+            industry: self.industry.clone(),
+            scale: self.scale.clone(),
+            size: self.cohort_size as u32,
+        }
+    }
+
+    /// What the shop lacked, shown while it is `ineligible` for that reason.
+    pub fn shortfall(&self) -> Option<card::Shortfall> {
+        let figure = self.shortfall_figure.clone()?;
+        (self.status == "ineligible").then(|| card::Shortfall {
+            figure,
+            have: self.shortfall_have,
+            need: self.shortfall_need.unwrap_or_default(),
+        })
+    }
+
+    fn into_card(self) -> card::CsTier {
+        card::CsTier {
+            shortfall: self.shortfall(),
+            cohort: self.cohort(),
+            month: self.month,
+            tier: self.tier,
+            status: self.status,
+            reason: self.reason,
+            satisfaction_rate: self.satisfaction_rate,
+            ratings: self.ratings,
+            rank: self.rank.map(|r| r as u32),
+            security_warning: self.disqualified,
+        }
+    }
+}
+
+/// The targets' tier of `month`, as their scorecards show it.
+pub async fn cards(
+    tx: &mut PgConnection,
+    month: Month,
+    targets: &[&ShopInfo],
+) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
+    let ids: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
+    let rows: Vec<StoredTier> = sqlx::query_as(&format!(
+        "SELECT {} FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
+        StoredTier::COLUMNS
+    ))
+    .bind(month.label())
+    .bind(ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.shop_id.clone(), r.into_card()))
+        .collect())
+}
