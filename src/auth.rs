@@ -261,17 +261,31 @@ pub async fn authenticate(
     })
 }
 
+/// What authenticating reads of a key.
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    role: String,
+    shops: Vec<String>,
+    secret_hash: Vec<u8>,
+    last_used_at: Option<DateTime<Utc>>,
+}
+
 /// A key that exists, is not revoked and names a known role.
 async fn lookup(pool: &PgPool, id: &str) -> Result<Option<CachedKey>, sqlx::Error> {
-    let row: Option<(String, Vec<String>, Vec<u8>, Option<DateTime<Utc>>)> = sqlx::query_as(
+    let row: Option<KeyRow> = sqlx::query_as(
         "SELECT role, shops, secret_hash, last_used_at FROM api_keys
          WHERE id = $1 AND revoked_at IS NULL",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    Ok(row.and_then(|(role, shops, hash, last_used)| {
-        Some(CachedKey::new(Role::parse(&role)?, shops, hash, last_used))
+    Ok(row.and_then(|r| {
+        Some(CachedKey::new(
+            Role::parse(&r.role)?,
+            r.shops,
+            r.secret_hash,
+            r.last_used_at,
+        ))
     }))
 }
 

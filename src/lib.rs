@@ -2,9 +2,6 @@
 //! events (see SPEC.md). The binary is `src/main.rs`; this library is what it and the
 //! integration tests share.
 
-// Row tuples read with sqlx are spelled out where they are read, on purpose.
-#![allow(clippy::type_complexity)]
-
 pub mod api;
 pub mod app;
 pub mod auth;
