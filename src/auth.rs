@@ -12,39 +12,15 @@ use chrono::{DateTime, FixedOffset, Utc};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::cache::{CachedKey, KeyCache};
 use crate::error::ApiError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Ops,
-    Ingest,
-    Merchant,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Ops => "ops",
-            Role::Ingest => "ingest",
-            Role::Merchant => "merchant",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Ops, Role::Ingest, Role::Merchant]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+pub use crate::domain::Role;
 
 /// Who is calling. Built only by authentication.
 #[derive(Debug, Clone)]
@@ -289,19 +265,24 @@ async fn lookup(pool: &PgPool, id: &str) -> Result<Option<CachedKey>, sqlx::Erro
     }))
 }
 
-impl FromRequestParts<AppState> for Caller {
+/// What the `Caller` extractor needs from the application's state (implemented by
+/// `app::AppState`; a trait so that this module does not depend on the app).
+pub trait AuthState {
+    fn pool(&self) -> &PgPool;
+    fn keys(&self) -> &KeyCache;
+    fn rate_limit(&self) -> &RateLimit;
+}
+
+impl<S: AuthState + Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let caller = authenticate(&state.pool, &state.keys, header).await?;
-        state.rate_limit.check(&caller.key_id)?;
+        let caller = authenticate(state.pool(), state.keys(), header).await?;
+        state.rate_limit().check(&caller.key_id)?;
         Ok(caller)
     }
 }

@@ -137,7 +137,7 @@ impl<'a> Day<'a> {
         }
         if self.rng.gen_bool(0.002) {
             let at = day + m(self.rng.gen_range(0..1440));
-            let kind = self.pick(crate::ingest::event::INTEGRITY_KINDS);
+            let kind = self.pick(crate::domain::INTEGRITY_KINDS);
             self.ev(
                 "integrity.flagged",
                 at,
@@ -171,7 +171,7 @@ impl<'a> Day<'a> {
             self.chat(o, at, quality, out);
         }
         if self.rng.gen_bool(0.04) {
-            let initiator = self.pick(crate::ingest::event::CANCEL_INITIATORS);
+            let initiator = self.pick(crate::domain::CANCEL_INITIATORS);
             let when = at + h(self.rng.gen_range(1..30));
             self.ev(
                 "order.cancelled",
@@ -224,7 +224,7 @@ impl<'a> Day<'a> {
         }
         if self.rng.gen_bool(0.01 + defect * 0.1) {
             let r = format!("r-{}-{o}", self.tag);
-            let reason = self.pick(crate::ingest::event::REFUND_REASONS);
+            let reason = self.pick(crate::domain::REFUND_REASONS);
             let asked = at + h(self.rng.gen_range(1..48));
             self.ev(
                 "refund.requested",
@@ -278,7 +278,7 @@ impl<'a> Day<'a> {
         // Rated often enough that an average shop passes the 100 ratings a month the
         // gold-tier programme asks for (SPEC §4.6), and a small one does not.
         if self.rng.gen_bool(0.8) {
-            let best = crate::ingest::event::SATISFACTION;
+            let best = crate::domain::SATISFACTION;
             // Index 0 is the best; a good shop draws near it.
             let i =
                 ((1.0 - quality) * 6.0 + self.rng.gen_range(-0.8..1.2)).clamp(0.0, 4.0) as usize;
@@ -301,7 +301,7 @@ impl<'a> Day<'a> {
     ) {
         let h = Duration::hours;
         let k = format!("k-{}-{o}", self.tag);
-        let category = self.pick(crate::ingest::event::COMPLAINT_CATEGORIES);
+        let category = self.pick(crate::domain::COMPLAINT_CATEGORIES);
         let opened = at + h(self.rng.gen_range(24..120));
         self.ev(
             "complaint.opened",
@@ -337,7 +337,7 @@ impl<'a> Day<'a> {
             out,
         );
         if self.rng.gen_bool(0.1) {
-            let conduct = self.pick(crate::ingest::event::CONDUCTS);
+            let conduct = self.pick(crate::domain::CONDUCTS);
             let when = followed + h(self.rng.gen_range(24..200));
             self.ev(
                 "complaint.verified",

@@ -2,20 +2,8 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
-use shopscore::config::{Cli, Command, KeysCommand, LogFormat};
+use shopscore::config::{Cli, Command, KeysCommand};
 use shopscore::{api, auth, db, demo, healthcheck, jobs, policy::Policy, server};
-
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
-}
 
 fn main() -> anyhow::Result<()> {
     tune_malloc();
@@ -27,13 +15,13 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging(cli.global.log);
+    shopscore::telemetry::init_logging(cli.global.log);
     if let Command::Healthcheck { listen, timeout } = cli.command {
         let ready = healthcheck::ready(listen, std::time::Duration::from_secs(timeout)).await;
         std::process::exit(if ready { 0 } else { 1 });
     }
     if let Command::Openapi = cli.command {
-        print!("{}", shopscore::app::openapi_yaml());
+        print!("{}", shopscore::router::openapi_yaml());
         return Ok(());
     }
     let policy = Arc::new(Policy::load(cli.global.policy.as_deref())?);

@@ -226,11 +226,7 @@ impl Op {
 }
 
 /// A metric as the policy writes it (`name`, the key shown in scorecards) and parsed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NamedMetric {
-    pub name: String,
-    pub metric: Metric,
-}
+pub use crate::metric::catalogue::NamedMetric;
 
 #[derive(Debug, Clone)]
 pub struct IndicatorMetric {
@@ -444,7 +440,7 @@ fn compile_sla(sla: &raw::Sla, at: &str) -> Result<RefundSla, PolicyError> {
     };
     let mut per_reason = Vec::new();
     for (reason, h) in &sla.hours {
-        if !crate::ingest::event::REFUND_REASONS.contains(&reason.as_str()) {
+        if !crate::domain::REFUND_REASONS.contains(&reason.as_str()) {
             return Err(invalid(format!("{at}: unknown refund reason {reason:?}")));
         }
         per_reason.push((reason.clone(), secs(*h, reason)?));
@@ -630,8 +626,7 @@ impl Policy {
         let mut program_names = HashSet::new();
         for p in &raw.programs {
             let at = format!("programs.{}", p.name);
-            if !crate::ingest::event::valid_id(&p.name, 64) || !program_names.insert(p.name.clone())
-            {
+            if !crate::domain::valid_id(&p.name, 64) || !program_names.insert(p.name.clone()) {
                 return Err(invalid(format!("{at}: names must be unique ids")));
             }
             let period = match &p.period {

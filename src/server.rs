@@ -8,10 +8,11 @@ use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{router, AppState};
+use crate::app::AppState;
 use crate::config::ServeOpts;
 use crate::jobs::scheduler::Scheduler;
 use crate::policy::Policy;
+use crate::router::router;
 
 pub async fn serve(
     pool: PgPool,

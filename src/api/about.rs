@@ -1,4 +1,5 @@
 //! Who is calling and which rules apply: `GET /v1/me` and `GET /v1/policy` (SPEC §5).
+//! (`GET /v1`, the index of operations, is `router::spec`'s.)
 
 use axum::extract::State;
 use axum::Json;
@@ -64,65 +65,4 @@ pub async fn get_policy(
         version: state.policy.version.clone(),
         policy: state.policy.document.clone(),
     }))
-}
-
-/// One operation of the API.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Resource {
-    pub method: String,
-    pub path: String,
-    pub summary: String,
-    /// The roles that may call it (admin may call all); empty when it needs no key.
-    pub roles: Vec<String>,
-}
-
-/// What the API offers.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Index {
-    pub resources: Vec<Resource>,
-    /// The full description.
-    pub openapi: String,
-}
-
-/// The API's operations, from its OpenAPI document. Any role.
-#[utoipa::path(
-    get, path = "/v1", tag = "ops",
-    responses((status = 200, body = Index), (status = 401, body = ErrorBody)),
-    security(("api_key" = ["admin", "ops", "ingest", "merchant"]))
-)]
-pub async fn get_index(_caller: Caller) -> Json<Index> {
-    let doc = serde_json::to_value(crate::app::openapi()).expect("the document serialises");
-    let mut resources = Vec::new();
-    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
-        for (method, op) in item.as_object().into_iter().flatten() {
-            let text = |k: &str| op[k].as_str().unwrap_or_default().trim().to_string();
-            let summary = Some(text("summary"))
-                .filter(|s| !s.is_empty())
-                .unwrap_or_else(|| {
-                    text("description")
-                        .lines()
-                        .next()
-                        .unwrap_or_default()
-                        .to_string()
-                });
-            let roles = op["security"][0]["api_key"]
-                .as_array()
-                .map(|r| {
-                    r.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            resources.push(Resource {
-                method: method.to_uppercase(),
-                path: path.clone(),
-                summary,
-                roles,
-            });
-        }
-    }
-    Json(Index {
-        resources,
-        openapi: "/openapi.yaml".into(),
-    })
 }

@@ -9,8 +9,8 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::domain::{valid_id, ID_MAX};
 use crate::error::ApiError;
-use crate::ingest::event::{valid_id, ID_MAX};
 
 /// Longest query parameter value.
 const QUERY_VALUE_MAX: usize = 256;

@@ -8,8 +8,8 @@ use super::extract::{KeyPath, Query};
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{self, Caller, KeyInfo, Role};
+use crate::domain::{valid_id, ID_MAX};
 use crate::error::{ApiError, ErrorBody};
-use crate::ingest::event::{valid_id, ID_MAX};
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,6 +1,5 @@
 //! HTTP resources, one file each (SPEC §5).
 pub mod about;
-pub mod etag;
 pub mod events;
 pub mod extract;
 pub mod jobs;

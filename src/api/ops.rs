@@ -1,10 +1,10 @@
-//! Recompute, health, readiness, metrics and the spec.
+//! Recompute, health, readiness and metrics.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -101,16 +101,6 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 pub async fn metrics() -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        crate::app::prometheus().render(),
-    )
-}
-
-/// This OpenAPI document.
-#[utoipa::path(get, path = "/openapi.yaml", tag = "ops", responses((status = 200, description = "the spec", content_type = "application/yaml")))]
-pub async fn openapi_yaml() -> impl IntoResponse {
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/yaml")],
-        crate::app::openapi_yaml(),
+        crate::telemetry::prometheus().render(),
     )
 }

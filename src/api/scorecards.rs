@@ -9,12 +9,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json as SqlJson;
 
-use super::etag;
 use super::extract::{IndustryPath, Query, ShopPath};
 use super::{parse_as_of, parse_bound, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
+use crate::etag;
 use crate::scoring::card::Scorecard;
 use crate::time::format_time;
 

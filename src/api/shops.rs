@@ -13,8 +13,8 @@ use super::extract::{Query, ShopPath};
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
+use crate::domain::{valid_id, ID_MAX};
 use crate::error::{ApiError, ErrorBody};
-use crate::ingest::event::{valid_id, ID_MAX};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Shop {

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 
-use crate::auth::Role;
+use crate::domain::Role;
 
 /// A verified key as stored.
 #[derive(Debug, Clone)]

@@ -9,6 +9,11 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::domain::{
+    valid_id, AGENT_STATUSES, CANCEL_INITIATORS, COMPLAINT_CATEGORIES, CONDUCTS, EVENT_ID_MAX,
+    ID_MAX, INTEGRITY_KINDS, OUTCOMES, RATINGS, REFUND_REASONS, SATISFACTION, SENDERS,
+};
+
 /// One problem with one field of one submitted item.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct FieldError {
@@ -80,38 +85,6 @@ const fn opt(name: &'static str, kind: Kind) -> FieldSpec {
         kind,
     }
 }
-
-pub const CANCEL_INITIATORS: &[&str] = &["buyer", "seller", "platform"];
-pub const RATINGS: &[&str] = &["positive", "neutral", "negative"];
-pub const REFUND_REASONS: &[&str] = &[
-    "not_shipped",
-    "not_received",
-    "quality",
-    "wrong_item",
-    "changed_mind",
-    "other",
-];
-pub const SENDERS: &[&str] = &["buyer", "agent", "bot"];
-pub const SATISFACTION: &[&str] = &[
-    "very_satisfied",
-    "satisfied",
-    "neutral",
-    "unsatisfied",
-    "very_unsatisfied",
-];
-pub const AGENT_STATUSES: &[&str] = &["online", "offline"];
-pub const COMPLAINT_CATEGORIES: &[&str] = &[
-    "not_shipped",
-    "not_received",
-    "logistics_stalled",
-    "quality",
-    "return",
-    "service",
-    "other",
-];
-pub const OUTCOMES: &[&str] = &["resolved", "irregular"];
-pub const CONDUCTS: &[&str] = &["abuse", "harassment", "fraud", "broken_promise"];
-pub const INTEGRITY_KINDS: &[&str] = &["fake_reviews", "fake_orders", "data_fraud", "other"];
 
 impl EventType {
     pub const ALL: [EventType; 18] = [
@@ -302,16 +275,6 @@ pub struct Event {
 }
 
 /// SPEC §1: ids are 1–`max` chars from `[A-Za-z0-9._:-]`.
-pub fn valid_id(s: &str, max: usize) -> bool {
-    !s.is_empty()
-        && s.len() <= max
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
-
-pub const ID_MAX: usize = 64;
-pub const EVENT_ID_MAX: usize = 128;
-
 fn id_message(max: usize) -> String {
     format!("must be 1-{max} characters from [A-Za-z0-9._:-]")
 }

@@ -88,6 +88,14 @@ pub enum Metric {
     IntegrityFlags,
 }
 
+/// A metric as a policy names it: its text (`ship_on_time_rate(48)`, the key in
+/// scorecards) and what it measures.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NamedMetric {
+    pub name: String,
+    pub metric: Metric,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ParseError(String);

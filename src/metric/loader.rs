@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use chrono_tz::Tz;
 use sqlx::PgPool;
 
+use super::catalogue::NamedMetric;
 use super::eval::{measure, Measured};
 use super::{families, load_into, Metric, Scope, ScopeData, ShopData};
-use crate::policy::NamedMetric;
 
 pub struct Loader<'a> {
     pub pool: &'a PgPool,

@@ -3,10 +3,11 @@ use std::sync::Arc;
 
 use reqwest::{Client, Method, Response};
 use serde_json::Value;
-use shopscore::app::{router, AppState};
+use shopscore::app::AppState;
 use shopscore::auth::{create_key, Role};
 use shopscore::config::{HttpOpts, DEFAULT_DATABASE_URL};
 use shopscore::policy::Policy;
+use shopscore::router::router;
 use sqlx::{Connection, PgPool};
 use tokio::sync::OnceCell;
 

@@ -4,7 +4,7 @@
 fn committed_openapi_yaml_matches_the_code() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.yaml");
     let committed = std::fs::read_to_string(&path).expect("openapi.yaml at the repository root");
-    let generated = shopscore::app::openapi_yaml();
+    let generated = shopscore::router::openapi_yaml();
     assert!(
         committed == generated,
         "openapi.yaml is stale: run `cargo run -- openapi > openapi.yaml` and commit it"
@@ -15,7 +15,7 @@ fn committed_openapi_yaml_matches_the_code() {
 /// tag they cannot build; the hint example's operator `=` must reach them quoted.
 #[test]
 fn openapi_yaml_reads_the_same_under_yaml_1_1() {
-    let yaml = shopscore::app::openapi_yaml();
+    let yaml = shopscore::router::openapi_yaml();
     let plain: Vec<&str> = yaml
         .lines()
         .filter(|l| l.ends_with(": =") || l.trim() == "- =")
@@ -29,7 +29,7 @@ fn openapi_yaml_reads_the_same_under_yaml_1_1() {
 
 #[test]
 fn every_v1_operation_declares_its_roles() {
-    let doc = serde_json::to_value(shopscore::app::openapi()).unwrap();
+    let doc = serde_json::to_value(shopscore::router::openapi()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
     let mut checked = 0;
     for (path, ops) in paths
@@ -81,7 +81,7 @@ fn the_spec_examples_match_the_types() {
     round_trip::<Hint>(examples["Hint"]);
     let error: Value = serde_json::from_str(examples["ErrorBody"]).unwrap();
     assert_eq!(error["error"]["code"], "validation_failed");
-    let doc = shopscore::app::openapi();
+    let doc = shopscore::router::openapi();
     let doc = serde_json::to_value(doc).unwrap();
     for name in ["Scorecard", "Hint", "ErrorBody"] {
         let example = &doc["components"]["schemas"][name]["example"];
