@@ -1,32 +1,131 @@
-//! The vocabulary SPEC fixes (§2, §5): roles, the values an event's fields may take,
-//! and the rule for ids. Shared by ingest, policy, auth and the API, and depending on
-//! none of them.
+//! The vocabulary SPEC fixes (§2, §4, §5): roles, the values an event's fields may take,
+//! tiers with their statuses and reasons, and the rule for ids. Shared by ingest,
+//! policy, scoring, storage and the API, and depending on none of them.
+//!
+//! Each value set is an enum (`vocabulary!`): serde and sqlx read and write it as the
+//! text SPEC uses (stored columns carry the same text, checked by migration 0008), and
+//! `NAMES` lists those texts for validation messages and the OpenAPI schemas.
 
 use serde::{Deserialize, Serialize};
 
-/// Who a key is (SPEC §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Admin,
-    Ops,
-    Ingest,
-    Merchant,
+/// An enum whose every variant is one text of SPEC's, in both directions.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+        )]
+        // Every text is the snake_case of its variant (a test checks): serde, sqlx and
+        // utoipa all read the container attribute, where utoipa would not read a
+        // per-variant rename passed through this macro.
+        #[serde(rename_all = "snake_case")]
+        #[sqlx(type_name = "text", rename_all = "snake_case")]
+        pub enum $name {
+            $($variant,)+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The texts, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Ops => "ops",
-            Role::Ingest => "ingest",
-            Role::Merchant => "merchant",
-        }
+vocabulary! {
+    /// Who a key is (SPEC §5).
+    Role { Admin = "admin", Ops = "ops", Ingest = "ingest", Merchant = "merchant" }
+}
+
+vocabulary! {
+    /// Who cancelled an order (`order.cancelled`).
+    CancelInitiator { Buyer = "buyer", Seller = "seller", Platform = "platform" }
+}
+
+vocabulary! {
+    /// Why a refund was asked for (`refund.requested`); also the keys of refund SLAs.
+    RefundReason {
+        NotShipped = "not_shipped",
+        NotReceived = "not_received",
+        Quality = "quality",
+        WrongItem = "wrong_item",
+        ChangedMind = "changed_mind",
+        Other = "other",
     }
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Ops, Role::Ingest, Role::Merchant]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+}
+
+vocabulary! {
+    /// Who wrote a chat message.
+    Sender { Buyer = "buyer", Agent = "agent", Bot = "bot" }
+}
+
+vocabulary! {
+    /// A buyer's rating of a conversation (`chat.rated`).
+    Satisfaction {
+        VerySatisfied = "very_satisfied",
+        Satisfied = "satisfied",
+        Neutral = "neutral",
+        Unsatisfied = "unsatisfied",
+        VeryUnsatisfied = "very_unsatisfied",
+    }
+}
+
+impl Satisfaction {
+    /// SPEC §3 `satisfaction_rate`: the ratings that count as satisfied.
+    pub fn is_satisfied(self) -> bool {
+        matches!(self, Satisfaction::VerySatisfied | Satisfaction::Satisfied)
+    }
+}
+
+vocabulary! {
+    /// How a complaint was closed (`complaint.resolved`).
+    ComplaintOutcome { Resolved = "resolved", Irregular = "irregular" }
+}
+
+vocabulary! {
+    /// A gold customer-service team tier (SPEC §4.6).
+    Tier { Gold = "gold", Silver = "silver", Black = "black", None = "none" }
+}
+
+vocabulary! {
+    /// A shop's tier status for a month (SPEC §4.6).
+    TierStatus {
+        Active = "active",
+        Eligible = "eligible",
+        Cancelled = "cancelled",
+        Disqualified = "disqualified",
+        Ineligible = "ineligible",
+    }
+}
+
+vocabulary! {
+    /// Why a shop is ineligible, its tier cancelled, or it is disqualified (SPEC §4.6).
+    TierReason {
+        ExcludedIndustry = "excluded_industry",
+        TooFewRatings = "too_few_ratings",
+        GateFailed = "gate_failed",
+        VerifiedComplaint = "verified_complaint",
+        IntegrityFlag = "integrity_flag",
     }
 }
 
@@ -43,24 +142,11 @@ pub const EVENT_ID_MAX: usize = 128;
 
 /// The values SPEC §2 allows in event fields, and refund reasons (also the policy's SLA
 /// keys).
-pub const CANCEL_INITIATORS: &[&str] = &["buyer", "seller", "platform"];
+pub const CANCEL_INITIATORS: &[&str] = CancelInitiator::NAMES;
 pub const RATINGS: &[&str] = &["positive", "neutral", "negative"];
-pub const REFUND_REASONS: &[&str] = &[
-    "not_shipped",
-    "not_received",
-    "quality",
-    "wrong_item",
-    "changed_mind",
-    "other",
-];
-pub const SENDERS: &[&str] = &["buyer", "agent", "bot"];
-pub const SATISFACTION: &[&str] = &[
-    "very_satisfied",
-    "satisfied",
-    "neutral",
-    "unsatisfied",
-    "very_unsatisfied",
-];
+pub const REFUND_REASONS: &[&str] = RefundReason::NAMES;
+pub const SENDERS: &[&str] = Sender::NAMES;
+pub const SATISFACTION: &[&str] = Satisfaction::NAMES;
 pub const AGENT_STATUSES: &[&str] = &["online", "offline"];
 pub const COMPLAINT_CATEGORIES: &[&str] = &[
     "not_shipped",
@@ -71,6 +157,63 @@ pub const COMPLAINT_CATEGORIES: &[&str] = &[
     "service",
     "other",
 ];
-pub const OUTCOMES: &[&str] = &["resolved", "irregular"];
+pub const OUTCOMES: &[&str] = ComplaintOutcome::NAMES;
 pub const CONDUCTS: &[&str] = &["abuse", "harassment", "fraud", "broken_promise"];
 pub const INTEGRITY_KINDS: &[&str] = &["fake_reviews", "fake_orders", "data_fraud", "other"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The CHECK constraints of migration 0008 list exactly the enums' texts.
+    #[test]
+    fn the_stored_checks_list_the_same_values() {
+        let sql = include_str!("../migrations/0008_vocabulary_checks.sql");
+        let list = |names: &[&str]| {
+            let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            format!("IN ({})", quoted.join(", "))
+        };
+        for names in [
+            CancelInitiator::NAMES,
+            RefundReason::NAMES,
+            Sender::NAMES,
+            Satisfaction::NAMES,
+            ComplaintOutcome::NAMES,
+            Tier::NAMES,
+            TierStatus::NAMES,
+            TierReason::NAMES,
+        ] {
+            assert!(sql.contains(&list(names)), "{names:?}");
+        }
+    }
+
+    /// The derived texts (serde, and so sqlx and the OpenAPI schema, by the same
+    /// snake_case rule) are the listed ones.
+    #[test]
+    fn derived_texts_are_the_listed_ones() {
+        fn check<T: Serialize + Copy>(all: &[T], text: fn(T) -> &'static str) {
+            for v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), text(*v));
+            }
+        }
+        check(Role::ALL, Role::as_str);
+        check(CancelInitiator::ALL, CancelInitiator::as_str);
+        check(RefundReason::ALL, RefundReason::as_str);
+        check(Sender::ALL, Sender::as_str);
+        check(Satisfaction::ALL, Satisfaction::as_str);
+        check(ComplaintOutcome::ALL, ComplaintOutcome::as_str);
+        check(Tier::ALL, Tier::as_str);
+        check(TierStatus::ALL, TierStatus::as_str);
+        check(TierReason::ALL, TierReason::as_str);
+    }
+
+    #[test]
+    fn texts_round_trip() {
+        for r in TierReason::ALL {
+            assert_eq!(TierReason::parse(r.as_str()), Some(*r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+        assert_eq!(Role::parse("merchant"), Some(Role::Merchant));
+        assert_eq!(Tier::parse("platinum"), None);
+    }
+}

@@ -8,6 +8,7 @@ use super::extract::Query;
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
+use crate::domain::{Tier, TierReason, TierStatus};
 use crate::error::{ApiError, ErrorBody};
 use crate::scoring::card::{Cohort, Shortfall};
 use crate::store::tiers::StoredTier;
@@ -19,6 +20,7 @@ pub struct TierFilter {
     pub month: Option<String>,
     pub industry: Option<String>,
     /// `gold`, `silver`, `black` or `none`.
+    #[param(inline, value_type = Option<Tier>)]
     pub tier: Option<String>,
 }
 
@@ -26,9 +28,9 @@ pub struct TierFilter {
 pub struct TierItem {
     pub shop_id: String,
     pub month: String,
-    pub tier: String,
-    pub status: String,
-    pub reason: Option<String>,
+    pub tier: Tier,
+    pub status: TierStatus,
+    pub reason: Option<TierReason>,
     /// With `reason` `too_few_ratings` or `gate_failed`: what the shop lacked.
     pub shortfall: Option<Shortfall>,
     pub rank: Option<i32>,
@@ -65,10 +67,11 @@ pub async fn list_tiers(
         Month::parse(m).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
     }
     if let Some(t) = &f.tier {
-        if !matches!(t.as_str(), "gold" | "silver" | "black" | "none") {
-            return Err(ApiError::BadRequest(
-                "tier must be gold, silver, black or none".into(),
-            ));
+        if Tier::parse(t).is_none() {
+            return Err(ApiError::BadRequest(format!(
+                "tier must be one of {}",
+                Tier::NAMES.join(", ")
+            )));
         }
     }
     let month: Option<String> = match f.month {

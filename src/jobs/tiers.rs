@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::domain::TierReason;
 use crate::metric::loader::{measure_all, Loader};
 use crate::metric::{evaluate, Metric, Scope};
 use crate::policy::{NamedMetric, Policy};
@@ -73,9 +74,9 @@ pub async fn tier_inputs(
     for r in &mut rows {
         let sd = d.shop(&r.input.shop_id);
         r.cancel_reason = if sd.integrity > 0 {
-            Some("integrity_flag")
+            Some(TierReason::IntegrityFlag)
         } else if sd.verifications > 0 {
-            Some("verified_complaint")
+            Some(TierReason::VerifiedComplaint)
         } else {
             None
         };

@@ -3,19 +3,21 @@
 
 use std::fmt;
 
+use crate::domain::RefundReason;
+
 /// Refund SLA hours per reason; reasons not listed use `other`, or are excluded when
 /// `other` is `None`. Seconds, so that the type is `Eq + Hash`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RefundSla {
-    pub per_reason: Vec<(String, i64)>,
+    pub per_reason: Vec<(RefundReason, i64)>,
     pub other: Option<i64>,
 }
 
 impl RefundSla {
-    pub fn seconds_for(&self, reason: &str) -> Option<i64> {
+    pub fn seconds_for(&self, reason: RefundReason) -> Option<i64> {
         self.per_reason
             .iter()
-            .find(|(r, _)| r == reason)
+            .find(|(r, _)| *r == reason)
             .map(|(_, s)| *s)
             .or(self.other)
     }

@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use super::catalogue::Metric;
 use super::presence;
 use super::{OrderRow, Scope, ShopData};
+use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Sender};
 
 /// A metric's value with its basis `n`: how many things it was computed over — a rate's
 /// denominator, a mean's terms, the population a count looks at (the due orders of
@@ -138,7 +139,7 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
         }
         Metric::SellerCancelRate => Measured::ratio(
             share(&d.orders, |o| {
-                o.cancel_initiator.as_deref() == Some("seller")
+                o.cancel_initiator == Some(CancelInitiator::Seller)
             }),
             orders,
         ),
@@ -148,7 +149,7 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
         Metric::PositiveRate => Measured::ratio(share(&d.reviews, |r| *r > 0), d.reviews.len()),
         Metric::Reviews => Measured::count(d.reviews.len(), d.reviews.len()),
         Metric::QualityRefundRate => Measured::ratio(
-            share(&d.refunds, |r| r.reason.as_deref() == Some("quality")),
+            share(&d.refunds, |r| r.reason == Some(RefundReason::Quality)),
             orders,
         ),
         Metric::RefundHoursAvg => Measured::mean(
@@ -159,11 +160,7 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
         Metric::RefundSlaRate(sla) => {
             let (mut due, mut ok) = (0, 0);
             for r in &d.refunds {
-                let Some(limit) = r
-                    .reason
-                    .as_deref()
-                    .and_then(|reason| sla.seconds_for(reason))
-                else {
+                let Some(limit) = r.reason.and_then(|reason| sla.seconds_for(reason)) else {
                     continue;
                 };
                 if r.completed_at.is_none() && r.rejected_at.is_some() {
@@ -196,7 +193,7 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
             Measured::ratio(ok, due)
         }
         Metric::BotFirstResponses => Measured::count(
-            share(&d.chats, |c| c.first_sender.as_deref() == Some("bot")),
+            share(&d.chats, |c| c.first_sender == Some(Sender::Bot)),
             d.chats.len(),
         ),
         Metric::OfflineMessageRate => Measured::ratio(
@@ -221,12 +218,9 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
             }
         }
         Metric::SatisfactionRatings => Measured::count(d.ratings.len(), d.ratings.len()),
-        Metric::SatisfactionRate => Measured::ratio(
-            share(&d.ratings, |s| {
-                matches!(s.as_str(), "very_satisfied" | "satisfied")
-            }),
-            d.ratings.len(),
-        ),
+        Metric::SatisfactionRate => {
+            Measured::ratio(share(&d.ratings, |s| s.is_satisfied()), d.ratings.len())
+        }
         Metric::OnlineHoursAvg(slot) => {
             let (value, days) =
                 presence::online_hours_avg(tz, &d.staffed, *slot, scope.lo, scope.hi, e);
@@ -268,7 +262,7 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
                     due += 1;
                     ok += c.resolved_at.is_some_and(|r| {
                         within(c.opened_at, r, *h)
-                            && c.outcome.as_deref() == Some("resolved")
+                            && c.outcome == Some(ComplaintOutcome::Resolved)
                             && c.first_followup_at.is_some_and(|f| f <= r)
                     }) as usize;
                 }
@@ -276,7 +270,9 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
             Measured::ratio(ok, due)
         }
         Metric::IrregularClosures => Measured::count(
-            share(&d.complaints, |c| c.outcome.as_deref() == Some("irregular")),
+            share(&d.complaints, |c| {
+                c.outcome == Some(ComplaintOutcome::Irregular)
+            }),
             d.complaints.len(),
         ),
         Metric::VerifiedConductComplaints => Measured::tally(d.verified),
@@ -311,7 +307,7 @@ mod tests {
             shipped_at: shipped.map(t),
             delivered_at: None,
             cancelled_at: cancelled.map(t),
-            cancel_initiator: cancelled.map(|_| "buyer".into()),
+            cancel_initiator: cancelled.map(|_| CancelInitiator::Buyer),
             amount_cents: Some(1000),
         }
     }
@@ -422,7 +418,7 @@ mod tests {
         };
         let r = |reason: &str, req: &str, done: Option<&str>, rej: Option<&str>| RefundRow {
             shop_id: String::new(),
-            reason: Some(reason.into()),
+            reason: RefundReason::parse(reason),
             requested_at: t(req),
             completed_at: done.map(t),
             rejected_at: rej.map(t),
@@ -454,8 +450,8 @@ mod tests {
         };
         let sla = RefundSla {
             per_reason: vec![
-                ("not_shipped".into(), 4 * 3600),
-                ("not_received".into(), 12 * 3600),
+                (RefundReason::NotShipped, 4 * 3600),
+                (RefundReason::NotReceived, 12 * 3600),
             ],
             other: None,
         };
@@ -479,13 +475,13 @@ mod tests {
                 ChatRow {
                     shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
-                    first_sender: Some("bot".into()),
+                    first_sender: Some(Sender::Bot),
                     first_human: Some(t("2026-10-01T00:01:00Z")),
                 },
                 ChatRow {
                     shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
-                    first_sender: Some("agent".into()),
+                    first_sender: Some(Sender::Agent),
                     first_human: Some(t("2026-10-01T00:00:30Z")),
                 },
                 ChatRow {
@@ -507,7 +503,7 @@ mod tests {
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: Some(t("2026-10-01T10:00:00Z")),
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),
-                    outcome: Some("resolved".into()),
+                    outcome: Some(ComplaintOutcome::Resolved),
                     ruled_against: Some(true),
                     first_followup_at: Some(t("2026-10-01T12:00:00Z")),
                 },
@@ -516,7 +512,7 @@ mod tests {
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: None,
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),
-                    outcome: Some("resolved".into()),
+                    outcome: Some(ComplaintOutcome::Resolved),
                     ruled_against: Some(false),
                     first_followup_at: None,
                 },

@@ -18,6 +18,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
+use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Satisfaction, Sender};
 pub use catalogue::{Family, Metric};
 pub use eval::evaluate;
 
@@ -63,14 +64,14 @@ pub struct OrderRow {
     pub shipped_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
-    pub cancel_initiator: Option<String>,
+    pub cancel_initiator: Option<CancelInitiator>,
     pub amount_cents: Option<i64>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct RefundRow {
     pub shop_id: String,
-    pub reason: Option<String>,
+    pub reason: Option<RefundReason>,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
@@ -80,7 +81,7 @@ pub struct RefundRow {
 pub struct ChatRow {
     pub shop_id: String,
     pub t0: DateTime<Utc>,
-    pub first_sender: Option<String>,
+    pub first_sender: Option<Sender>,
     pub first_human: Option<DateTime<Utc>>,
 }
 
@@ -90,7 +91,7 @@ pub struct ComplaintRow {
     pub opened_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
+    pub outcome: Option<ComplaintOutcome>,
     pub ruled_against: Option<bool>,
     pub first_followup_at: Option<DateTime<Utc>>,
 }
@@ -103,7 +104,7 @@ pub struct ShopData {
     pub reviews: Vec<i16>,
     pub refunds: Vec<RefundRow>,
     pub chats: Vec<ChatRow>,
-    pub ratings: Vec<String>,
+    pub ratings: Vec<Satisfaction>,
     /// Staffed intervals `[start, end)`, sorted and disjoint.
     pub staffed: Vec<(DateTime<Utc>, DateTime<Utc>)>,
     pub complaints: Vec<ComplaintRow>,
@@ -226,9 +227,13 @@ pub async fn load_into(
                 }
             }
             Family::Ratings => {
-                for (shop, s) in
-                    fetch::<(String, String)>(pool, include_str!("sql/ratings.sql"), shops, scope)
-                        .await?
+                for (shop, s) in fetch::<(String, Satisfaction)>(
+                    pool,
+                    include_str!("sql/ratings.sql"),
+                    shops,
+                    scope,
+                )
+                .await?
                 {
                     out.shops.entry(shop).or_default().ratings.push(s);
                 }

@@ -23,10 +23,10 @@ pub(super) fn compile_sla(sla: &raw::Sla, at: &str) -> Result<RefundSla, PolicyE
     };
     let mut per_reason = Vec::new();
     for (reason, h) in &sla.hours {
-        if !crate::domain::REFUND_REASONS.contains(&reason.as_str()) {
+        let Some(known) = crate::domain::RefundReason::parse(reason) else {
             return Err(invalid(format!("{at}: unknown refund reason {reason:?}")));
-        }
-        per_reason.push((reason.clone(), secs(*h, reason)?));
+        };
+        per_reason.push((known, secs(*h, reason)?));
     }
     let other = sla
         .other_hours

@@ -1,5 +1,6 @@
 //! The scorecard of SPEC §5: every section present, unknown values `null`.
 
+use crate::domain::{Tier, TierReason, TierStatus};
 use crate::metric::catalogue::Unit;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -137,9 +138,9 @@ pub struct LateOrder {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CsTier {
     pub month: String,
-    pub tier: String,
-    pub status: String,
-    pub reason: Option<String>,
+    pub tier: Tier,
+    pub status: TierStatus,
+    pub reason: Option<TierReason>,
     /// With `reason` `too_few_ratings` or `gate_failed`: what the shop lacked.
     pub shortfall: Option<Shortfall>,
     pub satisfaction_rate: Option<f64>,

@@ -42,7 +42,7 @@ prop_compose! {
             shipped_at: shipped.map(|s| at(created + s)),
             delivered_at: None,
             cancelled_at: cancelled.map(|c| at(created + c)),
-            cancel_initiator: cancelled.map(|_| "seller".to_string()),
+            cancel_initiator: cancelled.map(|_| crate::domain::CancelInitiator::Seller),
             amount_cents: Some(100),
         }
     }

@@ -1,5 +1,6 @@
 //! SPEC §4.6: gold customer-service team eligibility, cohorts and ranking. Pure.
 
+use crate::domain::{Tier, TierReason, TierStatus};
 use std::collections::BTreeMap;
 
 use crate::policy::CsTierPolicy;
@@ -28,12 +29,12 @@ pub enum Exclusion {
 }
 
 impl Exclusion {
-    pub fn reason(self) -> &'static str {
+    pub fn reason(self) -> TierReason {
         match self {
-            Exclusion::IntegrityFlag => "integrity_flag",
-            Exclusion::ExcludedIndustry => "excluded_industry",
-            Exclusion::TooFewRatings => "too_few_ratings",
-            Exclusion::GateFailed => "gate_failed",
+            Exclusion::IntegrityFlag => TierReason::IntegrityFlag,
+            Exclusion::ExcludedIndustry => TierReason::ExcludedIndustry,
+            Exclusion::TooFewRatings => TierReason::TooFewRatings,
+            Exclusion::GateFailed => TierReason::GateFailed,
         }
     }
 }
@@ -102,7 +103,7 @@ pub fn shortfall(
 pub struct Ranked {
     pub shop_id: String,
     pub rank: u32,
-    pub tier: &'static str,
+    pub tier: Tier,
     pub cohort_size: u32,
 }
 
@@ -143,13 +144,13 @@ pub fn rank(eligible: &[(TierInput, String)], p: &CsTierPolicy, eps: f64) -> Vec
         };
         for (i, s) in shops.iter().enumerate() {
             let tier = if i < gold {
-                "gold"
+                Tier::Gold
             } else if i < silver {
-                "silver"
+                Tier::Silver
             } else if i >= n - black {
-                "black"
+                Tier::Black
             } else {
-                "none"
+                Tier::None
             };
             out.push(Ranked {
                 shop_id: s.shop_id.clone(),
@@ -170,7 +171,7 @@ pub struct TierRow {
     pub input: TierInput,
     pub scale: String,
     pub exclusion: Option<Exclusion>,
-    pub cancel_reason: Option<&'static str>,
+    pub cancel_reason: Option<TierReason>,
 }
 
 /// SPEC §4.6: a stored shop's status for month M and its reason. A disqualified shop
@@ -179,16 +180,16 @@ pub struct TierRow {
 /// without a tier is eligible.
 pub fn status(
     disqualified: bool,
-    ranked_tier: Option<&str>,
-    ineligible_reason: Option<&str>,
-    cancel_reason: Option<&str>,
-) -> (&'static str, Option<String>) {
+    ranked_tier: Option<Tier>,
+    ineligible_reason: Option<TierReason>,
+    cancel_reason: Option<TierReason>,
+) -> (TierStatus, Option<TierReason>) {
     match (disqualified, ranked_tier, cancel_reason) {
-        (true, _, _) => ("disqualified", Some("integrity_flag".to_string())),
-        (false, None, _) => ("ineligible", ineligible_reason.map(str::to_string)),
-        (false, Some("none"), _) => ("eligible", None),
-        (false, Some(_), Some(c)) => ("cancelled", Some(c.to_string())),
-        (false, Some(_), None) => ("active", None),
+        (true, _, _) => (TierStatus::Disqualified, Some(TierReason::IntegrityFlag)),
+        (false, None, _) => (TierStatus::Ineligible, ineligible_reason),
+        (false, Some(Tier::None), _) => (TierStatus::Eligible, None),
+        (false, Some(_), Some(c)) => (TierStatus::Cancelled, Some(c)),
+        (false, Some(_), None) => (TierStatus::Active, None),
     }
 }
 
@@ -196,24 +197,28 @@ pub fn status(
 mod tests {
     #[test]
     fn status_follows_spec_order() {
+        use TierReason::*;
         // Disqualification wins over everything, even a tier and a cancellation.
         assert_eq!(
-            status(true, Some("gold"), None, Some("verified_complaint")),
-            ("disqualified", Some("integrity_flag".into()))
+            status(true, Some(Tier::Gold), None, Some(VerifiedComplaint)),
+            (TierStatus::Disqualified, Some(IntegrityFlag))
         );
         assert_eq!(
-            status(false, None, Some("too_few_ratings"), None),
-            ("ineligible", Some("too_few_ratings".into()))
+            status(false, None, Some(TooFewRatings), None),
+            (TierStatus::Ineligible, Some(TooFewRatings))
         );
         assert_eq!(
-            status(false, Some("none"), None, Some("verified_complaint")),
-            ("eligible", None)
+            status(false, Some(Tier::None), None, Some(VerifiedComplaint)),
+            (TierStatus::Eligible, None)
         );
         assert_eq!(
-            status(false, Some("silver"), None, Some("verified_complaint")),
-            ("cancelled", Some("verified_complaint".into()))
+            status(false, Some(Tier::Silver), None, Some(VerifiedComplaint)),
+            (TierStatus::Cancelled, Some(VerifiedComplaint))
         );
-        assert_eq!(status(false, Some("gold"), None, None), ("active", None));
+        assert_eq!(
+            status(false, Some(Tier::Gold), None, None),
+            (TierStatus::Active, None)
+        );
     }
     use super::*;
     use crate::policy::Policy;
@@ -288,8 +293,11 @@ mod tests {
             })
             .collect();
         let ranked = rank(&shops, &p.cs_tier, 1e-9);
-        let count = |t: &str| ranked.iter().filter(|r| r.tier == t).count();
-        assert_eq!((count("gold"), count("silver"), count("none")), (3, 5, 17));
+        let count = |t: Tier| ranked.iter().filter(|r| r.tier == t).count();
+        assert_eq!(
+            (count(Tier::Gold), count(Tier::Silver), count(Tier::None)),
+            (3, 5, 17)
+        );
         assert_eq!(ranked[0].shop_id, "s24");
         assert!(ranked.iter().all(|r| r.cohort_size == 25));
     }
@@ -330,7 +338,7 @@ mod tests {
             })
             .collect();
         let ranked = rank(&shops, &p, 1e-9);
-        let tiers: Vec<_> = ranked.iter().map(|r| r.tier).collect();
+        let tiers: Vec<_> = ranked.iter().map(|r| r.tier.as_str()).collect();
         assert_eq!(
             tiers,
             ["gold", "silver", "silver", "none", "none", "none", "none", "none", "none", "black"]

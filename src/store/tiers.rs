@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use sqlx::PgConnection;
 
 use super::shops::ShopInfo;
+use crate::domain::{Tier, TierReason, TierStatus};
 use crate::policy::Policy;
 use crate::scoring::card;
 use crate::scoring::tiers::{self, Exclusion, TierInput, TierRow};
@@ -39,7 +40,7 @@ async fn upsert_inputs(
     let eligible: Vec<bool> = rows.iter().map(|r| r.exclusion.is_none()).collect();
     let reasons: Vec<Option<&str>> = rows
         .iter()
-        .map(|r| r.exclusion.map(|x| x.reason()))
+        .map(|r| r.exclusion.map(|x| x.reason().as_str()))
         .collect();
     let disq: Vec<bool> = rows
         .iter()
@@ -47,7 +48,10 @@ async fn upsert_inputs(
         .collect();
     let rates: Vec<Option<f64>> = rows.iter().map(|r| r.input.satisfaction_rate).collect();
     let ratings: Vec<i64> = rows.iter().map(|r| r.input.ratings).collect();
-    let cancels: Vec<Option<&str>> = rows.iter().map(|r| r.cancel_reason).collect();
+    let cancels: Vec<Option<&str>> = rows
+        .iter()
+        .map(|r| r.cancel_reason.map(TierReason::as_str))
+        .collect();
     let short: Vec<Option<tiers::Shortfall>> = rows
         .iter()
         .map(|r| tiers::shortfall(&r.input, &policy.cs_tier, policy.epsilon, r.exclusion))
@@ -85,11 +89,11 @@ struct MonthRow {
     industry: String,
     scale: String,
     eligible: bool,
-    ineligible_reason: Option<String>,
+    ineligible_reason: Option<TierReason>,
     disqualified: bool,
     satisfaction_rate: Option<f64>,
     ratings: i64,
-    cancel_reason: Option<String>,
+    cancel_reason: Option<TierReason>,
 }
 
 async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(), sqlx::Error> {
@@ -138,20 +142,20 @@ async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(
         let (st, why) = tiers::status(
             row.disqualified,
             r.map(|r| r.tier),
-            row.ineligible_reason.as_deref(),
-            row.cancel_reason.as_deref(),
+            row.ineligible_reason,
+            row.cancel_reason,
         );
         ids.push(row.shop_id.as_str());
         ranks.push(r.map(|r| r.rank as i32));
-        tiers_.push(r.map_or("none", |r| r.tier));
+        tiers_.push(r.map_or(Tier::None, |r| r.tier).as_str());
         size.push(
             sizes
                 .get(&(row.industry.as_str(), row.scale.as_str()))
                 .copied()
                 .unwrap_or(0),
         );
-        status.push(st);
-        reason.push(why);
+        status.push(st.as_str());
+        reason.push(why.map(TierReason::as_str));
     }
     sqlx::query(include_str!("sql/tiers_rerank.sql"))
         .bind(label)
@@ -171,9 +175,9 @@ async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(
 pub struct StoredTier {
     pub shop_id: String,
     pub month: String,
-    pub tier: String,
-    pub status: String,
-    pub reason: Option<String>,
+    pub tier: Tier,
+    pub status: TierStatus,
+    pub reason: Option<TierReason>,
     pub satisfaction_rate: Option<f64>,
     pub ratings: i64,
     pub rank: Option<i32>,
@@ -202,7 +206,7 @@ impl StoredTier {
     /// What the shop lacked, shown while it is `ineligible` for that reason.
     pub fn shortfall(&self) -> Option<card::Shortfall> {
         let figure = self.shortfall_figure.clone()?;
-        (self.status == "ineligible").then(|| card::Shortfall {
+        (self.status == TierStatus::Ineligible).then(|| card::Shortfall {
             figure,
             have: self.shortfall_have,
             need: self.shortfall_need.unwrap_or_default(),
