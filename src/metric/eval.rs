@@ -91,6 +91,41 @@ pub fn late_orders(d: &ShopData, h: i64, e: DateTime<Utc>) -> Vec<&OrderRow> {
         .collect()
 }
 
+/// Something that falls due `limit_s` after `from` unless done earlier (a refund, a
+/// reply, a complaint's acceptance or closure).
+struct Deadline {
+    from: DateTime<Utc>,
+    done: Option<DateTime<Utc>>,
+    limit_s: i64,
+    /// Whether what was done counts (a closure must be a proper resolution).
+    done_well: bool,
+}
+
+impl Deadline {
+    fn plain(from: DateTime<Utc>, done: Option<DateTime<Utc>>, limit_s: i64) -> Deadline {
+        Deadline {
+            from,
+            done,
+            limit_s,
+            done_well: true,
+        }
+    }
+}
+
+/// SPEC §3's "due / on time" rates: an item is due once done or once its limit has
+/// passed at E; on time when done within the limit (and done well). The basis is the
+/// items due.
+fn deadline_rate(deadlines: impl Iterator<Item = Deadline>, e: DateTime<Utc>) -> Measured {
+    let (mut due, mut ok) = (0, 0);
+    for d in deadlines {
+        if d.done.is_some() || d.from + Duration::seconds(d.limit_s) <= e {
+            due += 1;
+            ok += (d.done_well && d.done.is_some_and(|t| within(d.from, t, d.limit_s))) as usize;
+        }
+    }
+    Measured::ratio(ok, due)
+}
+
 /// Due and on-time orders of `ship_on_time_rate(h)`.
 fn due_on_time(d: &ShopData, h: i64, e: DateTime<Utc>) -> (usize, usize) {
     ship_counts(&d.orders, h, e).fold((0, 0), |(a, b), (_, due, ok)| {
@@ -158,23 +193,13 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
                 .filter_map(|r| r.completed_at.map(|c| secs(c - r.requested_at) / 3600.0)),
         ),
         Metric::RefundSlaRate(sla) => {
-            let (mut due, mut ok) = (0, 0);
-            for r in &d.refunds {
-                let Some(limit) = r.reason.and_then(|reason| sla.seconds_for(reason)) else {
-                    continue;
-                };
-                if r.completed_at.is_none() && r.rejected_at.is_some() {
-                    continue; // rejected, never completed: excluded
-                }
-                if r.completed_at.is_some() || r.requested_at + Duration::seconds(limit) <= e {
-                    due += 1;
-                    ok += r
-                        .completed_at
-                        .is_some_and(|c| within(r.requested_at, c, limit))
-                        as usize;
-                }
-            }
-            Measured::ratio(ok, due)
+            let deadlines = d.refunds.iter().filter_map(|r| {
+                let limit = r.reason.and_then(|reason| sla.seconds_for(reason))?;
+                // Rejected and never completed: excluded.
+                let rejected = r.completed_at.is_none() && r.rejected_at.is_some();
+                (!rejected).then_some(Deadline::plain(r.requested_at, r.completed_at, limit))
+            });
+            deadline_rate(deadlines, e)
         }
         Metric::Conversations => Measured::count(d.chats.len(), d.chats.len()),
         Metric::HumanResponseSecondsAvg => Measured::mean(
@@ -182,16 +207,12 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
                 .iter()
                 .filter_map(|c| c.first_human.map(|h| secs(h - c.t0))),
         ),
-        Metric::HumanReplyRate(s) => {
-            let (mut due, mut ok) = (0, 0);
-            for c in &d.chats {
-                if c.first_human.is_some() || c.t0 + Duration::seconds(*s) <= e {
-                    due += 1;
-                    ok += c.first_human.is_some_and(|h| within(c.t0, h, *s)) as usize;
-                }
-            }
-            Measured::ratio(ok, due)
-        }
+        Metric::HumanReplyRate(s) => deadline_rate(
+            d.chats
+                .iter()
+                .map(|c| Deadline::plain(c.t0, c.first_human, *s)),
+            e,
+        ),
         Metric::BotFirstResponses => Measured::count(
             share(&d.chats, |c| c.first_sender == Some(Sender::Bot)),
             d.chats.len(),
@@ -245,30 +266,24 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
             }),
             orders,
         ),
-        Metric::ComplaintReceptionRate(h) => {
-            let (mut due, mut ok) = (0, 0);
-            for c in &d.complaints {
-                if c.accepted_at.is_some() || c.opened_at + Duration::seconds(*h) <= e {
-                    due += 1;
-                    ok += c.accepted_at.is_some_and(|a| within(c.opened_at, a, *h)) as usize;
-                }
-            }
-            Measured::ratio(ok, due)
-        }
-        Metric::ComplaintClosureRate(h) => {
-            let (mut due, mut ok) = (0, 0);
-            for c in &d.complaints {
-                if c.resolved_at.is_some() || c.opened_at + Duration::seconds(*h) <= e {
-                    due += 1;
-                    ok += c.resolved_at.is_some_and(|r| {
-                        within(c.opened_at, r, *h)
-                            && c.outcome == Some(ComplaintOutcome::Resolved)
-                            && c.first_followup_at.is_some_and(|f| f <= r)
-                    }) as usize;
-                }
-            }
-            Measured::ratio(ok, due)
-        }
+        Metric::ComplaintReceptionRate(h) => deadline_rate(
+            d.complaints
+                .iter()
+                .map(|c| Deadline::plain(c.opened_at, c.accepted_at, *h)),
+            e,
+        ),
+        // On time only when resolved (not irregular), with a follow-up by then.
+        Metric::ComplaintClosureRate(h) => deadline_rate(
+            d.complaints.iter().map(|c| Deadline {
+                from: c.opened_at,
+                done: c.resolved_at,
+                limit_s: *h,
+                done_well: c.outcome == Some(ComplaintOutcome::Resolved)
+                    && c.first_followup_at
+                        .is_some_and(|f| c.resolved_at.is_some_and(|r| f <= r)),
+            }),
+            e,
+        ),
         Metric::IrregularClosures => Measured::count(
             share(&d.complaints, |c| {
                 c.outcome == Some(ComplaintOutcome::Irregular)
