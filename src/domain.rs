@@ -6,15 +6,15 @@
 //! text SPEC uses (stored columns carry the same text, checked by migration 0008), and
 //! `NAMES` lists those texts for validation messages and the OpenAPI schemas.
 
-use serde::{Deserialize, Serialize};
-
 /// An enum whose every variant is one text of SPEC's, in both directions.
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident {
+        $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)?
+    }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-            Serialize, Deserialize, sqlx::Type, utoipa::ToSchema,
+            ::serde::Serialize, ::serde::Deserialize, ::sqlx::Type, ::utoipa::ToSchema,
         )]
         // Every text is the snake_case of its variant (a test checks): serde, sqlx and
         // utoipa all read the container attribute, where utoipa would not read a
@@ -22,7 +22,7 @@ macro_rules! vocabulary {
         #[serde(rename_all = "snake_case")]
         #[sqlx(type_name = "text", rename_all = "snake_case")]
         pub enum $name {
-            $($variant,)+
+            $($(#[$vmeta])* $variant,)+
         }
 
         impl $name {
@@ -51,6 +51,7 @@ macro_rules! vocabulary {
         }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// Who a key is (SPEC §5).
@@ -164,6 +165,7 @@ pub const INTEGRITY_KINDS: &[&str] = &["fake_reviews", "fake_orders", "data_frau
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::Serialize;
 
     /// The CHECK constraints of migration 0008 list exactly the enums' texts.
     #[test]

@@ -22,46 +22,22 @@ use crate::time::format_time;
 /// First key of a run's advisory lock (the second is the run's id).
 pub const RUN_LOCK_CLASS: i32 = 0x55c0_0001;
 
-/// What a run was for.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum JobKind {
-    /// The shops with events since their last scorecard (every interval).
-    Dirty,
-    /// Every shop, once per local day (on the 1st, this settles the month just ended).
-    Daily,
-    /// Asked for by ops (`POST /v1/recompute`, `shopscore recompute`).
-    Recompute,
+crate::domain::vocabulary! {
+    /// What a run was for.
+    JobKind {
+        /// The shops with events since their last scorecard (every interval).
+        Dirty = "dirty",
+        /// Every shop, once per local day (on the 1st, this settles the month just ended).
+        Daily = "daily",
+        /// Asked for by ops (`POST /v1/recompute`, `shopscore recompute`).
+        Recompute = "recompute",
+    }
 }
 
-/// Where a run stands.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Running,
-    Succeeded,
-    Failed,
+crate::domain::vocabulary! {
+    /// Where a run stands.
+    Outcome { Running = "running", Succeeded = "succeeded", Failed = "failed" }
 }
-
-macro_rules! text_enum {
-    ($t:ident { $($v:ident = $s:literal),+ }) => {
-        impl $t {
-            pub const ALL: &'static [$t] = &[$($t::$v),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $($t::$v => $s),+ }
-            }
-            pub fn parse(s: &str) -> Option<$t> {
-                match s { $($s => Some($t::$v),)+ _ => None }
-            }
-        }
-    };
-}
-text_enum!(JobKind { Dirty = "dirty", Daily = "daily", Recompute = "recompute" });
-text_enum!(Outcome { Running = "running", Succeeded = "succeeded", Failed = "failed" });
 
 /// A connection outside the pool, for holding session advisory locks: it is closed,
 /// and its locks released, when dropped, on every path (error, panic, task abort).
@@ -103,22 +79,14 @@ impl Claim {
     /// in one transaction, so that nobody sees the row `running` without its lock held.
     pub async fn start(mut conn: PgConnection, run: NewRun<'_>) -> Result<Started, sqlx::Error> {
         let mut tx = conn.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO job_runs (kind, slot, as_of, replica, started_at, outcome)
-             VALUES ($1, $2, $3, $4, $5, 'running')
-             ON CONFLICT (kind, slot) DO UPDATE
-                 SET as_of = excluded.as_of, replica = excluded.replica, started_at = excluded.started_at,
-                     finished_at = NULL, duration_ms = NULL, shops_scored = NULL, outcome = 'running'
-                 WHERE job_runs.outcome = 'failed'
-             RETURNING id",
-        )
-        .bind(run.kind.as_str())
-        .bind(run.slot)
-        .bind(run.as_of)
-        .bind(run.replica)
-        .bind(run.now)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let id: Option<i64> = sqlx::query_scalar(include_str!("../store/sql/job_runs_claim.sql"))
+            .bind(run.kind)
+            .bind(run.slot)
+            .bind(run.as_of)
+            .bind(run.replica)
+            .bind(run.now)
+            .fetch_optional(&mut *tx)
+            .await?;
         let Some(id) = id else {
             tx.rollback().await?;
             return Ok(Started::Taken(conn));
@@ -152,7 +120,7 @@ impl Claim {
              WHERE id = $1",
         )
         .bind(self.id)
-        .bind(outcome.as_str())
+        .bind(outcome)
         .bind(now)
         .bind(elapsed.as_millis() as i64)
         .bind(shops)
@@ -198,7 +166,7 @@ fn lock_key(id: i64) -> i32 {
 }
 
 /// A `running` row whose lock this connection could take: its process died.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Abandoned {
     pub id: i64,
     pub kind: JobKind,
@@ -210,26 +178,20 @@ pub struct Abandoned {
 /// connection: session locks are re-entrant, so a connection holding a run's lock
 /// itself would see its own run as abandoned).
 pub async fn abandoned(conn: &mut PgConnection) -> Result<Vec<Abandoned>, sqlx::Error> {
-    let running: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+    let running: Vec<Abandoned> = sqlx::query_as(
         "SELECT id, kind, slot, replica FROM job_runs WHERE outcome = 'running' ORDER BY id",
     )
     .fetch_all(&mut *conn)
     .await?;
     let mut out = Vec::new();
-    for (id, kind, slot, replica) in running {
+    for run in running {
         let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
             .bind(RUN_LOCK_CLASS)
-            .bind(lock_key(id))
+            .bind(lock_key(run.id))
             .fetch_one(&mut *conn)
             .await?;
         if free {
-            let kind = JobKind::parse(&kind).expect("the table's CHECK allows only known kinds");
-            out.push(Abandoned {
-                id,
-                kind,
-                slot,
-                replica,
-            });
+            out.push(run);
         }
     }
     Ok(out)
@@ -321,48 +283,45 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<JobRun>, sqlx::Error> {
-    type Row = (
-        i64,
-        String,
-        Option<String>,
-        DateTime<Utc>,
-        String,
-        DateTime<Utc>,
-        Option<DateTime<Utc>>,
-        Option<i64>,
-        Option<i32>,
-        String,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, kind, slot, as_of, replica, started_at, finished_at, duration_ms, shops_scored, outcome, error
-         FROM job_runs
-         WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR outcome = $2)
-           AND ($3::bigint IS NULL OR id < $3)
-         ORDER BY id DESC LIMIT $4",
-    )
-    .bind(kind.map(JobKind::as_str))
-    .bind(outcome.map(Outcome::as_str))
-    .bind(before)
-    .bind(limit + 1)
-    .fetch_all(pool)
-    .await?;
+    let rows: Vec<RunRow> = sqlx::query_as(include_str!("../store/sql/job_runs_list.sql"))
+        .bind(kind)
+        .bind(outcome)
+        .bind(before)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| JobRun {
-            id: r.0,
-            kind: JobKind::parse(&r.1).expect("the table's CHECK allows only known kinds"),
-            slot: r.2,
-            as_of: format_time(r.3, tz),
-            replica: r.4,
-            started_at: format_time(r.5, tz),
-            finished_at: r.6.map(|t| format_time(t, tz)),
-            duration_ms: r.7,
-            shops_scored: r.8,
-            outcome: Outcome::parse(&r.9).expect("the table's CHECK allows only known outcomes"),
-            error: r.10,
+            id: r.id,
+            kind: r.kind,
+            slot: r.slot,
+            as_of: format_time(r.as_of, tz),
+            replica: r.replica,
+            started_at: format_time(r.started_at, tz),
+            finished_at: r.finished_at.map(|t| format_time(t, tz)),
+            duration_ms: r.duration_ms,
+            shops_scored: r.shops_scored,
+            outcome: r.outcome,
+            error: r.error,
         })
         .collect())
+}
+
+/// A `job_runs` row as listed.
+#[derive(sqlx::FromRow)]
+struct RunRow {
+    id: i64,
+    kind: JobKind,
+    slot: Option<String>,
+    as_of: DateTime<Utc>,
+    replica: String,
+    started_at: DateTime<Utc>,
+    finished_at: Option<DateTime<Utc>>,
+    duration_ms: Option<i64>,
+    shops_scored: Option<i32>,
+    outcome: Outcome,
+    error: Option<String>,
 }
 
 /// This process's name in `job_runs.replica`: `host:pid`.
