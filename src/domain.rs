@@ -130,6 +130,54 @@ vocabulary! {
     }
 }
 
+/// A programme's status (SPEC §4.5): one of SPEC's four, or an escalation status the
+/// policy names for a chain of failing months (`warning`, `blocked` by default). Written
+/// as its text either way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProgramStatus {
+    Pass,
+    Fail,
+    Exempt,
+    InProgress,
+    Escalated(String),
+}
+
+impl ProgramStatus {
+    pub fn as_str(&self) -> &str {
+        match self {
+            ProgramStatus::Pass => "pass",
+            ProgramStatus::Fail => "fail",
+            ProgramStatus::Exempt => "exempt",
+            ProgramStatus::InProgress => "in_progress",
+            ProgramStatus::Escalated(s) => s,
+        }
+    }
+
+    /// SPEC's four by their text; any other text is an escalation.
+    pub fn parse(s: &str) -> ProgramStatus {
+        match s {
+            "pass" => ProgramStatus::Pass,
+            "fail" => ProgramStatus::Fail,
+            "exempt" => ProgramStatus::Exempt,
+            "in_progress" => ProgramStatus::InProgress,
+            other => ProgramStatus::Escalated(other.to_string()),
+        }
+    }
+}
+
+impl ::serde::Serialize for ProgramStatus {
+    fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for ProgramStatus {
+    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+        Ok(ProgramStatus::parse(&text))
+    }
+}
+
 /// SPEC §2: an id is 1–`max` characters from `[A-Za-z0-9._:-]`.
 pub fn valid_id(s: &str, max: usize) -> bool {
     !s.is_empty()
@@ -207,6 +255,29 @@ mod tests {
         check(Tier::ALL, Tier::as_str);
         check(TierStatus::ALL, TierStatus::as_str);
         check(TierReason::ALL, TierReason::as_str);
+    }
+
+    #[test]
+    fn programme_statuses_are_their_text() {
+        for text in [
+            "pass",
+            "fail",
+            "exempt",
+            "in_progress",
+            "warning",
+            "blocked",
+        ] {
+            let status = ProgramStatus::parse(text);
+            assert_eq!(serde_json::to_value(&status).unwrap(), text);
+            assert_eq!(
+                serde_json::from_value::<ProgramStatus>(text.into()).unwrap(),
+                status
+            );
+        }
+        assert_eq!(
+            ProgramStatus::parse("warning"),
+            ProgramStatus::Escalated("warning".into())
+        );
     }
 
     #[test]

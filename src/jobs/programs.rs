@@ -8,6 +8,7 @@ use chrono_tz::Tz;
 use indexmap::IndexMap;
 use sqlx::PgPool;
 
+use crate::domain::ProgramStatus;
 use crate::metric::eval::late_orders;
 use crate::metric::loader::{measure_all, Loader};
 use crate::metric::{self, Metric, Scope, ScopeData, ShopData};
@@ -92,7 +93,7 @@ pub async fn program(
         let sd = d.shop(&info.shop_id);
         let (rules, basis, failed) = program_rules(p, sd, scope, tz, eps);
         let exempt = month.is_some_and(|m| exempt_until(info, m));
-        let status = programs::status(in_progress, exempt, failed).to_string();
+        let status = programs::status(in_progress, exempt, failed);
         if failed && !exempt && p.tracks_failures() {
             failing.push(info);
         }
@@ -114,7 +115,7 @@ pub async fn program(
             info.shop_id.clone(),
             Some(card::Program {
                 period: label.clone(),
-                exempt_until: (status == "exempt")
+                exempt_until: (status == ProgramStatus::Exempt)
                     .then(|| last_exempt(info).map(Month::label))
                     .flatten(),
                 status,

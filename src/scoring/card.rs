@@ -1,6 +1,6 @@
 //! The scorecard of SPEC §5: every section present, unknown values `null`.
 
-use crate::domain::{Tier, TierReason, TierStatus};
+use crate::domain::{ProgramStatus, Tier, TierReason, TierStatus};
 use crate::metric::catalogue::Unit;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
@@ -106,7 +106,9 @@ pub struct StarDimensions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Program {
     pub period: String,
-    pub status: String,
+    /// `pass`, `fail`, `exempt`, `in_progress`, or an escalation status of the policy.
+    #[schema(value_type = String)]
+    pub status: ProgramStatus,
     /// With status `exempt`: the last month of the shop's exemption (`YYYY-MM`; SPEC
     /// §4.5: a new shop's first calendar months, the month of its first event counting).
     pub exempt_until: Option<String>,

@@ -11,6 +11,7 @@
 //! below its pass line each is (as a share of the way), then by policy order.
 
 use super::card::{Hint, Program, RuleResult, ServiceScore};
+use crate::domain::ProgramStatus;
 use crate::metric::catalogue::Unit;
 use crate::policy::{HintsPolicy, Language, Op, Policy};
 
@@ -85,7 +86,7 @@ struct RuleFacts<'a> {
     value: f64,
     op: Op,
     unit: Unit,
-    status: &'a str,
+    status: &'a ProgramStatus,
     exempt_until: Option<&'a str>,
 }
 
@@ -105,10 +106,10 @@ fn rule_sentence(f: &RuleFacts, lang: Language) -> String {
                 f.label
             );
             match (f.status, f.exempt_until) {
-                ("exempt", Some(until)) => s.push_str(&format!(
+                (ProgramStatus::Exempt, Some(until)) => s.push_str(&format!(
                     " The shop is exempt until {until} (new shops), so this does not count yet."
                 )),
-                ("in_progress", _) => {
+                (ProgramStatus::InProgress, _) => {
                     s.push_str(" The period has not settled yet, so this is provisional.")
                 }
                 _ => {}
@@ -126,10 +127,10 @@ fn rule_sentence(f: &RuleFacts, lang: Language) -> String {
                 f.programme, f.label
             );
             match (f.status, f.exempt_until) {
-                ("exempt", Some(until)) => {
+                (ProgramStatus::Exempt, Some(until)) => {
                     s.push_str(&format!("新店豁免期至{until}，暂不计入考核。"))
                 }
-                ("in_progress", _) => s.push_str("考核期尚未结算，结果为暂定。"),
+                (ProgramStatus::InProgress, _) => s.push_str("考核期尚未结算，结果为暂定。"),
                 _ => {}
             }
             s
@@ -365,7 +366,7 @@ mod tests {
         let p = Policy::default_policy();
         let prog = |status: &str, until: Option<&str>| Program {
             period: "2026-10-01/2026-10-07".into(),
-            status: status.into(),
+            status: ProgramStatus::parse(status),
             exempt_until: until.map(Into::into),
             rules: vec![
                 rule("offline_message_rate", "<=", 0.1, 0.12),

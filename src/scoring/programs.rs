@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::card::{LateOrder, RuleResult};
+use crate::domain::ProgramStatus;
 use crate::metric::eval::Measured;
 use crate::policy::{Program, Rule};
 use crate::time::Month;
@@ -54,26 +55,26 @@ pub fn penalties(late: &[(String, i64)], percent: u32, cap: i64) -> (i64, Vec<La
 
 /// Status of a monthly programme with escalation: `consecutive` failing months ending
 /// with this one (0 when this one passed or is exempt).
-pub fn escalated_status(p: &Program, consecutive: u32) -> String {
+pub fn escalated_status(p: &Program, consecutive: u32) -> ProgramStatus {
     if consecutive == 0 {
-        return "pass".into();
+        return ProgramStatus::Pass;
     }
     p.escalation
         .iter()
         .rev()
         .find(|(after, _)| consecutive >= *after)
-        .map_or("fail".into(), |(_, s)| s.clone())
+        .map_or(ProgramStatus::Fail, |(_, s)| ProgramStatus::parse(s))
 }
 
 /// SPEC §4.5: a programme's status before escalation: a campaign not yet settled is
 /// `in_progress`; a new shop's month is `exempt` (its rules still shown); then `fail`
 /// or `pass`.
-pub fn status(in_progress: bool, exempt: bool, failed: bool) -> &'static str {
+pub fn status(in_progress: bool, exempt: bool, failed: bool) -> ProgramStatus {
     match (in_progress, exempt, failed) {
-        (true, _, _) => "in_progress",
-        (false, true, _) => "exempt",
-        (false, false, true) => "fail",
-        (false, false, false) => "pass",
+        (true, _, _) => ProgramStatus::InProgress,
+        (false, true, _) => ProgramStatus::Exempt,
+        (false, false, true) => ProgramStatus::Fail,
+        (false, false, false) => ProgramStatus::Pass,
     }
 }
 
@@ -93,10 +94,10 @@ pub fn last_exempt_month(
 mod tests {
     #[test]
     fn status_and_exemption() {
-        assert_eq!(status(true, true, true), "in_progress");
-        assert_eq!(status(false, true, true), "exempt");
-        assert_eq!(status(false, false, true), "fail");
-        assert_eq!(status(false, false, false), "pass");
+        assert_eq!(status(true, true, true), ProgramStatus::InProgress);
+        assert_eq!(status(false, true, true), ProgramStatus::Exempt);
+        assert_eq!(status(false, false, true), ProgramStatus::Fail);
+        assert_eq!(status(false, false, false), ProgramStatus::Pass);
         // First event in 2026-08, three months: August, September, October.
         let aug = Month::new(2026, 8);
         assert_eq!(
@@ -139,11 +140,11 @@ mod tests {
     fn escalation() {
         let p = Policy::default_policy();
         let cs = &p.programs[0];
-        assert_eq!(escalated_status(cs, 0), "pass");
-        assert_eq!(escalated_status(cs, 1), "fail");
-        assert_eq!(escalated_status(cs, 2), "warning");
-        assert_eq!(escalated_status(cs, 3), "blocked");
-        assert_eq!(escalated_status(cs, 7), "blocked");
+        assert_eq!(escalated_status(cs, 0).as_str(), "pass");
+        assert_eq!(escalated_status(cs, 1).as_str(), "fail");
+        assert_eq!(escalated_status(cs, 2).as_str(), "warning");
+        assert_eq!(escalated_status(cs, 3).as_str(), "blocked");
+        assert_eq!(escalated_status(cs, 7).as_str(), "blocked");
     }
 
     #[test]
