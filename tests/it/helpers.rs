@@ -284,6 +284,43 @@ pub fn ev(id: &str, kind: &str, shop: &str, at: &str, data: Value) -> Value {
     serde_json::json!({"event_id": id, "type": kind, "shop_id": shop, "occurred_at": at, "data": data})
 }
 
+/// One shop's events, one line each: `a.created("o1", "b1", 5000, T)` for
+/// `ev("o1-c", "order.created", "A", T, json!({…}))`. Order steps get the ids
+/// `{order}-c`, `-p`, `-s`, `-d`; other events take theirs.
+pub struct ShopEvents<'a>(pub &'a str);
+
+impl ShopEvents<'_> {
+    pub fn ev(&self, id: &str, kind: &str, at: &str, data: Value) -> Value {
+        ev(id, kind, self.0, at, data)
+    }
+    pub fn created(&self, order: &str, buyer: &str, amount_cents: i64, at: &str) -> Value {
+        let data =
+            serde_json::json!({"order_id": order, "buyer_id": buyer, "amount_cents": amount_cents});
+        self.ev(&format!("{order}-c"), "order.created", at, data)
+    }
+    fn step(&self, order: &str, suffix: &str, kind: &str, at: &str) -> Value {
+        let data = serde_json::json!({"order_id": order});
+        self.ev(&format!("{order}-{suffix}"), kind, at, data)
+    }
+    pub fn paid(&self, order: &str, at: &str) -> Value {
+        self.step(order, "p", "order.paid", at)
+    }
+    pub fn shipped(&self, order: &str, at: &str) -> Value {
+        self.step(order, "s", "order.shipped", at)
+    }
+    pub fn delivered(&self, order: &str, at: &str) -> Value {
+        self.step(order, "d", "order.delivered", at)
+    }
+    /// A chat message; `agent_id` is set for agents.
+    pub fn message(&self, id: &str, conversation: &str, sender: &str, at: &str) -> Value {
+        let mut data = serde_json::json!({"conversation_id": conversation, "sender": sender});
+        if sender == "agent" {
+            data["agent_id"] = "a1".into();
+        }
+        self.ev(id, "chat.message", at, data)
+    }
+}
+
 /// Compares `actual` with `expected` field by field: numbers within 1e-9, nulls exact,
 /// and every key of `expected` present. Returns the differing paths.
 pub fn diff(path: &str, expected: &Value, actual: &Value, out: &mut Vec<String>) {

@@ -6,110 +6,40 @@ use rand::SeedableRng;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{ev, TestApp};
+use crate::helpers::{ShopEvents, TestApp};
 
 pub const AS_OF: &str = "2026-11-01T00:00:00+08:00";
 
 /// Shop A in `toys`, worked by hand below.
 pub fn shop_a() -> Vec<Value> {
+    let a = ShopEvents("A");
+    let day = |d: u32, time: &str| format!("2026-10-{d:02}T{time}+08:00");
     let mut e = Vec::new();
-    let order = |id: &str, day: u32, amount: i64| {
-        ev(
-            &format!("{id}-c"),
-            "order.created",
-            "A",
-            &format!("2026-10-{day:02}T10:00:00+08:00"),
-            json!({"order_id": id, "buyer_id": format!("b-{id}"), "amount_cents": amount}),
-        )
-    };
     // Four orders in the 30-day window (Oct 2 00:00 excluded .. Nov 1 00:00 included).
-    for (id, day) in [("o1", 5), ("o2", 6), ("o3", 7), ("o4", 8)] {
-        e.push(order(id, day, 5000));
-        e.push(ev(
-            &format!("{id}-p"),
-            "order.paid",
-            "A",
-            &format!("2026-10-{day:02}T10:00:00+08:00"),
-            json!({"order_id": id}),
-        ));
+    for (id, d) in [("o1", 5), ("o2", 6), ("o3", 7), ("o4", 8)] {
+        e.push(a.created(id, &format!("b-{id}"), 5000, &day(d, "10:00:00")));
+        e.push(a.paid(id, &day(d, "10:00:00")));
     }
     // o1, o2 shipped within 48 h; o3 after 50 h; o4 never (due: paid + 48 h <= as_of) -> 2/4 = 0.5
-    e.push(ev(
-        "o1-s",
-        "order.shipped",
-        "A",
-        "2026-10-06T10:00:00+08:00",
-        json!({"order_id": "o1"}),
-    ));
-    e.push(ev(
-        "o2-s",
-        "order.shipped",
-        "A",
-        "2026-10-08T10:00:00+08:00",
-        json!({"order_id": "o2"}),
-    ));
-    e.push(ev(
-        "o3-s",
-        "order.shipped",
-        "A",
-        "2026-10-09T12:00:00+08:00",
-        json!({"order_id": "o3"}),
-    ));
+    e.push(a.shipped("o1", &day(6, "10:00:00")));
+    e.push(a.shipped("o2", &day(8, "10:00:00")));
+    e.push(a.shipped("o3", &day(9, "12:00:00")));
     // Delivered 72 h after shipping (o1) and 96 h (o2): mean 84 h -> 5*(120-84)/72 = 2.5
-    e.push(ev(
-        "o1-d",
-        "order.delivered",
-        "A",
-        "2026-10-09T10:00:00+08:00",
-        json!({"order_id": "o1"}),
-    ));
-    e.push(ev(
-        "o2-d",
-        "order.delivered",
-        "A",
-        "2026-10-12T10:00:00+08:00",
-        json!({"order_id": "o2"}),
-    ));
+    e.push(a.delivered("o1", &day(9, "10:00:00")));
+    e.push(a.delivered("o2", &day(12, "10:00:00")));
     // An order created exactly 30 days before as_of is outside the window.
-    e.push(ev(
-        "edge-c",
-        "order.created",
-        "A",
-        "2026-10-02T00:00:00+08:00",
-        json!({"order_id": "edge", "buyer_id": "b", "amount_cents": 9}),
-    ));
+    e.push(a.created("edge", "b", 9, &day(2, "00:00:00")));
     // One conversation, human reply after 50 s; rated satisfied -> 1.0.
-    e.push(ev(
-        "m1",
-        "chat.message",
-        "A",
-        "2026-10-10T10:00:00+08:00",
-        json!({"conversation_id": "c1", "sender": "buyer"}),
-    ));
-    e.push(ev(
-        "m2",
-        "chat.message",
-        "A",
-        "2026-10-10T10:00:50+08:00",
-        json!({"conversation_id": "c1", "sender": "agent", "agent_id": "a1"}),
-    ));
-    e.push(ev(
-        "m3",
-        "chat.rated",
-        "A",
-        "2026-10-10T10:05:00+08:00",
-        json!({"conversation_id": "c1", "satisfaction": "satisfied"}),
-    ));
+    e.push(a.message("m1", "c1", "buyer", &day(10, "10:00:00")));
+    e.push(a.message("m2", "c1", "agent", &day(10, "10:00:50")));
+    let rated = json!({"conversation_id": "c1", "satisfaction": "satisfied"});
+    e.push(a.ev("m3", "chat.rated", &day(10, "10:05:00"), rated));
     // Reviews: o1 positive with DSR (5,4,3); o2 negative.
-    e.push(ev("r1", "order.reviewed", "A", "2026-10-12T10:00:00+08:00",
-              json!({"order_id": "o1", "buyer_id": "b-o1", "rating": "positive", "dsr": {"description": 5, "service": 4, "logistics": 3}})));
-    e.push(ev(
-        "r2",
-        "order.reviewed",
-        "A",
-        "2026-10-13T10:00:00+08:00",
-        json!({"order_id": "o2", "buyer_id": "b-o2", "rating": "negative"}),
-    ));
+    let dsr = json!({"description": 5, "service": 4, "logistics": 3});
+    let positive = json!({"order_id": "o1", "buyer_id": "b-o1", "rating": "positive", "dsr": dsr});
+    e.push(a.ev("r1", "order.reviewed", &day(12, "10:00:00"), positive));
+    let negative = json!({"order_id": "o2", "buyer_id": "b-o2", "rating": "negative"});
+    e.push(a.ev("r2", "order.reviewed", &day(13, "10:00:00"), negative));
     e
 }
 
