@@ -128,6 +128,14 @@ impl ScopeData {
     pub fn shop(&self, shop_id: &str) -> &ShopData {
         self.shops.get(shop_id).unwrap_or(&self.empty)
     }
+
+    /// The shop's data, to add rows to.
+    fn at(&mut self, shop_id: &str) -> &mut ShopData {
+        if !self.shops.contains_key(shop_id) {
+            self.shops.insert(shop_id.to_string(), ShopData::default());
+        }
+        self.shops.get_mut(shop_id).expect("just inserted")
+    }
 }
 
 /// The families a set of metrics needs.
@@ -172,6 +180,22 @@ where
         .await
 }
 
+/// The query of one metric family (`sql/*.sql`).
+fn family_sql(family: Family) -> &'static str {
+    match family {
+        Family::Orders => include_str!("sql/orders.sql"),
+        Family::Reviews => include_str!("sql/reviews.sql"),
+        Family::Refunds => include_str!("sql/refunds.sql"),
+        Family::Chat => include_str!("sql/chat.sql"),
+        Family::Ratings => include_str!("sql/ratings.sql"),
+        Family::Presence => include_str!("sql/presence.sql"),
+        Family::Complaints => include_str!("sql/complaints.sql"),
+        Family::Verified => include_str!("sql/verified.sql"),
+        Family::Verifications => include_str!("sql/verifications.sql"),
+        Family::Integrity => include_str!("sql/integrity.sql"),
+    }
+}
+
 /// Loads the given families for `shops` in `scope` into `out`: one query per family
 /// not loaded yet.
 pub async fn load_into(
@@ -186,102 +210,63 @@ pub async fn load_into(
             continue;
         }
         let started = std::time::Instant::now();
+        let q = family_sql(*fam);
         match fam {
             Family::Orders => {
-                for r in
-                    fetch::<OrderRow>(pool, include_str!("sql/orders.sql"), shops, scope).await?
-                {
-                    out.shops
-                        .entry(r.shop_id.clone())
-                        .or_default()
-                        .orders
-                        .push(r);
+                for r in fetch::<OrderRow>(pool, q, shops, scope).await? {
+                    out.at(&r.shop_id).orders.push(r);
                 }
             }
             Family::Reviews => {
-                for (shop, rating) in
-                    fetch::<(String, i16)>(pool, include_str!("sql/reviews.sql"), shops, scope)
-                        .await?
-                {
-                    out.shops.entry(shop).or_default().reviews.push(rating);
+                for (shop, rating) in fetch::<(String, i16)>(pool, q, shops, scope).await? {
+                    out.at(&shop).reviews.push(rating);
                 }
             }
             Family::Refunds => {
-                for r in
-                    fetch::<RefundRow>(pool, include_str!("sql/refunds.sql"), shops, scope).await?
-                {
-                    out.shops
-                        .entry(r.shop_id.clone())
-                        .or_default()
-                        .refunds
-                        .push(r);
+                for r in fetch::<RefundRow>(pool, q, shops, scope).await? {
+                    out.at(&r.shop_id).refunds.push(r);
                 }
             }
             Family::Chat => {
-                for r in fetch::<ChatRow>(pool, include_str!("sql/chat.sql"), shops, scope).await? {
-                    out.shops
-                        .entry(r.shop_id.clone())
-                        .or_default()
-                        .chats
-                        .push(r);
+                for r in fetch::<ChatRow>(pool, q, shops, scope).await? {
+                    out.at(&r.shop_id).chats.push(r);
                 }
             }
             Family::Ratings => {
-                for (shop, s) in fetch::<(String, Satisfaction)>(
-                    pool,
-                    include_str!("sql/ratings.sql"),
-                    shops,
-                    scope,
-                )
-                .await?
-                {
-                    out.shops.entry(shop).or_default().ratings.push(s);
+                for (shop, s) in fetch::<(String, Satisfaction)>(pool, q, shops, scope).await? {
+                    out.at(&shop).ratings.push(s);
                 }
             }
             Family::Presence => {
                 // Changes up to `e` only: presence.sql binds ($1 shops, $2 lo, $3 e).
-                let rows: Vec<(String, String, Time, bool)> =
-                    sqlx::query_as(include_str!("sql/presence.sql"))
-                        .persistent(false) // a plan for these shops: see `fetch`
-                        .bind(shops)
-                        .bind(scope.lo)
-                        .bind(scope.e)
-                        .fetch_all(pool)
-                        .await?;
+                let rows: Vec<(String, String, Time, bool)> = sqlx::query_as(q)
+                    .persistent(false) // a plan for these shops: see `fetch`
+                    .bind(shops)
+                    .bind(scope.lo)
+                    .bind(scope.e)
+                    .fetch_all(pool)
+                    .await?;
                 let mut by_shop: HashMap<String, Vec<(String, Time, bool)>> = HashMap::new();
                 for (shop, agent, at, online) in rows {
                     by_shop.entry(shop).or_default().push((agent, at, online));
                 }
                 for (shop, changes) in by_shop {
-                    out.shops.entry(shop).or_default().staffed =
-                        presence::staffed_intervals(&changes, scope.e);
+                    out.at(&shop).staffed = presence::staffed_intervals(&changes, scope.e);
                 }
             }
             Family::Complaints => {
-                for r in
-                    fetch::<ComplaintRow>(pool, include_str!("sql/complaints.sql"), shops, scope)
-                        .await?
-                {
-                    out.shops
-                        .entry(r.shop_id.clone())
-                        .or_default()
-                        .complaints
-                        .push(r);
+                for r in fetch::<ComplaintRow>(pool, q, shops, scope).await? {
+                    out.at(&r.shop_id).complaints.push(r);
                 }
             }
             Family::Verified | Family::Verifications | Family::Integrity => {
-                let sql = match fam {
-                    Family::Verified => include_str!("sql/verified.sql"),
-                    Family::Verifications => include_str!("sql/verifications.sql"),
-                    _ => include_str!("sql/integrity.sql"),
-                };
-                for (shop, n) in fetch::<(String, i64)>(pool, sql, shops, scope).await? {
-                    let d = out.shops.entry(shop).or_default();
-                    match fam {
-                        Family::Verified => d.verified = n,
-                        Family::Verifications => d.verifications = n,
-                        _ => d.integrity = n,
-                    }
+                for (shop, n) in fetch::<(String, i64)>(pool, q, shops, scope).await? {
+                    let d = out.at(&shop);
+                    *match fam {
+                        Family::Verified => &mut d.verified,
+                        Family::Verifications => &mut d.verifications,
+                        _ => &mut d.integrity,
+                    } = n;
                 }
             }
         }
