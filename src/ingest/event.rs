@@ -302,84 +302,18 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
             err(key, "unknown field".into());
         }
     }
-    let event_id = match obj.get("event_id") {
-        Some(Value::String(s)) if valid_id(s, EVENT_ID_MAX) => Some(s.clone()),
-        Some(Value::String(_)) => {
-            err("event_id", id_message(EVENT_ID_MAX));
-            None
-        }
-        Some(_) => {
-            err("event_id", "must be a string".into());
-            None
-        }
-        None => {
-            err("event_id", "is required".into());
-            None
+    let id_rule = |max: usize| {
+        move |s: &str| match valid_id(s, max) {
+            true => Ok(s.to_string()),
+            false => Err(id_message(max)),
         }
     };
-    let shop_id = match obj.get("shop_id") {
-        Some(Value::String(s)) if valid_id(s, ID_MAX) => Some(s.clone()),
-        Some(Value::String(_)) => {
-            err("shop_id", id_message(ID_MAX));
-            None
-        }
-        Some(_) => {
-            err("shop_id", "must be a string".into());
-            None
-        }
-        None => {
-            err("shop_id", "is required".into());
-            None
-        }
-    };
-    let kind = match obj.get("type") {
-        Some(Value::String(s)) => match EventType::parse(s) {
-            Some(t) => Some(t),
-            None => {
-                err("type", format!("unknown event type {s:?}"));
-                None
-            }
-        },
-        Some(_) => {
-            err("type", "must be a string".into());
-            None
-        }
-        None => {
-            err("type", "is required".into());
-            None
-        }
-    };
-    let occurred_at = match obj.get("occurred_at") {
-        Some(Value::String(s)) => match DateTime::parse_from_rfc3339(s) {
-            Ok(t) => {
-                let t = t.with_timezone(&Utc);
-                if t > now + Duration::hours(24) {
-                    err("occurred_at", "is more than 24 h in the future".into());
-                    None
-                } else if t.timestamp() < 0 {
-                    err("occurred_at", "is before 1970".into());
-                    None
-                } else {
-                    Some(t)
-                }
-            }
-            Err(_) => {
-                err(
-                    "occurred_at",
-                    "must be an RFC 3339 timestamp with an offset".into(),
-                );
-                None
-            }
-        },
-        Some(_) => {
-            err("occurred_at", "must be a string".into());
-            None
-        }
-        None => {
-            err("occurred_at", "is required".into());
-            None
-        }
-    };
+    let event_id = envelope(obj, "event_id", &mut err, id_rule(EVENT_ID_MAX));
+    let shop_id = envelope(obj, "shop_id", &mut err, id_rule(ID_MAX));
+    let kind = envelope(obj, "type", &mut err, |s| {
+        EventType::parse(s).ok_or_else(|| format!("unknown event type {s:?}"))
+    });
+    let occurred_at = envelope(obj, "occurred_at", &mut err, |s| occurred_at(s, now));
     let data = match obj.get("data") {
         Some(Value::Object(m)) => Some(m),
         Some(_) => {
@@ -413,6 +347,40 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
         data,
         content_hash,
     })
+}
+
+/// One string field of the envelope: present, a string, and what `parse` makes of it;
+/// otherwise `err` hears why.
+fn envelope<T>(
+    obj: &Map<String, Value>,
+    field: &str,
+    err: &mut impl FnMut(&str, String),
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    let problem = match obj.get(field) {
+        Some(Value::String(s)) => match parse(s) {
+            Ok(v) => return Some(v),
+            Err(message) => message,
+        },
+        Some(_) => "must be a string".into(),
+        None => "is required".into(),
+    };
+    err(field, problem);
+    None
+}
+
+/// SPEC §2's `occurred_at`: RFC 3339 with an offset, from 1970 to 24 h after `now`.
+fn occurred_at(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let t = DateTime::parse_from_rfc3339(s)
+        .map_err(|_| "must be an RFC 3339 timestamp with an offset".to_string())?
+        .with_timezone(&Utc);
+    if t > now + Duration::hours(24) {
+        Err("is more than 24 h in the future".into())
+    } else if t.timestamp() < 0 {
+        Err("is before 1970".into())
+    } else {
+        Ok(t)
+    }
 }
 
 fn validate_data(
