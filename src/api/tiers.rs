@@ -8,9 +8,9 @@ use super::extract::Query;
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::domain::{Tier, TierReason, TierStatus};
+use crate::domain::Tier;
 use crate::error::{ApiError, ErrorBody};
-use crate::scoring::card::{Cohort, Shortfall};
+use crate::scoring::card::CsTier;
 use crate::store::tiers::StoredTier;
 use crate::time::Month;
 
@@ -24,19 +24,13 @@ pub struct TierFilter {
     pub tier: Option<String>,
 }
 
+/// One shop's tier of the month: SPEC §5's cs-tier item, the scorecard's `cs_tier`
+/// (with its `security_warning`) after the shop's id.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TierItem {
     pub shop_id: String,
-    pub month: String,
-    pub tier: Tier,
-    pub status: TierStatus,
-    pub reason: Option<TierReason>,
-    /// With `reason` `too_few_ratings` or `gate_failed`: what the shop lacked.
-    pub shortfall: Option<Shortfall>,
-    pub rank: Option<i32>,
-    pub satisfaction_rate: Option<f64>,
-    pub ratings: i64,
-    pub cohort: Cohort,
+    #[serde(flatten)]
+    pub tier: CsTier,
 }
 
 /// A page of one month's tiers.
@@ -101,16 +95,8 @@ pub async fn list_tiers(
     let items = rows
         .into_iter()
         .map(|r| TierItem {
-            cohort: r.cohort(),
-            shortfall: r.shortfall(),
-            shop_id: r.shop_id,
-            month: r.month,
-            tier: r.tier,
-            status: r.status,
-            reason: r.reason,
-            rank: r.rank,
-            satisfaction_rate: r.satisfaction_rate,
-            ratings: r.ratings,
+            shop_id: r.shop_id.clone(),
+            tier: r.into_card(),
         })
         .collect();
     let page = List::page(items, limit, |t| t.shop_id.clone());

@@ -213,7 +213,8 @@ impl StoredTier {
         })
     }
 
-    fn into_card(self) -> card::CsTier {
+    /// The tier as a scorecard shows it.
+    pub fn into_card(self) -> card::CsTier {
         card::CsTier {
             shortfall: self.shortfall(),
             cohort: self.cohort(),
