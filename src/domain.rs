@@ -189,6 +189,75 @@ pub fn valid_id(s: &str, max: usize) -> bool {
 pub const ID_MAX: usize = 64;
 pub const EVENT_ID_MAX: usize = 128;
 
+/// An id type of SPEC §2's rule (1–`MAX` characters from `[A-Za-z0-9._:-]`), valid by
+/// construction: `parse` and deserializing check it, so a value of the type never
+/// needs checking again. Reads as `&str` (`Deref`, `as_str`).
+macro_rules! id {
+    ($(#[$meta:meta])* $name:ident, max = $max:expr) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord,
+            ::serde::Serialize, ::sqlx::Type, ::utoipa::ToSchema,
+        )]
+        #[serde(transparent)]
+        #[sqlx(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX: usize = $max;
+
+            pub fn parse(s: &str) -> Option<$name> {
+                valid_id(s, $max).then(|| $name(s.to_string()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| ::serde::de::Error::custom(id_message($max)))
+            }
+        }
+    };
+}
+
+id! {
+    /// A shop's id.
+    ShopId, max = ID_MAX
+}
+
+id! {
+    /// An event's id, unique within its shop.
+    EventId, max = EVENT_ID_MAX
+}
+
+/// What an id must be, for the client.
+pub fn id_message(max: usize) -> String {
+    format!("must be 1-{max} characters from [A-Za-z0-9._:-]")
+}
+
 /// The values SPEC §2 allows in event fields, and refund reasons (also the policy's SLA
 /// keys).
 pub const CANCEL_INITIATORS: &[&str] = CancelInitiator::NAMES;
@@ -278,6 +347,19 @@ mod tests {
             ProgramStatus::parse("warning"),
             ProgramStatus::Escalated("warning".into())
         );
+    }
+
+    #[test]
+    fn ids_are_valid_by_construction() {
+        assert_eq!(ShopId::parse("s-1.a:b_c").unwrap().as_str(), "s-1.a:b_c");
+        assert!(ShopId::parse("").is_none());
+        assert!(ShopId::parse("has space").is_none());
+        assert!(ShopId::parse(&"x".repeat(65)).is_none());
+        assert!(EventId::parse(&"x".repeat(128)).is_some());
+        let bad = serde_json::from_value::<ShopId>("a/b".into()).unwrap_err();
+        assert!(bad.to_string().contains("[A-Za-z0-9._:-]"), "{bad}");
+        let ok: ShopId = serde_json::from_value("s1".into()).unwrap();
+        assert_eq!(serde_json::to_value(&ok).unwrap(), "s1");
     }
 
     #[test]

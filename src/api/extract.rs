@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::domain::{valid_id, ID_MAX};
+use crate::domain::{valid_id, ShopId, ID_MAX};
 use crate::error::ApiError;
 
 /// Longest query parameter value.
@@ -69,17 +69,16 @@ async fn segment<S: Send + Sync>(
 /// A `{shop_id}` path segment. An id that no shop can have (SPEC §2's id rule) is a
 /// 404 like any unknown shop, never a database error.
 #[derive(Debug)]
-pub struct ShopPath(pub String);
+pub struct ShopPath(pub ShopId);
 
 impl<S: Send + Sync> FromRequestParts<S> for ShopPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let id = segment(parts, state, ApiError::shop_not_found).await?;
-        if !valid_id(&id, ID_MAX) {
-            return Err(ApiError::shop_not_found());
-        }
-        Ok(ShopPath(id))
+        ShopId::parse(&id)
+            .map(ShopPath)
+            .ok_or_else(ApiError::shop_not_found)
     }
 }
 

@@ -10,8 +10,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{
-    valid_id, AGENT_STATUSES, CANCEL_INITIATORS, COMPLAINT_CATEGORIES, CONDUCTS, EVENT_ID_MAX,
-    ID_MAX, INTEGRITY_KINDS, OUTCOMES, RATINGS, REFUND_REASONS, SATISFACTION, SENDERS,
+    id_message, valid_id, EventId, ShopId, AGENT_STATUSES, CANCEL_INITIATORS, COMPLAINT_CATEGORIES,
+    CONDUCTS, EVENT_ID_MAX, ID_MAX, INTEGRITY_KINDS, OUTCOMES, RATINGS, REFUND_REASONS,
+    SATISFACTION, SENDERS,
 };
 
 /// One problem with one field of one submitted item.
@@ -263,8 +264,8 @@ impl EventType {
 /// A validated event, ready to be stored.
 #[derive(Debug, Clone)]
 pub struct Event {
-    pub event_id: String,
-    pub shop_id: String,
+    pub event_id: EventId,
+    pub shop_id: ShopId,
     pub kind: EventType,
     pub occurred_at: DateTime<Utc>,
     /// `data` in canonical form (keys sorted, no spaces): what is hashed and stored. Kept
@@ -272,11 +273,6 @@ pub struct Event {
     pub data: Box<RawValue>,
     /// SHA-256 over (type, instant, canonical data): the same key with another hash is a conflict.
     pub content_hash: [u8; 32],
-}
-
-/// SPEC §1: ids are 1–`max` chars from `[A-Za-z0-9._:-]`.
-fn id_message(max: usize) -> String {
-    format!("must be 1-{max} characters from [A-Za-z0-9._:-]")
 }
 
 /// Validates one submitted item. `now` is the server clock (future-dated events are
@@ -302,14 +298,12 @@ pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<Event,
             err(key, "unknown field".into());
         }
     }
-    let id_rule = |max: usize| {
-        move |s: &str| match valid_id(s, max) {
-            true => Ok(s.to_string()),
-            false => Err(id_message(max)),
-        }
-    };
-    let event_id = envelope(obj, "event_id", &mut err, id_rule(EVENT_ID_MAX));
-    let shop_id = envelope(obj, "shop_id", &mut err, id_rule(ID_MAX));
+    let event_id = envelope(obj, "event_id", &mut err, |s| {
+        EventId::parse(s).ok_or_else(|| id_message(EventId::MAX))
+    });
+    let shop_id = envelope(obj, "shop_id", &mut err, |s| {
+        ShopId::parse(s).ok_or_else(|| id_message(ShopId::MAX))
+    });
     let kind = envelope(obj, "type", &mut err, |s| {
         EventType::parse(s).ok_or_else(|| format!("unknown event type {s:?}"))
     });

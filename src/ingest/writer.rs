@@ -7,6 +7,7 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, Transaction};
 
 use super::event::Event;
 use crate::db::retry::{with_retry, MaybeTransient, RetryPolicy, Transient};
+use crate::domain::{EventId, ShopId};
 
 /// What a committed batch did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -38,8 +39,8 @@ impl MaybeTransient for WriteError {
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Conflict {
     pub index: usize,
-    pub shop_id: String,
-    pub event_id: String,
+    pub shop_id: ShopId,
+    pub event_id: EventId,
 }
 
 impl Conflict {
@@ -223,7 +224,7 @@ async fn stored_duplicates(
         .collect();
     let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
     let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();
-    let stored: Vec<(String, String, Vec<u8>)> = sqlx::query_as(
+    let stored: Vec<(ShopId, EventId, Vec<u8>)> = sqlx::query_as(
         "SELECT e.shop_id, e.event_id, e.content_hash FROM events e
          JOIN unnest($1::text[], $2::text[]) AS k(shop_id, event_id) USING (shop_id, event_id)",
     )
@@ -231,7 +232,7 @@ async fn stored_duplicates(
     .bind(&ids)
     .fetch_all(&mut **tx)
     .await?;
-    let stored: HashMap<(String, String), Vec<u8>> =
+    let stored: HashMap<(ShopId, EventId), Vec<u8>> =
         stored.into_iter().map(|(s, e, h)| ((s, e), h)).collect();
     let mut duplicates = 0;
     let mut conflicts = Vec::new();
