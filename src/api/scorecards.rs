@@ -259,6 +259,17 @@ fn central(mut v: Vec<f64>) -> Central {
     }
 }
 
+/// A shop's current figures, as benchmarks read them (no shop id).
+#[derive(sqlx::FromRow)]
+struct FigureRow {
+    as_of: DateTime<Utc>,
+    service_score: Option<f64>,
+    indicators: SqlJson<BTreeMap<String, Option<f64>>>,
+    dsr_description: Option<f64>,
+    dsr_service: Option<f64>,
+    dsr_logistics: Option<f64>,
+}
+
 /// Industry averages and percentiles over each shop's latest figures: aggregates only,
 /// never a shop id. Roles: `ops`, `merchant`.
 #[utoipa::path(
@@ -274,15 +285,7 @@ pub async fn get_benchmarks(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
-    type Row = (
-        DateTime<Utc>,
-        Option<f64>,
-        SqlJson<BTreeMap<String, Option<f64>>>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<FigureRow> = sqlx::query_as(
         "SELECT as_of, service_score, indicators, dsr_description, dsr_service, dsr_logistics
          FROM shop_figures WHERE industry = $1",
     )
@@ -291,10 +294,10 @@ pub async fn get_benchmarks(
     .await?;
     let as_of = rows
         .iter()
-        .map(|r| r.0)
+        .map(|r| r.as_of)
         .max()
         .map(|t| format_time(t, state.policy.tz));
-    let mut scores: Vec<f64> = rows.iter().filter_map(|r| r.1).collect();
+    let mut scores: Vec<f64> = rows.iter().filter_map(|r| r.service_score).collect();
     scores.sort_by(f64::total_cmp);
     let mut indicators: BTreeMap<String, Vec<f64>> = state
         .policy
@@ -304,13 +307,13 @@ pub async fn get_benchmarks(
         .map(|i| (i.name.clone(), Vec::new()))
         .collect();
     for r in &rows {
-        for (k, v) in &r.2 .0 {
+        for (k, v) in &r.indicators.0 {
             if let (Some(list), Some(v)) = (indicators.get_mut(k), v) {
                 list.push(*v);
             }
         }
     }
-    let dsr = |f: fn(&Row) -> Option<f64>| central(rows.iter().filter_map(f).collect());
+    let dsr = |f: fn(&FigureRow) -> Option<f64>| central(rows.iter().filter_map(f).collect());
     Ok(etag::respond(
         &headers,
         &Benchmarks {
@@ -324,9 +327,9 @@ pub async fn get_benchmarks(
                 p90: percentile(&scores, 0.9),
             },
             dsr: DsrBenchmarks {
-                description: dsr(|r| r.3),
-                service: dsr(|r| r.4),
-                logistics: dsr(|r| r.5),
+                description: dsr(|r| r.dsr_description),
+                service: dsr(|r| r.dsr_service),
+                logistics: dsr(|r| r.dsr_logistics),
             },
             indicators: indicators
                 .into_iter()
