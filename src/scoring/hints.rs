@@ -256,6 +256,7 @@ pub fn hints(
                 status: &prog.status,
                 exempt_until: prog.exempt_until.as_deref(),
             };
+            let gap = (r.threshold - value).abs();
             let hint = Hint {
                 area: (*name).to_string(),
                 metric: r.metric.clone(),
@@ -265,11 +266,10 @@ pub fn hints(
                 lower_is_better,
                 pass_at: r.threshold,
                 target: r.threshold,
-                gap: Some((r.threshold - value).abs()),
+                gap: Some(gap),
                 gain: 0.0,
                 message: rule_sentence(&facts, lang),
             };
-            let gap = (r.threshold - value).abs();
             out.push((hint, shortfall(gap, r.threshold.abs())));
         }
     }
