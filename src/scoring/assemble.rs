@@ -6,7 +6,8 @@ use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
 use super::card::{self, Scorecard};
-use super::{hints, service, stars};
+use super::service::{self, Population};
+use super::{hints, stars};
 use crate::policy::Policy;
 use crate::time::format_time;
 
@@ -28,9 +29,25 @@ pub struct ShopFigures {
 /// comparisons are taken over.
 #[derive(Debug, Default)]
 pub struct IndustryFigures {
-    pub service: HashMap<String, Vec<f64>>,
+    pub service: HashMap<String, Population>,
     /// DSR description, service, logistics.
-    pub dsr: HashMap<String, [Vec<f64>; 3]>,
+    pub dsr: HashMap<String, [Population; 3]>,
+}
+
+impl IndustryFigures {
+    /// From each industry's figures, listed in shop order.
+    pub fn new(service: HashMap<String, Vec<f64>>, dsr: HashMap<String, [Vec<f64>; 3]>) -> Self {
+        IndustryFigures {
+            service: service
+                .into_iter()
+                .map(|(k, v)| (k, Population::new(v)))
+                .collect(),
+            dsr: dsr
+                .into_iter()
+                .map(|(k, v)| (k, v.map(Population::new)))
+                .collect(),
+        }
+    }
 }
 
 /// The identity and time of one card.
@@ -51,7 +68,7 @@ pub fn assemble(
     cs_tier: Option<card::CsTier>,
 ) -> Scorecard {
     let eps = policy.epsilon;
-    let empty: [Vec<f64>; 3] = Default::default();
+    let empty: [Population; 3] = Default::default();
     let dsr_lists = industry.dsr.get(head.industry).unwrap_or(&empty);
     let dim = |i: usize| service::dsr_dimension(f.dsr[i].0, f.dsr[i].1, &dsr_lists[i]);
     let dsr = card::Dsr {
@@ -61,9 +78,10 @@ pub fn assemble(
         logistics: dim(2),
     };
     let mut ss = f.service;
+    let none = Population::default();
     let (avg, beats) = service::industry_comparison(
         ss.score,
-        industry.service.get(head.industry).map_or(&[][..], |v| v),
+        industry.service.get(head.industry).unwrap_or(&none),
         eps,
     );
     ss.industry_avg = avg;
@@ -116,10 +134,10 @@ mod tests {
             five_star_ok: true,
             programs: IndexMap::new(),
         };
-        let industry = IndustryFigures {
-            service: HashMap::from([("toys".to_string(), vec![5.0, 3.0, 4.0])]),
-            dsr: HashMap::from([("toys".to_string(), [vec![], vec![4.0, 4.5], vec![]])]),
-        };
+        let industry = IndustryFigures::new(
+            HashMap::from([("toys".to_string(), vec![5.0, 3.0, 4.0])]),
+            HashMap::from([("toys".to_string(), [vec![], vec![4.0, 4.5], vec![]])]),
+        );
         let as_of: DateTime<Utc> = "2026-10-31T16:00:00Z".parse().unwrap();
         let head = CardHead {
             shop_id: "x",

@@ -110,12 +110,13 @@ pub async fn industries(
     .bind(industries)
     .fetch_all(&mut *tx)
     .await?;
-    let mut out = IndustryFigures::default();
+    let mut service: HashMap<String, Vec<f64>> = HashMap::new();
+    let mut dsr_lists: HashMap<String, [Vec<f64>; 3]> = HashMap::new();
     for r in rows {
         if let Some(s) = r.service_score {
-            out.service.entry(r.industry.clone()).or_default().push(s);
+            service.entry(r.industry.clone()).or_default().push(s);
         }
-        let dsr = out.dsr.entry(r.industry).or_default();
+        let dsr = dsr_lists.entry(r.industry).or_default();
         for (i, v) in [r.dsr_description, r.dsr_service, r.dsr_logistics]
             .into_iter()
             .enumerate()
@@ -125,5 +126,5 @@ pub async fn industries(
             }
         }
     }
-    Ok(out)
+    Ok(IndustryFigures::new(service, dsr_lists))
 }
