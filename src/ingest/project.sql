@@ -24,7 +24,8 @@
 -- (a new shop or first-event time another batch is adding too; the rows of refunds
 -- and complaints that other batches share) come last, so their locks are held only for
 -- the end of the transaction. Orders, the entity most batches share, are not updated
--- here at all: their events are appended and folded later (migration 0005). Retries of deadlocks (`db::retry`) stay as a
+-- here at all: their events are appended and folded later (migration 0005), and so are
+-- chat conversations (migration 0009). Retries of deadlocks (`db::retry`) stay as a
 -- second line of defence.
 -- Statements are separated by lines holding only `-- @@`; a query that begins with
 -- `-- helper: <name>` is a read-only CTE of that name the statements share.
@@ -47,6 +48,15 @@ INSERT INTO chat_messages (shop_id, conversation_id, event_id, occurred_at, send
 SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'sender', e.data->>'agent_id'
 FROM batch e
 WHERE e.type = 'chat.message'
+-- @@
+-- The conversations whose row `fold_conversations.sql` must bring up to date.
+INSERT INTO conversations_to_fold (shop_ids, conversation_ids)
+SELECT array_agg(shop_id), array_agg(conversation_id)
+FROM (SELECT DISTINCT shop_id, (data->>'conversation_id') COLLATE "C" AS conversation_id
+      FROM batch
+      WHERE type = 'chat.message'
+     ) touched
+HAVING count(*) > 0
 -- @@
 INSERT INTO chat_ratings (shop_id, conversation_id, event_id, occurred_at, satisfaction)
 SELECT e.shop_id, e.data->>'conversation_id', e.event_id, e.occurred_at, e.data->>'satisfaction'

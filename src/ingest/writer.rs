@@ -364,7 +364,8 @@ async fn insert_events(
 pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
-        "TRUNCATE orders, order_events, orders_to_fold, reviews, refunds, chat_messages, chat_ratings,
+        "TRUNCATE orders, order_events, orders_to_fold, reviews, refunds, chat_messages,
+                  conversations, conversations_to_fold, chat_ratings,
                   agent_status, complaints, complaint_followups, complaint_verifications,
                   integrity_flags, shop_first_events",
     )
@@ -385,7 +386,7 @@ pub async fn rebuild(pool: &PgPool) -> Result<usize, sqlx::Error> {
         };
         after = last;
     }
-    super::fold::fold_orders_in(&mut tx).await?;
+    super::fold::fold_queued_in(&mut tx).await?;
     tx.commit().await?;
     Ok(total)
 }
@@ -411,6 +412,7 @@ mod tests {
                 "dirty_marks",
                 "reviews",
                 "chat_messages",
+                "conversations_to_fold",
                 "chat_ratings",
                 "agent_status",
                 "complaint_followups",

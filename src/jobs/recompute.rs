@@ -72,9 +72,9 @@ pub async fn recompute(
         (as_of.trunc_subsecs(6), now.trunc_subsecs(6), Instant::now());
     let tz = policy.tz;
     let marks = store::marks::present(pool).await?;
-    // Orders are folded from their events on demand (`ingest::fold`): every batch whose
+    // Orders and conversations are folded on demand (`ingest::fold`): every batch whose
     // mark was just read is in the fold.
-    crate::ingest::fold_orders(pool).await?;
+    crate::ingest::fold_queued(pool).await?;
     let all = store::shops::all(pool).await?;
     let targets = store::shops::select(&all, shop_ids).map_err(RecomputeError::UnknownShops)?;
 

@@ -341,7 +341,7 @@ async fn an_ingest_never_waits_on_an_order_row() {
         json!({"order_id": "o-1", "buyer_id": "b-1", "amount_cents": 100}),
     );
     assert_eq!(app.post_events(&created).await.0, 200);
-    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
+    shopscore::ingest::fold_queued(&app.pool).await.unwrap();
     let mut blocker = hold_rows(
         &app,
         "SELECT 1 FROM orders WHERE shop_id = 's-1' AND order_id = 'o-1' FOR UPDATE",
@@ -353,7 +353,13 @@ async fn an_ingest_never_waits_on_an_order_row() {
         (200, json!({"accepted": 1, "duplicates": 0}))
     );
     sqlx::query("COMMIT").execute(&mut blocker).await.unwrap();
-    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 1);
+    assert_eq!(
+        shopscore::ingest::fold_queued(&app.pool)
+            .await
+            .unwrap()
+            .orders,
+        1
+    );
     let row: (Option<String>, String, bool) = sqlx::query_as(
         "SELECT to_char(paid_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24'), buyer_id, created_at IS NOT NULL
          FROM orders WHERE order_id = 'o-1'",
@@ -363,7 +369,13 @@ async fn an_ingest_never_waits_on_an_order_row() {
     .unwrap();
     assert_eq!(row, (Some("10-02 10".into()), "b-1".into(), true));
     // Nothing left to fold.
-    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 0);
+    assert_eq!(
+        shopscore::ingest::fold_queued(&app.pool)
+            .await
+            .unwrap()
+            .orders,
+        0
+    );
 }
 
 /// A real deadlock between an ingest request and another transaction: Postgres aborts

@@ -262,6 +262,8 @@ impl TestApp {
             "reviews",
             "refunds",
             "chat_messages",
+            "conversations",
+            "conversations_to_fold",
             "chat_ratings",
             "agent_status",
             "complaints",

@@ -126,7 +126,13 @@ async fn every_event_type_is_accepted_and_projected() {
     assert_eq!((s, &b), (200, &json!({"accepted": 18, "duplicates": 0})));
     // Order events are appended and queued; the fold (at the start of a recompute)
     // writes the order rows.
-    assert_eq!(shopscore::ingest::fold_orders(&app.pool).await.unwrap(), 2);
+    assert_eq!(
+        shopscore::ingest::fold_queued(&app.pool)
+            .await
+            .unwrap()
+            .orders,
+        2
+    );
     let counts: std::collections::HashMap<String, i64> =
         app.table_counts().await.into_iter().collect();
     assert_eq!(counts["events"], 18);
@@ -580,8 +586,8 @@ pub(crate) fn stream() -> Vec<Value> {
 }
 
 pub(crate) async fn projections(app: &TestApp) -> Vec<String> {
-    // Orders are folded from their events when a recompute starts; fold them here.
-    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
+    // Orders and conversations are folded when a recompute starts; fold them here.
+    shopscore::ingest::fold_queued(&app.pool).await.unwrap();
     let mut out = Vec::new();
     for (t, key) in [
         ("orders", "shop_id, order_id"),
@@ -826,7 +832,7 @@ async fn concurrent_conflicting_requests_store_exactly_one() {
         statuses.sort();
         assert_eq!(statuses, [200, 409], "round {round}: {ra:?} {rb:?}");
     }
-    shopscore::ingest::fold_orders(&app.pool).await.unwrap();
+    shopscore::ingest::fold_queued(&app.pool).await.unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM orders")
         .fetch_one(&app.pool)
         .await
