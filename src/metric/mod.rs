@@ -218,8 +218,8 @@ pub async fn load_into(
                 }
             }
             Family::Reviews => {
-                for (shop, rating) in fetch::<(String, i16)>(pool, q, shops, scope).await? {
-                    out.at(&shop).reviews.push(rating);
+                for (shop, rating, n) in fetch::<(String, i16, i64)>(pool, q, shops, scope).await? {
+                    (out.at(&shop).reviews).extend(std::iter::repeat_n(rating, n as usize));
                 }
             }
             Family::Refunds => {
@@ -233,8 +233,9 @@ pub async fn load_into(
                 }
             }
             Family::Ratings => {
-                for (shop, s) in fetch::<(String, Satisfaction)>(pool, q, shops, scope).await? {
-                    out.at(&shop).ratings.push(s);
+                let rows = fetch::<(String, Satisfaction, i64)>(pool, q, shops, scope).await?;
+                for (shop, s, n) in rows {
+                    (out.at(&shop).ratings).extend(std::iter::repeat_n(s, n as usize));
                 }
             }
             Family::Presence => {

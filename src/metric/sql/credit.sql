@@ -13,4 +13,4 @@ FROM (
 -- The batch's orders only: the planner then reads them by index, not all of `orders`.
 LEFT JOIN (SELECT * FROM orders WHERE shop_id = ANY($1)) o
        ON o.shop_id = r.shop_id AND o.order_id = r.order_id
-ORDER BY r.shop_id
+-- In no particular order: `credit::points` groups and sorts what it needs.
