@@ -1,4 +1,6 @@
 //! Jobs: the recompute runner, the scheduler and the record of runs (SPEC §6).
+pub mod batches;
+pub mod cards;
 pub mod figures;
 pub mod programs;
 pub mod recompute;

@@ -10,30 +10,24 @@
 //! 3. tier inputs of the latest complete month go to `cs_tiers`, and the whole month is
 //!    re-ranked (`store::tiers`);
 //! 4. scorecards are assembled (`scoring::assemble`) and written in the same
-//!    transaction (`store::cards`), and the dirty marks read at the start cleared.
+//!    transaction, chunk by chunk (`jobs::cards`), and the dirty marks read at the start
+//!    cleared.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use chrono::{DateTime, SubsecRound, Utc};
-use futures_util::StreamExt;
 use sqlx::PgPool;
 
+use super::batches;
+use super::cards::{self, CardInputs};
 pub use super::stop::Stop;
-use super::{figures, tiers};
-use crate::metric::loader::Loader;
 use crate::policy::Policy;
-use crate::scoring::assemble::{assemble, CardHead, ShopFigures};
-use crate::scoring::tiers::TierRow;
-use crate::store::{self, shops::ShopInfo};
+use crate::store;
 use crate::time::{format_time, Month};
 
 pub use crate::store::shops::unknown as unknown_shops;
 
-/// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
-const BATCH: usize = 500;
-/// Batches computed at once (each holds one pooled connection at a time).
-const CONCURRENT_BATCHES: usize = 2;
 /// Serialises recomputes (API, CLI and scheduler) across replicas.
 pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
 
@@ -85,25 +79,8 @@ pub async fn recompute(
     let tier_extra = store::shops::needing_tier_row(&all, &targets, &have_rows, tier_month.end(tz));
 
     let phase = Instant::now();
-    let mut figures: HashMap<String, ShopFigures> = HashMap::new();
-    let mut tier_rows: Vec<TierRow> = Vec::new();
-    // Batches are independent until the store phase: `CONCURRENT_BATCHES` of them load
-    // at once, so Postgres works on one batch's queries while this process scores
-    // another's rows. The futures are made first (they start when polled): a closure
-    // inside the stream would make the whole run's future fail rustc's `Send` check
-    // ("FnOnce is not general enough", a known limit of its lifetime inference).
-    let work: Vec<_> = (targets.chunks(BATCH).map(|shops| (shops, true)))
-        .chain(tier_extra.chunks(BATCH).map(|shops| (shops, false)))
-        .map(|(shops, scored)| {
-            Batch { shops, scored }.compute(pool, policy, as_of, tier_month, stop)
-        })
-        .collect();
-    let mut batches = futures_util::stream::iter(work).buffer_unordered(CONCURRENT_BATCHES);
-    while let Some(done) = batches.next().await {
-        let (f, t) = done?;
-        figures.extend(f);
-        tier_rows.extend(t);
-    }
+    let batches::Computed { figures, tier_rows } =
+        batches::compute(pool, policy, as_of, tier_month, stop, &targets, &tier_extra).await?;
     metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
         .record(phase.elapsed().as_secs_f64());
 
@@ -124,28 +101,21 @@ pub async fn recompute(
         .into_iter()
         .collect();
     let industry = store::figures::industries(&mut tx, &industries).await?;
-    let mut tier_cards = store::tiers::cards(&mut tx, tier_month, &targets).await?;
+    let tier_cards = store::tiers::cards(&mut tx, tier_month, &targets).await?;
     if !kept.is_empty() {
         store::figures::restore_later(&mut tx).await?;
     }
 
-    let computed_at = format_time(started_at, tz);
-    let cards: Vec<_> = targets
-        .iter()
-        .map(|info| {
-            let f = figures
-                .remove(&info.shop_id)
-                .expect("computed for every target");
-            let head = CardHead {
-                shop_id: &info.shop_id,
-                industry: &info.industry,
-                as_of,
-                computed_at: &computed_at,
-            };
-            assemble(policy, head, f, &industry, tier_cards.remove(&info.shop_id))
-        })
-        .collect();
-    store::cards::store(&mut tx, as_of, started_at, policy, &cards).await?;
+    let inputs = CardInputs {
+        shops: (targets.iter())
+            .map(|s| (s.shop_id.clone(), s.industry.clone()))
+            .collect(),
+        figures,
+        industry,
+        tiers: tier_cards,
+        computed_at: format_time(started_at, tz),
+    };
+    let written = cards::assemble_and_write(&mut tx, policy, as_of, started_at, inputs).await?;
     // A look-back scores the past, not the events behind a mark: the shops whose
     // current figures were set aside keep their marks.
     let scored: Vec<&str> = target_list
@@ -159,38 +129,10 @@ pub async fn recompute(
     tx.commit().await?;
     metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
         .record(phase.elapsed().as_secs_f64());
-    metrics::counter!("shopscore_shops_scored_total").increment(cards.len() as u64);
+    metrics::counter!("shopscore_shops_scored_total").increment(written as u64);
     Ok(RecomputeOutcome {
         as_of: format_time(as_of, tz),
-        shops_scored: cards.len(),
+        shops_scored: written,
         duration_ms: started.elapsed().as_millis() as u64,
     })
-}
-
-/// Shops computed together: their figures (when `scored`: a target of the run) and
-/// tier inputs (always).
-struct Batch<'a> {
-    shops: &'a [&'a ShopInfo],
-    scored: bool,
-}
-
-impl Batch<'_> {
-    async fn compute(
-        self,
-        pool: &PgPool,
-        policy: &Policy,
-        as_of: DateTime<Utc>,
-        tier_month: Month,
-        stop: &Stop,
-    ) -> Result<(HashMap<String, ShopFigures>, Vec<TierRow>), RecomputeError> {
-        stop.check()?;
-        let ids = self.shops.iter().map(|s| s.shop_id.clone()).collect();
-        let mut loader = Loader::new(pool, ids);
-        let figures = match self.scored {
-            true => figures::shop_figures(&mut loader, policy, as_of, self.shops).await?,
-            false => HashMap::new(),
-        };
-        let tiers = tiers::tier_inputs(&mut loader, policy, as_of, tier_month, self.shops).await?;
-        Ok((figures, tiers))
-    }
 }

@@ -7,57 +7,92 @@ use sqlx::PgConnection;
 use crate::policy::Policy;
 use crate::scoring::card::Scorecard;
 
-/// Rows per statement: keeps each `unnest` batch's parameters moderate.
-const CHUNK: usize = 2000;
+/// Cards per statement: keeps each `unnest` batch's parameters moderate.
+pub const CHUNK: usize = 1000;
 
-/// Writes the cards as of `as_of` (a card already there for that instant is replaced),
-/// and notifies every `serve` process at commit to drop the latest cards it holds
-/// (`cache::latest`).
-pub async fn store(
+/// One statement's worth of cards, as the columns it writes: made from the cards (the
+/// CPU part, JSON included) apart from writing them, so that a run makes the next chunk
+/// while Postgres writes this one.
+pub struct CardRows {
+    ids: Vec<String>,
+    /// The JSON text as the API sends it (migration 0006: stored as text).
+    bodies: Vec<String>,
+    scores: Vec<Option<f64>>,
+    stars: Vec<Option<i16>>,
+    points: Vec<i64>,
+    levels: Vec<i16>,
+    dsr: [Vec<Option<f64>>; 3],
+    tiers: Vec<Option<String>>,
+}
+
+impl CardRows {
+    pub fn of(cards: &[Scorecard]) -> CardRows {
+        let col = |f: fn(&Scorecard) -> Option<f64>| cards.iter().map(f).collect();
+        CardRows {
+            ids: cards.iter().map(|c| c.shop_id.clone()).collect(),
+            bodies: cards
+                .iter()
+                .map(|c| serde_json::to_string(c).expect("scorecards serialise"))
+                .collect(),
+            scores: col(|c| c.service_score.score),
+            stars: cards
+                .iter()
+                .map(|c| c.star_level.as_ref().and_then(|s| s.stars).map(i16::from))
+                .collect(),
+            points: cards.iter().map(|c| c.credit.points).collect(),
+            levels: cards.iter().map(|c| c.credit.level.index as i16).collect(),
+            dsr: [
+                col(|c| c.dsr.description.score),
+                col(|c| c.dsr.service.score),
+                col(|c| c.dsr.logistics.score),
+            ],
+            tiers: cards
+                .iter()
+                .map(|c| c.cs_tier.as_ref().map(|t| t.tier.as_str().to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+}
+
+/// Writes one chunk of cards as of `as_of` (a card already there for that instant is
+/// replaced).
+pub async fn write(
     tx: &mut PgConnection,
     as_of: DateTime<Utc>,
     computed_at: DateTime<Utc>,
     policy: &Policy,
-    cards: &[Scorecard],
+    rows: &CardRows,
 ) -> Result<(), sqlx::Error> {
-    for chunk in cards.chunks(CHUNK) {
-        let ids: Vec<&str> = chunk.iter().map(|c| c.shop_id.as_str()).collect();
-        // The JSON text as the API sends it (migration 0006: stored as text).
-        let bodies: Vec<String> = chunk
-            .iter()
-            .map(|c| serde_json::to_string(c).expect("scorecards serialise"))
-            .collect();
-        let scores: Vec<Option<f64>> = chunk.iter().map(|c| c.service_score.score).collect();
-        let stars: Vec<Option<i16>> = chunk
-            .iter()
-            .map(|c| c.star_level.as_ref().and_then(|s| s.stars).map(i16::from))
-            .collect();
-        let points: Vec<i64> = chunk.iter().map(|c| c.credit.points).collect();
-        let levels: Vec<i16> = chunk.iter().map(|c| c.credit.level.index as i16).collect();
-        let d0: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.description.score).collect();
-        let d1: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.service.score).collect();
-        let d2: Vec<Option<f64>> = chunk.iter().map(|c| c.dsr.logistics.score).collect();
-        let tiers: Vec<Option<&str>> = chunk
-            .iter()
-            .map(|c| c.cs_tier.as_ref().map(|t| t.tier.as_str()))
-            .collect();
-        sqlx::query(include_str!("sql/scorecards_upsert.sql"))
-            .bind(&ids)
-            .bind(as_of)
-            .bind(computed_at)
-            .bind(&policy.version)
-            .bind(&bodies)
-            .bind(&scores)
-            .bind(&stars)
-            .bind(&points)
-            .bind(&levels)
-            .bind(&d0)
-            .bind(&d1)
-            .bind(&d2)
-            .bind(&tiers)
-            .execute(&mut *tx)
-            .await?;
-    }
+    sqlx::query(include_str!("sql/scorecards_upsert.sql"))
+        .bind(&rows.ids)
+        .bind(as_of)
+        .bind(computed_at)
+        .bind(&policy.version)
+        .bind(&rows.bodies)
+        .bind(&rows.scores)
+        .bind(&rows.stars)
+        .bind(&rows.points)
+        .bind(&rows.levels)
+        .bind(&rows.dsr[0])
+        .bind(&rows.dsr[1])
+        .bind(&rows.dsr[2])
+        .bind(&rows.tiers)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Tells every `serve` process, at commit, to drop the latest cards it holds
+/// (`cache::latest`).
+pub async fn notify(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, '')")
         .bind(crate::cache::SCORECARDS_CHANNEL)
         .execute(&mut *tx)
