@@ -1,15 +1,17 @@
 //! The compute stage of a run: the shops in batches, each batch's metric rows loaded
-//! and turned into figures and tier inputs. Batches are independent until the store
-//! stage, so `CONCURRENT` of them run at once, each as a task of its own: while one
-//! batch scores its rows on one core, another's queries keep Postgres busy. (In one
-//! task, a batch scoring its rows held up the other's next query: a 10 000-shop run had
-//! no query running for a third of its compute stage.)
+//! and turned into figures and tier inputs. Batches are independent of each other, so
+//! `CONCURRENT` of them run at once, each as a task of its own: while one batch scores
+//! its rows on one core, another's queries keep Postgres busy. (In one task, a batch
+//! scoring its rows held up the other's next query: a 10 000-shop run had no query
+//! running for a third of its compute stage.) Each batch's figures and tier inputs are
+//! written into the run's transaction as soon as it completes, while later batches
+//! compute, rather than all at the end, when nothing else would run beside them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use tokio::task::JoinSet;
 
 use super::recompute::{RecomputeError, Stop};
@@ -18,7 +20,7 @@ use crate::metric::loader::Loader;
 use crate::policy::Policy;
 use crate::scoring::assemble::ShopFigures;
 use crate::scoring::tiers::TierRow;
-use crate::store::shops::ShopInfo;
+use crate::store::{self, shops::ShopInfo};
 use crate::time::Month;
 
 /// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
@@ -26,45 +28,31 @@ pub const BATCH: usize = 500;
 /// Batches computed at once (each holds one pooled connection at a time).
 const CONCURRENT: usize = 3;
 
-/// What the compute stage hands to the store stage.
-#[derive(Default)]
-pub struct Computed {
-    pub figures: HashMap<String, ShopFigures>,
-    pub tier_rows: Vec<TierRow>,
-}
-
 /// What every batch of one run shares.
-struct Run {
-    pool: PgPool,
-    policy: Policy,
-    as_of: DateTime<Utc>,
-    tier_month: Month,
-    stop: Stop,
+pub struct Run {
+    pub pool: PgPool,
+    pub policy: Policy,
+    pub as_of: DateTime<Utc>,
+    pub tier_month: Month,
+    pub stop: Stop,
 }
 
-/// Figures for `targets` and tier inputs for them and `tier_extra`. A failing batch
-/// fails the run; the batches still running are then aborted (the `JoinSet` is dropped).
+/// Figures for `targets` and tier inputs for them and `tier_extra`, each batch's written
+/// in `tx` (`shop_figures`, `cs_tiers`; the month is not re-ranked here) as it
+/// completes; returns the figures, for the cards. A failing batch fails the run; the
+/// batches still running are then aborted (the `JoinSet` is dropped).
 pub async fn compute(
-    pool: &PgPool,
-    policy: &Policy,
-    as_of: DateTime<Utc>,
-    tier_month: Month,
-    stop: &Stop,
+    run: Run,
+    tx: &mut PgConnection,
     targets: &[&ShopInfo],
     tier_extra: &[&ShopInfo],
-) -> Result<Computed, RecomputeError> {
-    let run = Arc::new(Run {
-        pool: pool.clone(),
-        policy: policy.clone(),
-        as_of,
-        tier_month,
-        stop: stop.clone(),
-    });
+) -> Result<HashMap<String, ShopFigures>, RecomputeError> {
+    let run = Arc::new(run);
     let owned = |shops: &[&ShopInfo]| shops.iter().map(|s| (*s).clone()).collect::<Vec<_>>();
     let mut pending = (targets.chunks(BATCH).map(|b| (owned(b), true)))
         .chain(tier_extra.chunks(BATCH).map(|b| (owned(b), false)));
     let mut running = JoinSet::new();
-    let mut out = Computed::default();
+    let mut figures = HashMap::new();
     loop {
         while running.len() < CONCURRENT {
             let Some((shops, scored)) = pending.next() else {
@@ -75,28 +63,40 @@ pub async fn compute(
         let Some(done) = running.join_next().await else {
             break;
         };
-        let (f, t) = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
-        out.figures.extend(f);
-        out.tier_rows.extend(t);
+        let done = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
+        if !done.figures.is_empty() {
+            let shops: Vec<&ShopInfo> = done.shops.iter().collect();
+            store::figures::store(tx, run.as_of, &shops, &done.figures).await?;
+        }
+        store::tiers::write_inputs(tx, &run.policy, run.tier_month, &done.tier_rows).await?;
+        figures.extend(done.figures);
     }
-    Ok(out)
+    Ok(figures)
+}
+
+/// What one batch computed.
+struct Done {
+    shops: Vec<ShopInfo>,
+    figures: HashMap<String, ShopFigures>,
+    tier_rows: Vec<TierRow>,
 }
 
 /// One batch: its figures (when `scored`: targets of the run) and tier inputs (always).
-async fn batch(
-    run: Arc<Run>,
-    shops: Vec<ShopInfo>,
-    scored: bool,
-) -> Result<(HashMap<String, ShopFigures>, Vec<TierRow>), RecomputeError> {
+async fn batch(run: Arc<Run>, shops: Vec<ShopInfo>, scored: bool) -> Result<Done, RecomputeError> {
     run.stop.check()?;
-    let shops: Vec<&ShopInfo> = shops.iter().collect();
-    let ids = shops.iter().map(|s| s.shop_id.clone()).collect();
+    let infos: Vec<&ShopInfo> = shops.iter().collect();
+    let ids = infos.iter().map(|s| s.shop_id.clone()).collect();
     let mut loader = Loader::new(&run.pool, ids);
     let policy = &run.policy;
     let figures = match scored {
-        true => figures::shop_figures(&mut loader, policy, run.as_of, &shops).await?,
+        true => figures::shop_figures(&mut loader, policy, run.as_of, &infos).await?,
         false => HashMap::new(),
     };
-    let tiers = tiers::tier_inputs(&mut loader, policy, run.as_of, run.tier_month, &shops).await?;
-    Ok((figures, tiers))
+    let tier_rows =
+        tiers::tier_inputs(&mut loader, policy, run.as_of, run.tier_month, &infos).await?;
+    Ok(Done {
+        shops,
+        figures,
+        tier_rows,
+    })
 }

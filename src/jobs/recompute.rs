@@ -78,13 +78,9 @@ pub async fn recompute(
     let have_rows = store::shops::with_tier_row(pool, tier_month).await?;
     let tier_extra = store::shops::needing_tier_row(&all, &targets, &have_rows, tier_month.end(tz));
 
-    let phase = Instant::now();
-    let batches::Computed { figures, tier_rows } =
-        batches::compute(pool, policy, as_of, tier_month, stop, &targets, &tier_extra).await?;
-    metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "compute")
-        .record(phase.elapsed().as_secs_f64());
-
-    let phase = Instant::now();
+    // One transaction stores the whole run: each batch's figures and tier inputs as it
+    // completes, then the month's ranks and the cards. Figures later than `as_of` are
+    // set aside first (a look-back, `store::figures`).
     let mut tx = pool.begin().await?;
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(RECOMPUTE_LOCK)
@@ -92,8 +88,20 @@ pub async fn recompute(
         .await?;
     let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     let kept = store::figures::set_aside_later(&mut tx, &target_list, as_of).await?;
-    store::figures::store(&mut tx, as_of, &targets, &figures).await?;
-    store::tiers::store(&mut tx, policy, tier_month, &tier_rows).await?;
+
+    let phase = Instant::now();
+    let run = batches::Run {
+        pool: pool.clone(),
+        policy: policy.clone(),
+        as_of,
+        tier_month,
+        stop: stop.clone(),
+    };
+    let figures = batches::compute(run, &mut tx, &targets, &tier_extra).await?;
+    record_phase("compute", phase);
+
+    let phase = Instant::now();
+    store::tiers::rerank(&mut tx, policy, tier_month).await?;
     let industries: Vec<String> = targets
         .iter()
         .map(|s| s.industry.clone())
@@ -127,12 +135,18 @@ pub async fn recompute(
     // The last point at which giving up costs nothing: dropping `tx` rolls back.
     stop.check()?;
     tx.commit().await?;
-    metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => "store")
-        .record(phase.elapsed().as_secs_f64());
+    record_phase("store", phase);
     metrics::counter!("shopscore_shops_scored_total").increment(written as u64);
     Ok(RecomputeOutcome {
         as_of: format_time(as_of, tz),
         shops_scored: written,
         duration_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+/// `shopscore_recompute_phase_seconds{phase}`, and a debug line with the same figure.
+fn record_phase(phase: &'static str, started: Instant) {
+    let seconds = started.elapsed().as_secs_f64();
+    metrics::histogram!("shopscore_recompute_phase_seconds", "phase" => phase).record(seconds);
+    tracing::debug!(phase, seconds, "recompute phase done");
 }

@@ -13,27 +13,18 @@ use crate::scoring::card;
 use crate::scoring::tiers::{self, Exclusion, TierInput, TierRow};
 use crate::time::Month;
 
-/// Writes the rows' inputs for `month`, then re-ranks the month over every stored row
-/// and derives each status.
-pub async fn store(
+/// Writes the rows' inputs for `month` (a run writes each batch's as it completes; the
+/// month is then re-ranked once, by `rerank`).
+pub async fn write_inputs(
     tx: &mut PgConnection,
     policy: &Policy,
     month: Month,
     rows: &[TierRow],
 ) -> Result<(), sqlx::Error> {
-    let label = month.label();
-    if !rows.is_empty() {
-        upsert_inputs(tx, policy, &label, rows).await?;
+    if rows.is_empty() {
+        return Ok(());
     }
-    rerank(tx, policy, &label).await
-}
-
-async fn upsert_inputs(
-    tx: &mut PgConnection,
-    policy: &Policy,
-    label: &str,
-    rows: &[TierRow],
-) -> Result<(), sqlx::Error> {
+    let label = month.label();
     let ids: Vec<&str> = rows.iter().map(|r| r.input.shop_id.as_str()).collect();
     let industries: Vec<&str> = rows.iter().map(|r| r.input.industry.as_str()).collect();
     let scales: Vec<&str> = rows.iter().map(|r| r.scale.as_str()).collect();
@@ -65,7 +56,7 @@ async fn upsert_inputs(
     let short_need: Vec<Option<f64>> = short.iter().map(|s| s.as_ref().map(|s| s.need)).collect();
     sqlx::query(include_str!("sql/tiers_upsert.sql"))
         .bind(&ids)
-        .bind(label)
+        .bind(&label)
         .bind(&industries)
         .bind(&scales)
         .bind(&eligible)
@@ -96,13 +87,19 @@ struct MonthRow {
     cancel_reason: Option<TierReason>,
 }
 
-async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(), sqlx::Error> {
+/// Re-ranks `month` over every stored row and derives each status.
+pub async fn rerank(
+    tx: &mut PgConnection,
+    policy: &Policy,
+    month: Month,
+) -> Result<(), sqlx::Error> {
+    let label = month.label();
     let all: Vec<MonthRow> = sqlx::query_as(
         "SELECT shop_id, industry, scale, eligible, ineligible_reason, disqualified,
                 satisfaction_rate, ratings, cancel_reason
          FROM cs_tiers WHERE month = $1",
     )
-    .bind(label)
+    .bind(&label)
     .fetch_all(&mut *tx)
     .await?;
     let eligible: Vec<(TierInput, String)> = all
@@ -158,7 +155,7 @@ async fn rerank(tx: &mut PgConnection, policy: &Policy, label: &str) -> Result<(
         reason.push(why.map(TierReason::as_str));
     }
     sqlx::query(include_str!("sql/tiers_rerank.sql"))
-        .bind(label)
+        .bind(&label)
         .bind(&ids)
         .bind(&ranks)
         .bind(&tiers_)

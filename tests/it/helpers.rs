@@ -442,8 +442,20 @@ pub async fn advisory_waiters(pool: &PgPool) -> i64 {
     .unwrap()
 }
 
-/// Holds the recompute store lock in an open transaction: every recompute reads its
-/// data, then waits at its store phase until the returned connection commits.
+/// Backends of this pool's database waiting for any lock (advisory, row, …).
+pub async fn lock_waiters(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+/// Holds the recompute lock in an open transaction: every recompute waits for it
+/// before it reads any shop's data (its storing transaction takes the lock first) until
+/// the returned connection commits.
 pub async fn hold_recompute_lock(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -451,6 +463,23 @@ pub async fn hold_recompute_lock(pool: &PgPool) -> sqlx::Transaction<'static, sq
         .execute(&mut *tx)
         .await
         .unwrap();
+    tx
+}
+
+/// Holds `shop`'s row of `shop_figures` in an open transaction: a recompute reads the
+/// shop's data, then waits to write its figures until the returned connection commits.
+pub async fn hold_figures_row(
+    pool: &PgPool,
+    shop: &str,
+) -> sqlx::Transaction<'static, sqlx::Postgres> {
+    let mut tx = pool.begin().await.unwrap();
+    let held: Option<String> =
+        sqlx::query_scalar("SELECT shop_id FROM shop_figures WHERE shop_id = $1 FOR UPDATE")
+            .bind(shop)
+            .fetch_optional(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!(held.as_deref(), Some(shop), "{shop} has figures to hold");
     tx
 }
 

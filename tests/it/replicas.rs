@@ -1,8 +1,9 @@
 //! Issue 10 with real processes: two `serve` replicas on one database, one killed with
 //! SIGKILL in the middle of a run, one stopped with SIGTERM in the middle of a run.
 //!
-//! To catch a run "in the middle", the test holds the recompute store lock: a run then
-//! reads its data and waits at its store phase, visibly `running`, until released.
+//! To catch a run "in the middle", the test holds the recompute lock: a run is then
+//! recorded `running` and waits for the lock (its storing transaction takes it before
+//! any shop's data is read) until released.
 
 use std::collections::BTreeMap;
 
@@ -170,7 +171,7 @@ async fn a_run_abandoned_by_sigkill_is_taken_over_and_completed() {
         reviewed_order("s1", "o1", &an_hour_ago()),
     )
     .await;
-    eventually(10, "a's daily run waits at its store phase", || async {
+    eventually(10, "a's daily run waits for the recompute lock", || async {
         let r = runs(&pool).await;
         r.len() == 1 && r[0].3 == "a" && r[0].4 == "running" && advisory_waiters(&pool).await > 0
     })
@@ -213,7 +214,7 @@ async fn sigterm_mid_run_rolls_back_and_records_the_run() {
         reviewed_order("s1", "o1", &an_hour_ago()),
     )
     .await;
-    eventually(10, "the daily run waits at its store phase", || async {
+    eventually(10, "the daily run waits for the recompute lock", || async {
         advisory_waiters(&pool).await > 0
     })
     .await;

@@ -68,10 +68,9 @@ async fn card_count(app: &TestApp, shop: &str) -> i64 {
         .unwrap()
 }
 
-/// Starts `POST /v1/recompute` (all shops) while the test holds the store lock
-/// (`hold_recompute_lock`), and returns once the run has read its data and waits at its
-/// store phase.
-async fn recompute_held_at_store(app: &TestApp) -> tokio::task::JoinHandle<reqwest::Response> {
+/// Starts `POST /v1/recompute` (all shops) while the test holds a lock the run needs
+/// (`hold_recompute_lock`, `hold_figures_row`), and returns once the run waits for it.
+async fn recompute_held(app: &TestApp) -> tokio::task::JoinHandle<reqwest::Response> {
     let (client, base, ops) = (app.client.clone(), app.base.clone(), app.ops.clone());
     let run = tokio::spawn(async move {
         client
@@ -81,8 +80,8 @@ async fn recompute_held_at_store(app: &TestApp) -> tokio::task::JoinHandle<reqwe
             .await
             .unwrap()
     });
-    crate::helpers::eventually(10, "the recompute waits at its store phase", || async {
-        crate::helpers::advisory_waiters(&app.pool).await > 0
+    crate::helpers::eventually(10, "the recompute waits for the held lock", || async {
+        crate::helpers::lock_waiters(&app.pool).await > 0
     })
     .await;
     run
@@ -364,7 +363,7 @@ async fn get_jobs_lists_runs_newest_first() {
 /// before it committed) keeps its dirty mark, and the next run scores it.
 #[tokio::test]
 async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
-    use crate::helpers::{hold_recompute_lock, reviewed_order};
+    use crate::helpers::{hold_figures_row, reviewed_order};
     let app = TestApp::spawn().await;
     let hour_ago = || (Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
     app.post_ok(reviewed_order("X", "o1", &hour_ago())).await;
@@ -372,8 +371,9 @@ async fn an_event_committed_during_a_run_is_scored_by_the_next_run() {
     let s = scheduler(&app, &clock, "r1");
     assert_eq!(ran(&tick(&s).await).0, JobKind::Daily);
 
-    let held = hold_recompute_lock(&app.pool).await;
-    let run = recompute_held_at_store(&app).await;
+    // The run reads X's data, then waits to write X's figures.
+    let held = hold_figures_row(&app.pool, "X").await;
+    let run = recompute_held(&app).await;
     app.post_ok(reviewed_order("X", "o2", &hour_ago())).await;
     held.commit().await.unwrap();
     assert_eq!(run.await.unwrap().status(), 200);
@@ -416,7 +416,7 @@ async fn a_recompute_past_its_limit_rolls_back_with_503() {
     let app = TestApp::spawn_with(Policy::default_policy(), http).await;
     app.put_shop("s", "toys").await;
     let held = hold_recompute_lock(&app.pool).await;
-    let run = recompute_held_at_store(&app).await;
+    let run = recompute_held(&app).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
     held.commit().await.unwrap();
     let r = run.await.unwrap();
