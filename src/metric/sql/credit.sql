@@ -8,7 +8,7 @@ FROM (
     SELECT DISTINCT ON (shop_id, order_id) shop_id, order_id, buyer_id, rating, occurred_at
     FROM reviews
     WHERE shop_id = ANY($1) AND occurred_at <= $2
-    ORDER BY shop_id, order_id, occurred_at DESC, event_id DESC
+    ORDER BY shop_id DESC, order_id DESC, occurred_at DESC, event_id DESC
 ) r
 -- The batch's orders only: the planner then reads them by index, not all of `orders`.
 LEFT JOIN (SELECT * FROM orders WHERE shop_id = ANY($1)) o
