@@ -207,7 +207,7 @@ impl Activity {
             "SELECT shop_id, array_agg(DISTINCT date_trunc('month', occurred_at, 'UTC'))
              FROM events WHERE shop_id = ANY($1) AND occurred_at <= $2 GROUP BY shop_id",
         )
-        .persistent(false) // a plan for these shops: see `metric::fetch`
+        .persistent(false) // planned for these shops: see `Family::plan`
         .bind(shops)
         .bind(before)
         .fetch_all(pool)

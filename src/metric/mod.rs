@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::PgPool;
 
 use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Satisfaction, Sender};
-pub use catalogue::{Family, Metric};
+pub use catalogue::{Family, Metric, Plan};
 pub use eval::evaluate;
 
 /// The window `[lo, hi)` of entity times and the evaluation instant `e` (SPEC §1):
@@ -156,22 +156,20 @@ pub fn record_query_time(family: &str, started: std::time::Instant) {
 
 /// Runs one family query: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation instant.
 ///
-/// Family queries are sent as unnamed statements (`persistent(false)`), planned anew for
-/// each batch's shops and window. A named (cached) statement switches to a generic plan
-/// after five runs, which for `shop_id = ANY($1)` and a window guesses two rows where
-/// there are 70 000: the chat query's generic plan took 3.4 s against 0.3 s for its
-/// custom one (500 shops, 30 days), and planning costs a few milliseconds.
+/// How each query is planned is the family's (`Family::plan`): every query is planned
+/// for its parameters, except for families whose one good plan does not depend on
+/// them, which are prepared once per connection.
 async fn fetch<T>(
     pool: &PgPool,
-    sql: &str,
+    family: Family,
     shops: &[String],
     scope: Scope,
 ) -> Result<Vec<T>, sqlx::Error>
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
-    sqlx::query_as(sql)
-        .persistent(false) // a plan for these shops: see `fetch`
+    sqlx::query_as(family_sql(family))
+        .persistent(family.plan() == Plan::Cached)
         .bind(shops)
         .bind(scope.lo)
         .bind(scope.hi)
@@ -210,38 +208,38 @@ pub async fn load_into(
             continue;
         }
         let started = std::time::Instant::now();
-        let q = family_sql(*fam);
+        let fam = *fam;
         match fam {
             Family::Orders => {
-                for r in fetch::<OrderRow>(pool, q, shops, scope).await? {
+                for r in fetch::<OrderRow>(pool, fam, shops, scope).await? {
                     out.at(&r.shop_id).orders.push(r);
                 }
             }
             Family::Reviews => {
-                for (shop, rating, n) in fetch::<(String, i16, i64)>(pool, q, shops, scope).await? {
+                for (shop, rating, n) in fetch::<(String, i16, i64)>(pool, fam, shops, scope).await? {
                     (out.at(&shop).reviews).extend(std::iter::repeat_n(rating, n as usize));
                 }
             }
             Family::Refunds => {
-                for r in fetch::<RefundRow>(pool, q, shops, scope).await? {
+                for r in fetch::<RefundRow>(pool, fam, shops, scope).await? {
                     out.at(&r.shop_id).refunds.push(r);
                 }
             }
             Family::Chat => {
-                for r in fetch::<ChatRow>(pool, q, shops, scope).await? {
+                for r in fetch::<ChatRow>(pool, fam, shops, scope).await? {
                     out.at(&r.shop_id).chats.push(r);
                 }
             }
             Family::Ratings => {
-                let rows = fetch::<(String, Satisfaction, i64)>(pool, q, shops, scope).await?;
+                let rows = fetch::<(String, Satisfaction, i64)>(pool, fam, shops, scope).await?;
                 for (shop, s, n) in rows {
                     (out.at(&shop).ratings).extend(std::iter::repeat_n(s, n as usize));
                 }
             }
             Family::Presence => {
                 // Changes up to `e` only: presence.sql binds ($1 shops, $2 lo, $3 e).
-                let rows: Vec<(String, String, Time, bool)> = sqlx::query_as(q)
-                    .persistent(false) // a plan for these shops: see `fetch`
+                let rows: Vec<(String, String, Time, bool)> = sqlx::query_as(family_sql(fam))
+                    .persistent(false) // Plan::Custom, see `Family::plan`
                     .bind(shops)
                     .bind(scope.lo)
                     .bind(scope.e)
@@ -256,12 +254,12 @@ pub async fn load_into(
                 }
             }
             Family::Complaints => {
-                for r in fetch::<ComplaintRow>(pool, q, shops, scope).await? {
+                for r in fetch::<ComplaintRow>(pool, fam, shops, scope).await? {
                     out.at(&r.shop_id).complaints.push(r);
                 }
             }
             Family::Verified | Family::Verifications | Family::Integrity => {
-                for (shop, n) in fetch::<(String, i64)>(pool, q, shops, scope).await? {
+                for (shop, n) in fetch::<(String, i64)>(pool, fam, shops, scope).await? {
                     let d = out.at(&shop);
                     *match fam {
                         Family::Verified => &mut d.verified,
