@@ -11,7 +11,7 @@ use indexmap::IndexMap;
 use super::programs::program;
 use crate::metric::eval::Measured;
 use crate::metric::loader::{measure_all, Loader};
-use crate::metric::{self, evaluate, Metric, Scope};
+use crate::metric::{self, evaluate, Scope};
 use crate::policy::{NamedMetric, Policy};
 use crate::scoring::assemble::ShopFigures;
 use crate::scoring::card;
@@ -57,13 +57,27 @@ pub async fn shop_figures(
     // Credit: every counted review as of `as_of`.
     let t = Instant::now();
     let rows: Vec<CreditRow> = sqlx::query_as(include_str!("../metric/sql/credit.sql"))
-        .persistent(false) // a plan for these shops: see `metric::fetch`
+        .persistent(false) // planned for these shops: see `Family::plan`
         .bind(&ids)
         .bind(as_of)
         .fetch_all(pool)
         .await?;
+    // The positive rate and review counts over the credit rate window: each order's
+    // counted review (its latest, as credit reads them) whose time is in the window.
+    // (The same as the `Reviews` family in that scope, without a query of its own.)
+    let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
+    let mut review_counts: HashMap<String, card::ReviewCounts> = HashMap::new();
     let mut counted: HashMap<String, Vec<credit::CountedReview>> = HashMap::new();
     for r in rows {
+        if rate_scope.lo <= r.occurred_at && r.occurred_at < rate_scope.hi {
+            let c = review_counts.entry(r.shop_id.clone()).or_default();
+            match r.rating {
+                1 => c.positive += 1,
+                0 => c.neutral += 1,
+                -1 => c.negative += 1,
+                _ => {}
+            }
+        }
         counted
             .entry(r.shop_id)
             .or_default()
@@ -83,7 +97,7 @@ pub async fn shop_figures(
     // DSR over its window, with the per-buyer monthly cap.
     let dsr_from = as_of - Duration::days(i64::from(policy.dsr_window_days));
     let rows: Vec<DsrRow> = sqlx::query_as(include_str!("../metric/sql/dsr.sql"))
-        .persistent(false) // a plan for these shops: see `metric::fetch`
+        .persistent(false) // planned for these shops: see `Family::plan`
         .bind(&ids)
         .bind(as_of)
         .bind(dsr_from)
@@ -102,26 +116,6 @@ pub async fn shop_figures(
         .collect();
 
     metric::record_query_time("Dsr", t);
-    // Positive rate and review counts over the credit rate window.
-    let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
-    let review_counts: HashMap<String, card::ReviewCounts> = {
-        let d = loader.get(rate_scope, [&Metric::Reviews]).await?;
-        ids.iter()
-            .map(|id| {
-                let rs = &d.shop(id).reviews;
-                let count = |r: i16| rs.iter().filter(|x| **x == r).count() as i64;
-                (
-                    id.clone(),
-                    card::ReviewCounts {
-                        positive: count(1),
-                        neutral: count(0),
-                        negative: count(-1),
-                    },
-                )
-            })
-            .collect()
-    };
-
     // The rolling service score.
     let svc_scope = Scope::rolling(as_of, policy.service.window_days);
     let svc_metrics: Vec<&NamedMetric> = policy.service.metrics().collect();
