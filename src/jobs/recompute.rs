@@ -1,17 +1,18 @@
 //! The recompute runner: metrics for a set of shops as of an instant, scored by the pure
 //! core, stored as scorecard snapshots (SPEC §5 `POST /v1/recompute`, §6).
 //!
-//! Shape of a run:
-//! 1. per batch of shops, every scope (the rolling windows, the closed periods of stars,
-//!    programmes and tiers) loads the metric families it needs with one query each
-//!    (`metric::loader`), and `figures`, `programs` and `tiers` compute from them;
-//! 2. the shops' rolling figures go to `shop_figures`, and industry averages are taken
-//!    over that table (`store::figures`);
-//! 3. tier inputs of the latest complete month go to `cs_tiers`, and the whole month is
-//!    re-ranked (`store::tiers`);
-//! 4. scorecards are assembled (`scoring::assemble`) and written in the same
-//!    transaction, chunk by chunk (`jobs::cards`), and the dirty marks read at the start
-//!    cleared.
+//! Shape of a run, all of its writes in one transaction that first takes the recompute
+//! lock:
+//! 1. per batch of shops (`jobs::batches`, three at once), every scope (the rolling
+//!    windows, the closed periods of stars, programmes and tiers) loads the metric
+//!    families it needs with one query each (`metric::loader`), and `figures`,
+//!    `programs` and `tiers` compute from them; as each batch completes, its rolling
+//!    figures go to `shop_figures` and its tier inputs of the latest complete month to
+//!    `cs_tiers`;
+//! 2. the whole month is re-ranked (`store::tiers`), and industry averages are taken
+//!    over `shop_figures` (`store::figures`);
+//! 3. scorecards are assembled (`scoring::assemble`) and written chunk by chunk
+//!    (`jobs::cards`), and the dirty marks read at the start cleared.
 
 use std::collections::HashSet;
 use std::time::Instant;

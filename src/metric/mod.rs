@@ -216,7 +216,9 @@ pub async fn load_into(
                 }
             }
             Family::Reviews => {
-                for (shop, rating, n) in fetch::<(String, i16, i64)>(pool, fam, shops, scope).await? {
+                for (shop, rating, n) in
+                    fetch::<(String, i16, i64)>(pool, fam, shops, scope).await?
+                {
                     (out.at(&shop).reviews).extend(std::iter::repeat_n(rating, n as usize));
                 }
             }
