@@ -241,7 +241,7 @@ pub async fn load_into(
             Family::Presence => {
                 // Changes up to `e` only: presence.sql binds ($1 shops, $2 lo, $3 e).
                 let rows: Vec<(String, String, Time, bool)> = sqlx::query_as(family_sql(fam))
-                    .persistent(false) // Plan::Custom, see `Family::plan`
+                    .persistent(fam.plan() == Plan::Cached)
                     .bind(shops)
                     .bind(scope.lo)
                     .bind(scope.e)
