@@ -119,6 +119,77 @@ fn one_of_each(s: &str) -> Vec<Value> {
     ]
 }
 
+/// A conversation's row is rewritten from all of its messages at each fold: a buyer
+/// message that arrives later but happened earlier moves its start, and a reply before
+/// the old first response becomes the first response. A conversation with no buyer
+/// message has no row.
+#[tokio::test]
+async fn a_conversation_is_refolded_from_all_its_messages() {
+    use crate::helpers::ShopEvents;
+    use chrono::{DateTime, Utc};
+    type Row = (
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+        Option<String>,
+        Option<DateTime<Utc>>,
+    );
+    async fn fold_and_read(app: &TestApp) -> (u64, Vec<Row>) {
+        let folded = shopscore::ingest::fold_queued(&app.pool).await.unwrap();
+        let rows = sqlx::query_as(
+            "SELECT conversation_id, started_at, first_response_at, first_sender, first_human_at
+             FROM conversations ORDER BY conversation_id",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        (folded.conversations, rows)
+    }
+    let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+    let app = TestApp::spawn().await;
+    let s = ShopEvents("s");
+    app.post_ok(vec![
+        s.message("m1", "c1", "buyer", "2026-10-01T10:00:00+08:00"),
+        s.message("m2", "c1", "agent", "2026-10-01T10:05:00+08:00"),
+    ])
+    .await;
+    let at_10_05 = Some(t("2026-10-01T10:05:00+08:00"));
+    assert_eq!(
+        fold_and_read(&app).await,
+        (
+            1,
+            vec![(
+                "c1".to_string(),
+                t("2026-10-01T10:00:00+08:00"),
+                at_10_05,
+                Some("agent".to_string()),
+                at_10_05
+            )]
+        )
+    );
+
+    app.post_ok(vec![
+        s.message("m0", "c1", "buyer", "2026-10-01T09:50:00+08:00"),
+        s.message("m3", "c1", "bot", "2026-10-01T09:52:00+08:00"),
+        s.message("m4", "c2", "agent", "2026-10-01T11:00:00+08:00"),
+    ])
+    .await;
+    assert_eq!(
+        fold_and_read(&app).await,
+        (
+            1,
+            vec![(
+                "c1".to_string(),
+                t("2026-10-01T09:50:00+08:00"),
+                Some(t("2026-10-01T09:52:00+08:00")),
+                Some("bot".to_string()),
+                at_10_05
+            )]
+        ),
+        "c1 refolded from its four messages; c2 has no buyer message, so no row"
+    );
+}
+
 #[tokio::test]
 async fn every_event_type_is_accepted_and_projected() {
     let app = TestApp::spawn().await;
