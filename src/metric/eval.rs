@@ -315,7 +315,6 @@ mod tests {
         cancelled: Option<&str>,
     ) -> OrderRow {
         OrderRow {
-            shop_id: String::new(),
             order_id: id.into(),
             created_at: t(created),
             paid_at: paid.map(t),
@@ -432,7 +431,6 @@ mod tests {
             e,
         };
         let r = |reason: &str, req: &str, done: Option<&str>, rej: Option<&str>| RefundRow {
-            shop_id: String::new(),
             reason: RefundReason::parse(reason),
             requested_at: t(req),
             completed_at: done.map(t),
@@ -488,25 +486,21 @@ mod tests {
         let d = ShopData {
             chats: vec![
                 ChatRow {
-                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: Some(Sender::Bot),
                     first_human: Some(t("2026-10-01T00:01:00Z")),
                 },
                 ChatRow {
-                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: Some(Sender::Agent),
                     first_human: Some(t("2026-10-01T00:00:30Z")),
                 },
                 ChatRow {
-                    shop_id: String::new(),
                     t0: t("2026-10-01T00:00:00Z"),
                     first_sender: None,
                     first_human: None,
                 },
                 ChatRow {
-                    shop_id: String::new(),
                     t0: t("2026-10-09T23:59:30Z"),
                     first_sender: None,
                     first_human: None,
@@ -514,7 +508,6 @@ mod tests {
             ],
             complaints: vec![
                 ComplaintRow {
-                    shop_id: String::new(),
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: Some(t("2026-10-01T10:00:00Z")),
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),
@@ -523,7 +516,6 @@ mod tests {
                     first_followup_at: Some(t("2026-10-01T12:00:00Z")),
                 },
                 ComplaintRow {
-                    shop_id: String::new(),
                     opened_at: t("2026-10-01T00:00:00Z"),
                     accepted_at: None,
                     resolved_at: Some(t("2026-10-02T00:00:00Z")),

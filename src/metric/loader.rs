@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use super::catalogue::NamedMetric;
 use super::eval::{measure, Measured};
-use super::{families, load_into, Metric, Scope, ScopeData, ShopData};
+use super::{families, load_into, Family, Metric, Scope, ScopeData, ShopData};
 
 pub struct Loader<'a> {
     pub pool: &'a PgPool,
@@ -36,6 +36,23 @@ impl<'a> Loader<'a> {
         let data = self.cache.entry(scope).or_default();
         load_into(self.pool, &self.shops, scope, &fams, data).await?;
         Ok(data)
+    }
+
+    /// The counted reviews of `scope`, read by the caller, so that `Reviews` needs no
+    /// query there: each order's latest review visible at `scope.e` whose time is in
+    /// the window, as `(shop, rating)`. Credit reads every order's latest review as of
+    /// its instant; the ones in a window evaluated at that instant are this.
+    pub fn provide_reviews<'r>(
+        &mut self,
+        scope: Scope,
+        reviews: impl IntoIterator<Item = (&'r str, i16)>,
+    ) {
+        let data = self.cache.entry(scope).or_default();
+        if data.loaded.insert(Family::Reviews) {
+            for (shop, rating) in reviews {
+                data.at(shop).reviews.push(rating);
+            }
+        }
     }
 }
 

@@ -12,6 +12,7 @@ pub mod catalogue;
 pub mod eval;
 pub mod loader;
 pub mod presence;
+pub(crate) mod rows;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -55,9 +56,8 @@ impl Scope {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OrderRow {
-    pub shop_id: String,
     pub order_id: String,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -68,26 +68,23 @@ pub struct OrderRow {
     pub amount_cents: Option<i64>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct RefundRow {
-    pub shop_id: String,
     pub reason: Option<RefundReason>,
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ChatRow {
-    pub shop_id: String,
     pub t0: DateTime<Utc>,
     pub first_sender: Option<Sender>,
     pub first_human: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ComplaintRow {
-    pub shop_id: String,
     pub opened_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
     pub resolved_at: Option<DateTime<Utc>>,
@@ -131,10 +128,7 @@ impl ScopeData {
 
     /// The shop's data, to add rows to.
     fn at(&mut self, shop_id: &str) -> &mut ShopData {
-        if !self.shops.contains_key(shop_id) {
-            self.shops.insert(shop_id.to_string(), ShopData::default());
-        }
-        self.shops.get_mut(shop_id).expect("just inserted")
+        rows::entry(&mut self.shops, shop_id)
     }
 }
 
@@ -154,11 +148,26 @@ pub fn record_query_time(family: &str, started: std::time::Instant) {
         .record(started.elapsed().as_secs_f64());
 }
 
-/// Runs one family query: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation instant.
+/// One family query, bound: `$1` shop ids, `$2`/`$3` the window, `$4` the evaluation
+/// instant.
 ///
 /// How each query is planned is the family's (`Family::plan`): every query is planned
 /// for its parameters, except for families whose one good plan does not depend on
 /// them, which are prepared once per connection.
+fn family_query(
+    family: Family,
+    shops: &[String],
+    scope: Scope,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    sqlx::query(family_sql(family))
+        .persistent(family.plan() == Plan::Cached)
+        .bind(shops)
+        .bind(scope.lo)
+        .bind(scope.hi)
+        .bind(scope.e)
+}
+
+/// Runs one family query whose rows are few (a count per shop and value).
 async fn fetch<T>(
     pool: &PgPool,
     family: Family,
@@ -168,12 +177,8 @@ async fn fetch<T>(
 where
     T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
 {
-    sqlx::query_as(family_sql(family))
-        .persistent(family.plan() == Plan::Cached)
-        .bind(shops)
-        .bind(scope.lo)
-        .bind(scope.hi)
-        .bind(scope.e)
+    family_query(family, shops, scope)
+        .try_map(|row| T::from_row(&row))
         .fetch_all(pool)
         .await
 }
@@ -211,9 +216,7 @@ pub async fn load_into(
         let fam = *fam;
         match fam {
             Family::Orders => {
-                for r in fetch::<OrderRow>(pool, fam, shops, scope).await? {
-                    out.at(&r.shop_id).orders.push(r);
-                }
+                rows::each_row(family_query(fam, shops, scope), pool, out, rows::order).await?
             }
             Family::Reviews => {
                 for (shop, rating, n) in
@@ -223,14 +226,10 @@ pub async fn load_into(
                 }
             }
             Family::Refunds => {
-                for r in fetch::<RefundRow>(pool, fam, shops, scope).await? {
-                    out.at(&r.shop_id).refunds.push(r);
-                }
+                rows::each_row(family_query(fam, shops, scope), pool, out, rows::refund).await?
             }
             Family::Chat => {
-                for r in fetch::<ChatRow>(pool, fam, shops, scope).await? {
-                    out.at(&r.shop_id).chats.push(r);
-                }
+                rows::each_row(family_query(fam, shops, scope), pool, out, rows::chat).await?
             }
             Family::Ratings => {
                 let rows = fetch::<(String, Satisfaction, i64)>(pool, fam, shops, scope).await?;
@@ -256,9 +255,7 @@ pub async fn load_into(
                 }
             }
             Family::Complaints => {
-                for r in fetch::<ComplaintRow>(pool, fam, shops, scope).await? {
-                    out.at(&r.shop_id).complaints.push(r);
-                }
+                rows::each_row(family_query(fam, shops, scope), pool, out, rows::complaint).await?
             }
             Family::Verified | Family::Verifications | Family::Integrity => {
                 for (shop, n) in fetch::<(String, i64)>(pool, fam, shops, scope).await? {

@@ -35,7 +35,6 @@ prop_compose! {
                cancelled in proptest::option::of(0..200i64)) -> OrderRow {
         let at = |h: i64| base() + Duration::hours(h);
         OrderRow {
-            shop_id: String::new(),
             order_id: format!("o{created}"),
             created_at: at(created),
             paid_at: paid.map(|p| at(created + p)),

@@ -564,3 +564,48 @@ async fn a_scorecard_reads_identity_first_with_the_same_floats_everywhere() {
         );
     }
 }
+
+/// DSR's cap of 3 per buyer and *local* calendar month (SPEC §4.2), at the edges the
+/// query has to get right: a month's end in the policy's zone (+08:00) rather than UTC's,
+/// and the window's first month, whose reviews before the window still take places in
+/// that month's cap while an earlier month's do not. Counted reviews rate 5, the ones
+/// the cap or the window leaves out rate 1, so the count and a mean of 5.0 say which.
+#[tokio::test]
+async fn the_dsr_cap_counts_local_months_and_the_window_edge() {
+    let app = TestApp::spawn().await;
+    app.put_shop("D", "toys").await;
+    // as_of 2026-11-20 00:00 +08:00; the 180-day window opens 2026-05-24 00:00 +08:00.
+    let as_of = "2026-11-20T00:00:00+08:00";
+    let d = ShopEvents("D");
+    let review = |order: &str, buyer: &str, at: &str, value: i64| {
+        let dsr = json!({"description": value, "service": value, "logistics": value});
+        let data = json!({"order_id": order, "buyer_id": buyer, "rating": "positive", "dsr": dsr});
+        d.ev(&format!("{order}-r"), "order.reviewed", at, data)
+    };
+    let events = vec![
+        // b1: three in local October, the third at 23:30 on the 31st (15:30 UTC), and
+        // one at 00:30 on November 1 (still October 31 in UTC): November's first. 4 count.
+        review("o11", "b1", "2026-10-10T12:00:00+08:00", 5),
+        review("o12", "b1", "2026-10-20T12:00:00+08:00", 5),
+        review("o13", "b1", "2026-10-31T23:30:00+08:00", 5),
+        review("o14", "b1", "2026-11-01T00:30:00+08:00", 5),
+        // b2: two in May before the window take May's first places, so of the two in
+        // the window only the first (May's third) counts. 1 counts.
+        review("o21", "b2", "2026-05-20T12:00:00+08:00", 1),
+        review("o22", "b2", "2026-05-22T12:00:00+08:00", 1),
+        review("o23", "b2", "2026-05-25T12:00:00+08:00", 5),
+        review("o24", "b2", "2026-05-26T12:00:00+08:00", 1),
+        // b3: one on April 30 (local) belongs to April, not to May's cap. 3 count.
+        review("o31", "b3", "2026-04-30T23:00:00+08:00", 1),
+        review("o32", "b3", "2026-05-25T12:00:00+08:00", 5),
+        review("o33", "b3", "2026-05-26T12:00:00+08:00", 5),
+        review("o34", "b3", "2026-05-27T12:00:00+08:00", 5),
+    ];
+    assert_eq!(app.post_events(&Value::Array(events)).await.0, 200);
+    app.recompute(as_of).await;
+    let c = app.scorecard("D").await;
+    for dim in ["description", "service", "logistics"] {
+        assert_eq!(c["dsr"][dim]["count"], 8, "{dim}");
+        assert_eq!(c["dsr"][dim]["score"], 5.0, "{dim}");
+    }
+}
