@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::{Decode, PgPool, Postgres, Row, Type, ValueRef};
 
-use super::{ChatRow, ComplaintRow, OrderRow, RefundRow, ScopeData};
+use super::{ChatRow, ComplaintRow, OrderRow, RefundRow, ScopeData, ShopData};
 
 /// Column `i` of `row`, of the type the family's SQL gives it: no per-value type check
 /// (a wrong type still fails to decode, with an error, but is not looked for first).
@@ -70,24 +70,47 @@ pub(crate) fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) 
     map.get_mut(key).expect("just inserted")
 }
 
-/// Runs a family query and hands each row to `each` with its shop, as rows arrive.
+/// Runs a family query and hands each row to `each` with its shop's data, as rows
+/// arrive. A batch's rows come shop by shop (each query reads a `(shop_id, …)` index),
+/// so the shop's entry is looked up when the shop changes, not for every row (per-row
+/// hashing of the shop id was 4 % of the service's CPU); rows in any other order are
+/// still put where they belong.
 pub(super) async fn each_row(
     query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     pool: &PgPool,
     out: &mut ScopeData,
-    each: fn(&PgRow, &mut ScopeData, &str) -> Result<(), sqlx::Error>,
+    each: fn(&PgRow, &mut ShopData) -> Result<(), sqlx::Error>,
 ) -> Result<(), sqlx::Error> {
     let mut rows = query.fetch(pool);
-    while let Some(row) = rows.try_next().await? {
-        let shop: &str = col(&row, 0)?;
-        each(&row, out, shop)?;
+    let mut current: Option<(String, ShopData)> = None;
+    let result = async {
+        while let Some(row) = rows.try_next().await? {
+            let shop: &str = col(&row, 0)?;
+            let data = match &mut current {
+                Some((id, data)) if id == shop => data,
+                _ => {
+                    if let Some((id, data)) = current.take() {
+                        out.shops.insert(id, data);
+                    }
+                    let entry = (out.shops.remove_entry(shop))
+                        .unwrap_or_else(|| (shop.to_string(), ShopData::default()));
+                    &mut current.insert(entry).1
+                }
+            };
+            each(&row, data)?;
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    if let Some((id, data)) = current {
+        out.shops.insert(id, data);
+    }
+    result
 }
 
 /// `sql/orders.sql`: shop, order, created, paid, shipped, delivered, cancelled, by whom,
 /// amount.
-pub(super) fn order(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<(), sqlx::Error> {
+pub(super) fn order(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = OrderRow {
         order_id: col(row, 1)?,
         created_at: time(row, 2)?,
@@ -98,36 +121,36 @@ pub(super) fn order(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<(), 
         cancel_initiator: col(row, 7)?,
         amount_cents: col(row, 8)?,
     };
-    out.at(shop).orders.push(r);
+    out.orders.push(r);
     Ok(())
 }
 
 /// `sql/refunds.sql`: shop, reason, requested, completed, rejected.
-pub(super) fn refund(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<(), sqlx::Error> {
+pub(super) fn refund(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = RefundRow {
         reason: col(row, 1)?,
         requested_at: time(row, 2)?,
         completed_at: time_opt(row, 3)?,
         rejected_at: time_opt(row, 4)?,
     };
-    out.at(shop).refunds.push(r);
+    out.refunds.push(r);
     Ok(())
 }
 
 /// `sql/chat.sql`: shop, start, first responder, first human reply.
-pub(super) fn chat(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<(), sqlx::Error> {
+pub(super) fn chat(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = ChatRow {
         t0: time(row, 1)?,
         first_sender: col(row, 2)?,
         first_human: time_opt(row, 3)?,
     };
-    out.at(shop).chats.push(r);
+    out.chats.push(r);
     Ok(())
 }
 
 /// `sql/complaints.sql`: shop, opened, accepted, resolved, outcome, ruled against, first
 /// follow-up.
-pub(super) fn complaint(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<(), sqlx::Error> {
+pub(super) fn complaint(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = ComplaintRow {
         opened_at: time(row, 1)?,
         accepted_at: time_opt(row, 2)?,
@@ -136,7 +159,7 @@ pub(super) fn complaint(row: &PgRow, out: &mut ScopeData, shop: &str) -> Result<
         ruled_against: col(row, 5)?,
         first_followup_at: time_opt(row, 6)?,
     };
-    out.at(shop).complaints.push(r);
+    out.complaints.push(r);
     Ok(())
 }
 

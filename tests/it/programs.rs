@@ -417,3 +417,51 @@ async fn an_exempt_programme_says_until_which_month() {
     );
     assert_ne!(old["status"], "exempt", "{old}");
 }
+
+/// Presence reads each agent's changes in the order they apply, by time and then event
+/// id, whatever the order of agents: here two changes of one agent share an instant (the
+/// event ids say online, then offline) and another agent's changes fall between.
+#[tokio::test]
+async fn presence_applies_changes_at_one_instant_in_event_id_order() {
+    use shopscore::metric::{load_into, Family, Scope, ScopeData};
+    let app = TestApp::spawn().await;
+    let status = |id: &str, agent: &str, at: &str, status: &str| {
+        let data = json!({"agent_id": agent, "status": status});
+        crate::helpers::ev(id, "agent.status", "P", at, data)
+    };
+    let events = vec![
+        // Before the window: a1 comes online (its state when the window opens).
+        status("st-0", "a1", "2026-09-30T20:00:00Z", "online"),
+        // At 10:00, st-a (online) then st-b (offline): a1 ends the instant offline.
+        status("st-b", "a1", "2026-10-01T10:00:00Z", "offline"),
+        status("st-a", "a1", "2026-10-01T10:00:00Z", "online"),
+        status("st-e", "a2", "2026-10-01T12:00:00Z", "online"),
+        status("st-f", "a2", "2026-10-01T13:00:00Z", "offline"),
+        status("st-c", "a1", "2026-10-01T14:00:00Z", "online"),
+        status("st-d", "a1", "2026-10-01T16:00:00Z", "offline"),
+    ];
+    assert_eq!(app.post_events(&Value::Array(events)).await.0, 200);
+    let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+    let scope = Scope::period(
+        t("2026-10-01T00:00:00Z"),
+        t("2026-10-02T00:00:00Z"),
+        t("2026-10-02T00:00:00Z"),
+    );
+    let mut out = ScopeData::default();
+    let fams = [Family::Presence].into_iter().collect();
+    load_into(&app.pool, &["P".to_string()], scope, &fams, &mut out)
+        .await
+        .unwrap();
+    let staffed: Vec<_> = (out.shop("P").staffed.iter())
+        .map(|(s, e)| (s.to_rfc3339(), e.to_rfc3339()))
+        .collect();
+    let span = |s: &str, e: &str| (t(s).to_rfc3339(), t(e).to_rfc3339());
+    assert_eq!(
+        staffed,
+        [
+            span("2026-09-30T20:00:00Z", "2026-10-01T10:00:00Z"),
+            span("2026-10-01T12:00:00Z", "2026-10-01T13:00:00Z"),
+            span("2026-10-01T14:00:00Z", "2026-10-01T16:00:00Z"),
+        ]
+    );
+}

@@ -10,4 +10,8 @@ SELECT shop_id, agent_id, occurred_at, online FROM (
        FROM agent_status
       WHERE shop_id = ANY($1) AND occurred_at >= $2 AND occurred_at <= $3)
 ) s
-ORDER BY shop_id, agent_id, occurred_at, event_id
+-- In the order the changes apply, shop by shop: by time, then event id. Each agent's
+-- changes are then in that order too (`presence::staffed_intervals` groups them). The
+-- rows come off the (shop_id, occurred_at) index nearly in this order, which sorts
+-- faster than regrouping them by agent did (a month's changes of 500 shops: 16 → 11 ms).
+ORDER BY shop_id, occurred_at, event_id
