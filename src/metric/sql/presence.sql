@@ -13,5 +13,5 @@ SELECT shop_id, agent_id, occurred_at, online FROM (
 -- In the order the changes apply, shop by shop: by time, then event id. Each agent's
 -- changes are then in that order too (`presence::staffed_intervals` groups them). The
 -- rows come off the (shop_id, occurred_at) index nearly in this order, which sorts
--- faster than regrouping them by agent did (a month's changes of 500 shops: 16 → 11 ms).
+-- faster than regrouping them by agent did (13 700 changes of 500 shops: 16 → 11 ms).
 ORDER BY shop_id, occurred_at, event_id
