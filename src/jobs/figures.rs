@@ -82,7 +82,7 @@ pub async fn shop_figures(
         }
         entry(&mut counted, shop).push(r);
     }
-    drop(rows);
+    drop(rows); // its connection back to the pool before the next query
 
     // The service window is evaluated at `as_of` too, so its counted reviews are
     // credit's in that window: no `Reviews` query for it.

@@ -12,9 +12,9 @@ use crate::time::{local_instant, local_midnight};
 type Time = DateTime<Utc>;
 
 /// `changes` are (agent, time, online), each agent's in the order its events apply (by
-/// time, then event id); agents may be interleaved. An agent is online on `[online, next offline)`,
-/// or until `until`; before its first event it is offline; a repeated status changes
-/// nothing. Returns the union over agents: sorted, disjoint, non-empty intervals.
+/// time, then event id); agents may be interleaved. An agent is online on
+/// `[online, next offline)`, or until `until`; before its first event it is offline; a
+/// repeated status changes nothing. Returns the union over agents: sorted, disjoint, non-empty intervals.
 pub fn staffed_intervals(changes: &[(String, Time, bool)], until: Time) -> Vec<(Time, Time)> {
     let mut per_agent: BTreeMap<&str, Vec<(Time, bool)>> = BTreeMap::new();
     for (agent, at, online) in changes {

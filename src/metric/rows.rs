@@ -1,9 +1,9 @@
 //! Entity rows decoded straight off the wire, into the shop they belong to.
 //!
-//! A 10 000-shop run reads about two million order, chat, refund and complaint rows.
-//! Through `FromRow`, each row allocated its shop id, looked up every column by name and
-//! checked every value's type against the column's; that was a quarter of the service's
-//! CPU in a full recompute (`perf`). Here each family query's columns are read by
+//! A 10 000-shop run reads well over a million order, chat, refund and complaint rows,
+//! and credit's reviews. Through `FromRow`, each row allocated its shop id, looked up
+//! every column by name and checked every value's type against the column's; the order
+//! rows alone were a quarter of the service's CPU in a full recompute (`perf`). Here each family query's columns are read by
 //! position (column 0 is always the shop, borrowed, not copied) with the types its
 //! `sql/*.sql` fixes, and timestamps are decoded from their wire form directly.
 
