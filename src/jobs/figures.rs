@@ -6,13 +6,12 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
-use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 
 use super::programs::program;
 use crate::metric::eval::Measured;
 use crate::metric::loader::{measure_all, Loader};
-use crate::metric::rows::{col, entry, time, time_opt};
+use crate::metric::rows::{col, each_row, time, time_opt};
 use crate::metric::{self, evaluate, Scope};
 use crate::policy::{NamedMetric, Policy};
 use crate::scoring::assemble::ShopFigures;
@@ -20,6 +19,13 @@ use crate::scoring::card;
 use crate::scoring::{credit, service};
 use crate::store::shops::ShopInfo;
 use crate::time::{eval_instant, Month};
+
+/// A shop's counted reviews as credit reads them, and their counts in the rate window.
+#[derive(Default)]
+struct CreditReviews {
+    counted: Vec<credit::CountedReview>,
+    rate_window: card::ReviewCounts,
+}
 
 /// A shop's capped DSR sums, as `metric/sql/dsr.sql` reads them.
 #[derive(sqlx::FromRow)]
@@ -46,33 +52,30 @@ pub async fn shop_figures(
     // Credit: every counted review as of `as_of`.
     let t = Instant::now();
     // Streamed, each row read by position into its shop's reviews (`metric::rows`).
-    let mut rows = sqlx::query(include_str!("../metric/sql/credit.sql"))
+    let query = sqlx::query(include_str!("../metric/sql/credit.sql"))
         // Prepared once per connection: its generic plan is its custom plan (`EXPLAIN`
         // under `plan_cache_mode = force_generic_plan`), without 3–5 ms of planning.
         .persistent(true)
         .bind(&ids)
-        .bind(as_of)
-        .fetch(pool);
+        .bind(as_of);
     // The positive rate and review counts over the credit rate window: each order's
     // counted review (its latest, as credit reads them) whose time is in the window.
     // (The same as the `Reviews` family in that scope, without a query of its own.)
     let rate_scope = Scope::rolling(as_of, policy.credit.rate_window_days);
-    let mut review_counts: HashMap<String, card::ReviewCounts> = HashMap::new();
-    let mut counted: HashMap<String, Vec<credit::CountedReview>> = HashMap::new();
-    while let Some(row) = rows.try_next().await? {
+    let mut credited: HashMap<String, CreditReviews> = HashMap::new();
+    each_row(query, pool, &mut credited, |row, shop| {
         // shop, order, buyer, rating, time, and the order's date, amount and item
-        let shop: &str = col(&row, 0)?;
         let r = credit::CountedReview {
-            order_id: col(&row, 1)?,
-            buyer_id: col(&row, 2)?,
-            rating: col(&row, 3)?,
-            reviewed_at: time(&row, 4)?,
-            created_at: time_opt(&row, 5)?,
-            amount_cents: col(&row, 6)?,
-            item_id: col(&row, 7)?,
+            order_id: col(row, 1)?,
+            buyer_id: col(row, 2)?,
+            rating: col(row, 3)?,
+            reviewed_at: time(row, 4)?,
+            created_at: time_opt(row, 5)?,
+            amount_cents: col(row, 6)?,
+            item_id: col(row, 7)?,
         };
         if rate_scope.lo <= r.reviewed_at && r.reviewed_at < rate_scope.hi {
-            let c = entry(&mut review_counts, shop);
+            let c = &mut shop.rate_window;
             match r.rating {
                 1 => c.positive += 1,
                 0 => c.neutral += 1,
@@ -80,18 +83,18 @@ pub async fn shop_figures(
                 _ => {}
             }
         }
-        entry(&mut counted, shop).push(r);
-    }
-    drop(rows); // its connection back to the pool before the next query
+        shop.counted.push(r);
+        Ok(())
+    })
+    .await?;
 
     // The service window is evaluated at `as_of` too, so its counted reviews are
     // credit's in that window: no `Reviews` query for it.
     let svc_scope = Scope::rolling(as_of, policy.service.window_days);
     loader.provide_reviews(
         svc_scope,
-        counted.iter().flat_map(|(shop, reviews)| {
-            reviews
-                .iter()
+        credited.iter().flat_map(|(shop, c)| {
+            (c.counted.iter())
                 .filter(|r| svc_scope.lo <= r.reviewed_at && r.reviewed_at < svc_scope.hi)
                 .map(|r| (shop.as_str(), r.rating))
         }),
@@ -171,10 +174,12 @@ pub async fn shop_figures(
     let mut out = HashMap::new();
     for info in batch {
         let id = &info.shop_id;
-        let reviews = counted.remove(id).unwrap_or_default();
-        let points = credit::points(&reviews, &policy.credit, tz);
+        let CreditReviews {
+            counted,
+            rate_window: rc,
+        } = credited.remove(id).unwrap_or_default();
+        let points = credit::points(&counted, &policy.credit, tz);
         let (level, next_level_points) = credit::level(points, &policy.credit.levels);
-        let rc = review_counts.get(id).copied().unwrap_or_default();
         let total = rc.positive + rc.neutral + rc.negative;
         let credit = card::Credit {
             points,

@@ -128,7 +128,10 @@ impl ScopeData {
 
     /// The shop's data, to add rows to.
     fn at(&mut self, shop_id: &str) -> &mut ShopData {
-        rows::entry(&mut self.shops, shop_id)
+        if !self.shops.contains_key(shop_id) {
+            self.shops.insert(shop_id.to_string(), ShopData::default());
+        }
+        self.shops.get_mut(shop_id).expect("just inserted")
     }
 }
 
@@ -216,7 +219,13 @@ pub async fn load_into(
         let fam = *fam;
         match fam {
             Family::Orders => {
-                rows::each_row(family_query(fam, shops, scope), pool, out, rows::order).await?
+                rows::each_row(
+                    family_query(fam, shops, scope),
+                    pool,
+                    &mut out.shops,
+                    rows::order,
+                )
+                .await?
             }
             Family::Reviews => {
                 for (shop, rating, n) in
@@ -226,10 +235,22 @@ pub async fn load_into(
                 }
             }
             Family::Refunds => {
-                rows::each_row(family_query(fam, shops, scope), pool, out, rows::refund).await?
+                rows::each_row(
+                    family_query(fam, shops, scope),
+                    pool,
+                    &mut out.shops,
+                    rows::refund,
+                )
+                .await?
             }
             Family::Chat => {
-                rows::each_row(family_query(fam, shops, scope), pool, out, rows::chat).await?
+                rows::each_row(
+                    family_query(fam, shops, scope),
+                    pool,
+                    &mut out.shops,
+                    rows::chat,
+                )
+                .await?
             }
             Family::Ratings => {
                 let rows = fetch::<(String, Satisfaction, i64)>(pool, fam, shops, scope).await?;
@@ -255,7 +276,13 @@ pub async fn load_into(
                 }
             }
             Family::Complaints => {
-                rows::each_row(family_query(fam, shops, scope), pool, out, rows::complaint).await?
+                rows::each_row(
+                    family_query(fam, shops, scope),
+                    pool,
+                    &mut out.shops,
+                    rows::complaint,
+                )
+                .await?
             }
             Family::Verified | Family::Verifications | Family::Integrity => {
                 for (shop, n) in fetch::<(String, i64)>(pool, fam, shops, scope).await? {

@@ -14,7 +14,7 @@ use futures_util::TryStreamExt;
 use sqlx::postgres::{PgRow, PgValueFormat};
 use sqlx::{Decode, PgPool, Postgres, Row, Type, ValueRef};
 
-use super::{ChatRow, ComplaintRow, OrderRow, RefundRow, ScopeData, ShopData};
+use super::{ChatRow, ComplaintRow, OrderRow, RefundRow, ShopData};
 
 /// Column `i` of `row`, of the type the family's SQL gives it: no per-value type check
 /// (a wrong type still fails to decode, with an error, but is not looked for first).
@@ -62,27 +62,19 @@ pub(crate) fn time(row: &PgRow, i: usize) -> Result<DateTime<Utc>, sqlx::Error> 
     })
 }
 
-/// `map[key]`, inserted empty if missing: the key is copied only the first time.
-pub(crate) fn entry<'m, V: Default>(map: &'m mut HashMap<String, V>, key: &str) -> &'m mut V {
-    if !map.contains_key(key) {
-        map.insert(key.to_string(), V::default());
-    }
-    map.get_mut(key).expect("just inserted")
-}
-
-/// Runs a family query and hands each row to `each` with its shop's data, as rows
-/// arrive. A batch's rows come shop by shop (each query reads a `(shop_id, …)` index),
-/// so the shop's entry is looked up when the shop changes, not for every row (per-row
-/// hashing of the shop id was 4 % of the service's CPU); rows in any other order are
-/// still put where they belong.
-pub(super) async fn each_row(
+/// Runs a query whose column 0 is a shop id and hands each row to `each` with that
+/// shop's entry of `shops`, as rows arrive. A batch's rows come shop by shop (each query
+/// reads a `(shop_id, …)` index), so the entry is looked up when the shop changes, not
+/// for every row (per-row hashing of the shop id was 4 % of the service's CPU); rows in
+/// any other order are still put where they belong.
+pub(crate) async fn each_row<V: Default>(
     query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     pool: &PgPool,
-    out: &mut ScopeData,
-    each: fn(&PgRow, &mut ShopData) -> Result<(), sqlx::Error>,
+    shops: &mut HashMap<String, V>,
+    mut each: impl FnMut(&PgRow, &mut V) -> Result<(), sqlx::Error>,
 ) -> Result<(), sqlx::Error> {
     let mut rows = query.fetch(pool);
-    let mut current: Option<(String, ShopData)> = None;
+    let mut current: Option<(String, V)> = None;
     let result = async {
         while let Some(row) = rows.try_next().await? {
             let shop: &str = col(&row, 0)?;
@@ -90,10 +82,10 @@ pub(super) async fn each_row(
                 Some((id, data)) if id == shop => data,
                 _ => {
                     if let Some((id, data)) = current.take() {
-                        out.shops.insert(id, data);
+                        shops.insert(id, data);
                     }
-                    let entry = (out.shops.remove_entry(shop))
-                        .unwrap_or_else(|| (shop.to_string(), ShopData::default()));
+                    let entry = (shops.remove_entry(shop))
+                        .unwrap_or_else(|| (shop.to_string(), V::default()));
                     &mut current.insert(entry).1
                 }
             };
@@ -103,7 +95,7 @@ pub(super) async fn each_row(
     }
     .await;
     if let Some((id, data)) = current {
-        out.shops.insert(id, data);
+        shops.insert(id, data);
     }
     result
 }
