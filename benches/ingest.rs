@@ -2,7 +2,8 @@
 //! the same run. Not a timed test: it prints figures, you compare.
 //!
 //!     cargo bench --bench ingest -- [--events N] [--shops N] [--producers 1,4,8]
-//!                                   [--big-batches N] [--tiny]
+//!                                   [--big-batches N] [--batch-sizes 100,1000,5000,10000]
+//!                                   [--order-events N] [--tiny]
 //!
 //! What it does, each phase on a fresh database and a fresh `shopscore serve` process
 //! (the real binary, `--no-scheduler`, default settings but for the rate limit):
@@ -14,7 +15,12 @@
 //! 3. for each producer count: that many concurrent HTTP clients post the batches;
 //!    events/s, the ratio to COPY, p50/p99 latency of a request, and any non-200;
 //! 4. memory: 8 producers post maximum-size batches (10 000 events, each with a
-//!    2 000-character note, ~24 MiB of NDJSON) and the server's peak RSS (VmHWM) is read.
+//!    2 000-character note, ~24 MiB of NDJSON) and the server's peak RSS (VmHWM) is read;
+//! 5. batch sizes: another workload, `--order-events` (200 000) events of few types over
+//!    `--shops` shops (each order created, paid, shipped and reviewed, with one buyer
+//!    chat message), in time order as a marketplace's stream sends them, posted by 4
+//!    producers in batches of each of `--batch-sizes`, each size on a fresh database
+//!    and server, against `COPY` of the same rows (median of three) in the same run.
 //!
 //! `--tiny` runs every phase on a few thousand events: CI uses it to prove the bench
 //! works (`cargo test --bench ingest -- --tiny` reuses the test build).
@@ -37,6 +43,8 @@ struct Args {
     producers: Vec<usize>,
     big_batches: usize,
     big_events: usize,
+    batch_sizes: Vec<usize>,
+    order_events: usize,
     /// Print where each transaction's time went (the server's per-statement histograms).
     verbose: bool,
 }
@@ -48,6 +56,8 @@ fn args() -> Args {
         producers: vec![1, 4, 8],
         big_batches: 2,
         big_events: 10_000,
+        batch_sizes: vec![100, 1_000, 5_000, 10_000],
+        order_events: 200_000,
         verbose: false,
     };
     let mut it = std::env::args().skip(1);
@@ -58,12 +68,16 @@ fn args() -> Args {
             "--shops" => a.shops = num(),
             "--big-batches" => a.big_batches = num(),
             "--producers" => a.producers = common::numbers(&mut it),
+            "--batch-sizes" => a.batch_sizes = common::numbers(&mut it),
+            "--order-events" => a.order_events = num(),
             "--verbose" => a.verbose = true,
             "--tiny" => {
                 a.events = 3_000;
                 a.shops = 50;
                 a.big_batches = 1;
                 a.big_events = 1_000;
+                a.batch_sizes = vec![100, 1_000];
+                a.order_events = 2_000;
             }
             _ => {} // `--bench`, added by cargo
         }
@@ -303,11 +317,18 @@ async fn main() -> anyhow::Result<()> {
         server.stop().await;
     }
 
-    // Memory: 8 producers posting the largest batches the API takes.
-    if a.big_batches == 0 {
-        drop_database(db).await?;
-        return Ok(());
+    if a.big_batches > 0 {
+        memory(&a, db).await?;
     }
+    if !a.batch_sizes.is_empty() {
+        batch_sizes(&a, db).await?;
+    }
+    drop_database(db).await?;
+    Ok(())
+}
+
+/// Memory: 8 producers posting the largest batches the API takes.
+async fn memory(a: &Args, db: &str) -> anyhow::Result<()> {
     let note = "n".repeat(2000);
     let big: Vec<Bytes> = (0..8 * a.big_batches)
         .map(|b| {
@@ -340,6 +361,97 @@ async fn main() -> anyhow::Result<()> {
         println!("    failure: {f}");
     }
     server.stop().await;
-    drop_database(db).await?;
+    Ok(())
+}
+
+/// The few-types workload: every order of `n / 5` created, paid, shipped and reviewed,
+/// with one buyer chat message, over `shops` shops and the ten days before `now`, in
+/// time order (batches then hold the events of many shops and orders, and an order's
+/// events fall in several batches, as from a live stream).
+fn order_stream(n: usize, shops: usize, now: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
+    let (m, h) = (chrono::Duration::minutes, chrono::Duration::hours);
+    let orders = n.div_ceil(5);
+    let start = now - chrono::Duration::days(10);
+    let span = (h(24 * 6).num_seconds() as usize / orders.max(1)).max(1) as i64;
+    let mut out: Vec<(chrono::DateTime<chrono::Utc>, Value)> = Vec::with_capacity(orders * 5);
+    for o in 0..orders {
+        let shop = format!("bs-shop-{:04}", o % shops);
+        let order = format!("o-{o}");
+        let at = start + chrono::Duration::seconds(o as i64 * span);
+        let buyer = format!("b-{}", o % 997);
+        for (i, (kind, when, data)) in [
+            ("chat.message", at - m(5), json!({"conversation_id": format!("c-{o}"), "sender": "buyer"})),
+            ("order.created", at, json!({"order_id": order, "buyer_id": buyer, "amount_cents": 1000 + o % 5000})),
+            ("order.paid", at + m(2), json!({"order_id": order})),
+            ("order.shipped", at + h(20), json!({"order_id": order, "carrier": "SF"})),
+            ("order.reviewed", at + h(70), json!({"order_id": order, "buyer_id": buyer, "rating": "positive",
+                                                  "dsr": {"description": 5, "service": 5, "logistics": 4}})),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            out.push((
+                when,
+                json!({"event_id": format!("bs-{o}-{i}"), "type": kind, "shop_id": shop,
+                       "occurred_at": when.to_rfc3339(), "data": data}),
+            ));
+        }
+    }
+    out.sort_by_key(|(t, _)| *t);
+    out.truncate(n);
+    out.into_iter().map(|(_, v)| v).collect()
+}
+
+/// Batch sizes: the few-types workload posted by 4 producers in batches of each size,
+/// against COPY of the same rows.
+async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let items = order_stream(a.order_events, a.shops, now);
+    let events: Vec<_> = items
+        .iter()
+        .enumerate()
+        .map(|(i, v)| shopscore::ingest::validate(i, v, now).expect("valid"))
+        .collect();
+    let mut copies = Vec::new();
+    for _ in 0..3 {
+        copies.push(copy_baseline(db, &events, events.len()).await?);
+    }
+    copies.sort_by(f64::total_cmp);
+    let copy = copies[1];
+    println!();
+    println!(
+        "batch sizes: {} events of 5 types (orders created, paid, shipped, reviewed; one chat \
+         message each) over {} shops, in time order, 4 producers; baseline COPY {copy:.0} events/s \
+         (median of {:.0}, {:.0}, {:.0})",
+        items.len(),
+        a.shops,
+        copies[0],
+        copies[1],
+        copies[2]
+    );
+    println!();
+    println!("| events per batch | batches | events/s | × COPY | p50 | p99 | non-200 |");
+    println!("|---|---|---|---|---|---|---|");
+    for &size in &a.batch_sizes {
+        let bodies: Vec<Bytes> = items.chunks(size.max(1)).map(ndjson).collect();
+        let server = Server::fresh(db).await?;
+        let run = post_all(&server, &bodies, 4).await;
+        let rate = items.len() as f64 / run.seconds;
+        println!(
+            "| {size} | {} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
+            bodies.len(),
+            rate / copy,
+            run.percentile(0.5).as_secs_f64() * 1e3,
+            run.percentile(0.99).as_secs_f64() * 1e3,
+            run.failures.len()
+        );
+        for f in run.failures.iter().take(3) {
+            println!("    failure: {f}");
+        }
+        if a.verbose {
+            print_statement_times(&server).await;
+        }
+        server.stop().await;
+    }
     Ok(())
 }

@@ -5,13 +5,14 @@
 //!                                  [--read-seconds 10] [--keep] [--tiny]
 //!
 //! For each shop count, on a fresh database:
-//! 1. generates the demo marketplace (`demo::generate`: seed 1, ending now) and loads it
-//!    through the batch writer `POST /v1/events` uses (10 000 events per transaction,
-//!    three at once), then `VACUUM ANALYZE` (what autovacuum does in production);
+//! 1. streams the demo marketplace (seed 1, ending now) into the store as `shopscore
+//!    demo` does (`demo::load`: the batch writer `POST /v1/events` uses, 5 000 events
+//!    per transaction, two at once, the queued orders and conversations folded as it
+//!    goes), then `VACUUM ANALYZE` (what autovacuum does in production);
 //! 2. baseline: one `GROUP BY shop_id, type` scan of every raw event (run twice; the
 //!    second, warm, is the base: the recomputes read warm tables too);
-//! 3. folds the backfill's orders and conversations (`ingest::fold_queued`: the work
-//!    ingest leaves to the first recompute after it), then `ANALYZE`s them;
+//! 3. folds what the load left queued (nothing: the figure proves it), then `ANALYZE`s
+//!    the folded tables;
 //! 4. starts the real `shopscore serve --no-scheduler` and times two full recomputes
 //!    (`POST /v1/recompute`), with the server's peak RSS and where the time went;
 //! 5. incremental: new events for 1 % and then 10 % of the shops, and a recompute of
@@ -28,7 +29,6 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use serde_json::json;
 use shopscore::auth::Role;
 use shopscore::ingest::{validate, write_batch, Event};
@@ -76,21 +76,6 @@ fn args() -> Args {
 
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
-}
-
-/// Loads `events` through the batch writer, `writers` transactions at once.
-async fn load(pool: &sqlx::PgPool, events: &[Event], writers: usize) -> anyhow::Result<()> {
-    let mut done = futures_util::stream::iter(events.chunks(10_000))
-        .map(|chunk| async move {
-            write_batch(pool, chunk, &Default::default())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))
-        })
-        .buffer_unordered(writers);
-    while let Some(r) = done.next().await {
-        r?;
-    }
-    Ok(())
 }
 
 /// A full recompute (`shop_ids` none) or one of some shops, through the API: seconds.
@@ -220,23 +205,26 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
     );
     let pool = fresh_database(DB).await?;
     let now = chrono::Utc::now();
+    // What `shopscore demo` does: shops registered, the marketplace streamed through
+    // the batch writer with the queues folded as it goes.
+    let market = shopscore::demo::Marketplace {
+        shops,
+        days: a.days,
+        orders_per_day: a.orders,
+        seed: 1,
+        end: now,
+    };
     let t = Instant::now();
-    let items = shopscore::demo::generate(shops, a.days, a.orders, 1, now);
-    let events: Vec<Event> = items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| validate(i, v, now).expect("valid"))
-        .collect();
-    drop(items);
-    let n = events.len();
-    println!("generated {n} events in {:.1} s", secs(t.elapsed()));
-    let t = Instant::now();
-    load(&pool, &events, 3).await?;
-    drop(events);
+    shopscore::demo::register_shops(&pool, shops).await?;
+    let loaded = shopscore::demo::load(&pool, &market, now, &Default::default(), None).await?;
+    let n = loaded.events;
     println!(
-        "loaded through the batch writer: {:.1} s ({:.0} events/s)",
+        "generated and loaded as `shopscore demo` does: {n} events in {:.1} s ({:.0} events/s; \
+         {} orders and {} conversations folded on the way)",
         secs(t.elapsed()),
-        n as f64 / secs(t.elapsed())
+        n as f64 / secs(t.elapsed()),
+        loaded.folded.orders,
+        loaded.folded.conversations
     );
     let t = Instant::now();
     sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
@@ -254,12 +242,12 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
     }
     println!("baseline: one GROUP BY scan of the {n} raw events: {scan:.2} s (warm)");
 
+    // The load folded as it wrote: what is left for the first recompute (none).
     let t = Instant::now();
     let folded = shopscore::ingest::fold_queued(&pool).await?;
     let fold = secs(t.elapsed());
     println!(
-        "fold of the backfill's orders and conversations ({} orders, {} conversations; the \
-         first recompute's extra): {fold:.2} s",
+        "fold left after the load ({} orders, {} conversations): {fold:.2} s",
         folded.orders, folded.conversations
     );
     // What autovacuum does after a load this size: the folded tables were empty when

@@ -92,7 +92,7 @@ async fn run() -> anyhow::Result<()> {
             // Drawn on a terminal only (indicatif hides it otherwise).
             let bar =
                 indicatif::ProgressBar::new(0).with_style(indicatif::ProgressStyle::with_template(
-                    "{bar:40} {human_pos}/{human_len} events  {per_sec}  ETA {eta}",
+                    "{bar:40} {human_pos}/{human_len} shop-days  {msg}  ETA {eta}",
                 )?);
             let out = demo::run(&pool, &policy, &opts, now, Some(&bar)).await?;
             println!(

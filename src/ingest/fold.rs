@@ -2,7 +2,10 @@
 //! conversation's messages and queues the order or conversation (migrations 0005 and
 //! 0009) instead of updating its row, which batches sharing it would wait on; a
 //! recompute folds the queues first, so it reads every order and conversation as its
-//! stored events make it.
+//! stored events make it. A fold takes the queue in chunks of a bounded number of
+//! entities, each in a transaction of its own, so that no statement runs for long
+//! however much was queued (a backfill queues hundreds of thousands); `demo` folds as
+//! it writes, so that its recompute finds little left.
 
 use sqlx::{PgConnection, PgPool};
 
@@ -14,40 +17,122 @@ const FOLD_CONVERSATIONS: &str = include_str!("fold_conversations.sql");
 /// write its row last.
 pub const FOLD_LOCK: i64 = 0x5_5c04_e002;
 
-/// What one fold rewrote.
+/// Entities (orders, or conversations) one chunk takes at most, unless one queued
+/// batch alone holds more (a batch is never split). A chunk of this size rewrites in
+/// well under a second (BENCHMARKS.md, "The write path at scale").
+pub const CHUNK_ENTITIES: i64 = 20_000;
+
+/// What a fold rewrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Folded {
     pub orders: u64,
     pub conversations: u64,
 }
 
-/// Folds every queued order into `orders` and every queued conversation into
-/// `conversations`, in a transaction of its own.
+impl std::ops::AddAssign for Folded {
+    fn add_assign(&mut self, other: Folded) {
+        self.orders += other.orders;
+        self.conversations += other.conversations;
+    }
+}
+
+/// The last queue row of each queue when a fold starts: it folds those and the ones
+/// before, and leaves what is queued while it runs to the next fold (under a steady
+/// stream of ingest, "until the queue is empty" might never come).
+#[derive(Debug, Clone, Copy)]
+struct Upto {
+    orders: i64,
+    conversations: i64,
+}
+
+impl Upto {
+    const ALL: Upto = Upto {
+        orders: i64::MAX,
+        conversations: i64::MAX,
+    };
+
+    async fn now(conn: &mut PgConnection) -> Result<Upto, sqlx::Error> {
+        let (orders, conversations): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT max(id) FROM orders_to_fold), (SELECT max(id) FROM conversations_to_fold)",
+        )
+        .fetch_one(conn)
+        .await?;
+        Ok(Upto {
+            orders: orders.unwrap_or(0),
+            conversations: conversations.unwrap_or(0),
+        })
+    }
+}
+
+/// Folds everything queued when it starts (every batch committed before the call),
+/// one chunk of `CHUNK_ENTITIES` per transaction.
 pub async fn fold_queued(pool: &PgPool) -> Result<Folded, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let folded = fold_queued_in(&mut tx).await?;
-    tx.commit().await?;
+    fold_queued_by(pool, CHUNK_ENTITIES).await
+}
+
+/// The same in chunks of `chunk` entities (tests take small ones).
+pub async fn fold_queued_by(pool: &PgPool, chunk: i64) -> Result<Folded, sqlx::Error> {
+    let upto = Upto::now(&mut *pool.acquire().await?).await?;
+    let mut folded = Folded::default();
+    loop {
+        let mut tx = pool.begin().await?;
+        let (chunk, more) = fold_chunk(&mut tx, upto, chunk).await?;
+        tx.commit().await?;
+        folded += chunk;
+        if !more {
+            break;
+        }
+    }
+    tracing::debug!(?folded, "queued entities folded");
     Ok(folded)
 }
 
-/// The same inside the caller's transaction (the lock is held until it ends).
+/// Folds every queued entity inside the caller's transaction (`rebuild`), still one
+/// bounded statement at a time; the lock is held until the transaction ends.
 pub async fn fold_queued_in(conn: &mut PgConnection) -> Result<Folded, sqlx::Error> {
+    let mut folded = Folded::default();
+    loop {
+        let (chunk, more) = fold_chunk(conn, Upto::ALL, CHUNK_ENTITIES).await?;
+        folded += chunk;
+        if !more {
+            return Ok(folded);
+        }
+    }
+}
+
+/// One chunk of each queue (`chunk` entities), up to `upto`, under the fold lock: what
+/// it rewrote, and whether it took any queue row (so there may be more).
+async fn fold_chunk(
+    conn: &mut PgConnection,
+    upto: Upto,
+    chunk: i64,
+) -> Result<(Folded, bool), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(FOLD_LOCK)
         .execute(&mut *conn)
         .await?;
-    // A fold after a backfill sorts every event of every order it touches (922 215
-    // events of 240 000 orders: 10.9 s with the default 4 MB, 8.7 s with 64 MB).
+    // Each chunk sorts every event of the entities it takes; more memory than the
+    // default 4 MB keeps that sort off the disk.
     sqlx::query("SET LOCAL work_mem = '64MB'")
         .execute(&mut *conn)
         .await?;
     let mut folded = Folded::default();
-    for (sql, n) in [
-        (FOLD_ORDERS, &mut folded.orders),
-        (FOLD_CONVERSATIONS, &mut folded.conversations),
+    let mut took = false;
+    for (sql, last, n) in [
+        (FOLD_ORDERS, upto.orders, &mut folded.orders),
+        (
+            FOLD_CONVERSATIONS,
+            upto.conversations,
+            &mut folded.conversations,
+        ),
     ] {
-        *n = sqlx::query(sql).execute(&mut *conn).await?.rows_affected();
+        let (taken, rewritten): (i64, i64) = sqlx::query_as(sql)
+            .bind(last)
+            .bind(chunk)
+            .fetch_one(&mut *conn)
+            .await?;
+        took |= taken > 0;
+        *n = rewritten as u64;
     }
-    tracing::debug!(?folded, "queued entities folded");
-    Ok(folded)
+    Ok((folded, took))
 }

@@ -7,5 +7,5 @@ pub mod fold;
 pub mod writer;
 
 pub use event::{validate, Event, EventType, FieldError};
-pub use fold::{fold_queued, Folded};
+pub use fold::{fold_queued, fold_queued_by, Folded};
 pub use writer::{write_batch, IngestOutcome, WriteError};

@@ -28,6 +28,21 @@ pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
         .await
 }
 
+/// Registers shops given as (id, name, industry), leaving those already registered as
+/// they are (`demo`).
+pub async fn register(pool: &PgPool, shops: &[(String, String, &str)]) -> Result<(), sqlx::Error> {
+    let ids: Vec<&str> = shops.iter().map(|s| s.0.as_str()).collect();
+    let names: Vec<&str> = shops.iter().map(|s| s.1.as_str()).collect();
+    let industries: Vec<&str> = shops.iter().map(|s| s.2).collect();
+    sqlx::query(include_str!("sql/shops_register.sql"))
+        .bind(ids)
+        .bind(names)
+        .bind(industries)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// The ids among `ids` that name no known shop, sorted.
 pub async fn unknown(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(

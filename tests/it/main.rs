@@ -16,3 +16,4 @@ mod replicas;
 mod scheduler;
 mod scoring;
 mod snapshot;
+mod write_path;

@@ -1,49 +1,82 @@
-//! `shopscore demo`: a synthetic marketplace (deterministic for its options), ingested
-//! through the same validation and writer as the API, then recomputed as of its end.
+//! The demo's synthetic marketplace: deterministic for its options, generated one
+//! shop-day at a time.
 
-use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use sqlx::PgPool;
 
-use crate::ingest::{validate, write_batch};
-use crate::jobs::recompute::{recompute, RecomputeOutcome, Stop};
-use crate::policy::Policy;
+use super::shop;
 
-/// The industries demo shops are spread over (none on the gold-tier excluded list).
-pub const INDUSTRIES: [&str; 8] = [
-    "apparel",
-    "food",
-    "electronics",
-    "beauty",
-    "home",
-    "sports",
-    "toys",
-    "books",
-];
-
-/// A demo shop's id and industry.
-pub fn shop(s: usize) -> (String, &'static str) {
-    (
-        format!("demo-shop-{s:03}"),
-        INDUSTRIES[s % INDUSTRIES.len()],
-    )
-}
-
-/// Events for `shops` shops over the `days` days before `end` (and `end`'s own day up
-/// to `end`). Each day of each shop is drawn from its own seed `(seed, shop, date)`,
-/// and its ids name the date, so the same events come out whatever `end` is: a later
-/// `end` adds the days (and the later events of orders) it reaches, and repeats the
-/// rest exactly, which a store counts as duplicates. Every draw is made whatever `end`
-/// is; events after it are dropped at the end.
+/// A synthetic marketplace: `shops` shops over the `days` days before `end` (and
+/// `end`'s own day up to `end`). Each day of each shop is drawn from its own seed
+/// `(seed, shop, date)`, and its ids name the date, so the same events come out whatever
+/// `end` is: a later `end` adds the days (and the later events of orders) it reaches,
+/// and repeats the rest exactly, which a store counts as duplicates. Every draw is made
+/// whatever `end` is; events after it are left out.
+///
+/// It is generated one shop-day at a time (`day`, `events`), so that no more than a
+/// day of one shop is ever held: a marketplace of any size streams through constant
+/// memory.
 ///
 /// What it holds: all 18 event types; shop sizes with a heavy tail (a shop's orders a
 /// day are `orders_per_day` times a factor of mean ≈ 1, from 0.5 up to 8); two agents'
 /// shifts; buyer chats (with 4 orders in 5), most answered by an agent, some by a bot
-/// first, 4 in 5 rated; DSR dimensions drawn apart; cancellations, refunds of every reason (some
-/// rejected); complaints through their lifecycle, some verified; rare integrity flags;
-/// and twice the orders during the October holiday week (SPEC §4.5 `holiday_peak`).
+/// first, 4 in 5 rated; DSR dimensions drawn apart; cancellations, refunds of every
+/// reason (some rejected); complaints through their lifecycle, some verified; rare
+/// integrity flags; and twice the orders during the October holiday week (SPEC §4.5
+/// `holiday_peak`).
+#[derive(Debug, Clone, Copy)]
+pub struct Marketplace {
+    pub shops: usize,
+    pub days: i64,
+    pub orders_per_day: usize,
+    pub seed: u64,
+    pub end: DateTime<Utc>,
+}
+
+impl Marketplace {
+    /// The dates generated for every shop (UTC days), first to last.
+    pub fn dates(&self) -> impl Iterator<Item = NaiveDate> + Clone {
+        let end = self.end;
+        let first = (end - Duration::days(self.days)).date_naive();
+        first
+            .iter_days()
+            .take_while(move |d| *d <= end.date_naive())
+    }
+
+    /// How many shop-days `events` walks through (a progress bar's length).
+    pub fn shop_days(&self) -> u64 {
+        self.shops as u64 * self.dates().count() as u64
+    }
+
+    /// Shop `s`'s events on `date`, appended to `out` in the generator's order.
+    pub fn day(&self, s: usize, date: NaiveDate, out: &mut Vec<Value>) {
+        let (id, _) = shop(s);
+        let mut traits = StdRng::seed_from_u64(mix(self.seed, s as u64, 0));
+        // Service quality in [0.6, 1): drives speed, ratings, replies and complaints.
+        let quality: f64 = traits.gen_range(0.6..1.0);
+        // Heavy-tailed size: 0.5 / sqrt(u) has mean 1 on (0, 1]; capped at 8.
+        let size: f64 = (0.5 / traits.gen_range(0.0f64..1.0).max(1e-9).sqrt()).min(8.0);
+        let mut day = Day::new(&id, date, self.seed, s as u64, self.end, out);
+        day.generate(quality, size * self.orders_per_day as f64);
+    }
+
+    /// Every event, shop by shop and day by day, generated as it is taken.
+    pub fn events(&self) -> impl Iterator<Item = Value> + '_ {
+        let dates = self.dates();
+        (0..self.shops)
+            .flat_map(move |s| dates.clone().map(move |d| (s, d)))
+            .flat_map(|(s, date)| {
+                let mut out = Vec::new();
+                self.day(s, date, &mut out);
+                out
+            })
+    }
+}
+
+/// Every event of a marketplace at once (`Marketplace::events`), for tests and
+/// benchmarks of small ones.
 pub fn generate(
     shops: usize,
     days: i64,
@@ -51,32 +84,23 @@ pub fn generate(
     seed: u64,
     end: DateTime<Utc>,
 ) -> Vec<Value> {
-    let first = (end - Duration::days(days)).date_naive();
-    let mut out = Vec::new();
-    for s in 0..shops {
-        let (shop, _) = shop(s);
-        let mut traits = StdRng::seed_from_u64(mix(seed, s as u64, 0));
-        // Service quality in [0.6, 1): drives speed, ratings, replies and complaints.
-        let quality: f64 = traits.gen_range(0.6..1.0);
-        // Heavy-tailed size: 0.5 / sqrt(u) has mean 1 on (0, 1]; capped at 8.
-        let size: f64 = (0.5 / traits.gen_range(0.0f64..1.0).max(1e-9).sqrt()).min(8.0);
-        for date in first.iter_days().take_while(|d| *d <= end.date_naive()) {
-            let mut day = Day::new(&shop, date, seed, s as u64);
-            day.generate(quality, size * orders_per_day as f64, &mut out);
-        }
+    Marketplace {
+        shops,
+        days,
+        orders_per_day,
+        seed,
+        end,
     }
-    out.retain(|e| {
-        e["occurred_at"]
-            .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .is_some_and(|t| t <= end)
-    });
-    out
+    .events()
+    .collect()
 }
 
 /// One shop's day: its own random stream and event ids.
 struct Day<'a> {
     shop: &'a str,
+    /// Events after this instant are drawn but left out.
+    end: DateTime<Utc>,
+    out: &'a mut Vec<Value>,
     /// The day's start (UTC midnight) and its tag in ids (`YYYYMMDD`).
     start: DateTime<Utc>,
     tag: String,
@@ -88,11 +112,20 @@ struct Day<'a> {
 }
 
 impl<'a> Day<'a> {
-    fn new(shop: &'a str, date: chrono::NaiveDate, seed: u64, s: u64) -> Day<'a> {
+    fn new(
+        shop: &'a str,
+        date: NaiveDate,
+        seed: u64,
+        s: u64,
+        end: DateTime<Utc>,
+        out: &'a mut Vec<Value>,
+    ) -> Day<'a> {
         let start = date.and_time(NaiveTime::MIN).and_utc();
         let tag = date.format("%Y%m%d").to_string();
         Day {
             shop,
+            end,
+            out,
             start,
             rng: StdRng::seed_from_u64(mix(seed, s, start.timestamp() as u64)),
             prefix: format!("demo-{seed}-{s:03}-{tag}"),
@@ -102,19 +135,22 @@ impl<'a> Day<'a> {
         }
     }
 
-    fn ev(&mut self, kind: &str, at: DateTime<Utc>, data: Value, out: &mut Vec<Value>) {
+    fn ev(&mut self, kind: &str, at: DateTime<Utc>, data: Value) {
+        // Numbered whether or not it is kept: a later `end` gives it the same id.
         self.n += 1;
-        out.push(
-            json!({"event_id": format!("{}-{}", self.prefix, self.n), "type": kind,
+        if at <= self.end {
+            self.out.push(
+                json!({"event_id": format!("{}-{}", self.prefix, self.n), "type": kind,
                         "shop_id": self.shop, "occurred_at": at.to_rfc3339(), "data": data}),
-        );
+            );
+        }
     }
 
     fn pick<'b>(&mut self, from: &[&'b str]) -> &'b str {
         from[self.rng.gen_range(0..from.len())]
     }
 
-    fn generate(&mut self, quality: f64, orders: f64, out: &mut Vec<Value>) {
+    fn generate(&mut self, quality: f64, orders: f64) {
         let day = self.start;
         let h = Duration::hours;
         let m = Duration::minutes;
@@ -126,13 +162,11 @@ impl<'a> Day<'a> {
                 "agent.status",
                 on,
                 json!({"agent_id": agent, "status": "online"}),
-                out,
             );
             self.ev(
                 "agent.status",
                 off,
                 json!({"agent_id": agent, "status": "offline"}),
-                out,
             );
         }
         if self.rng.gen_bool(0.002) {
@@ -142,18 +176,17 @@ impl<'a> Day<'a> {
                 "integrity.flagged",
                 at,
                 json!({"kind": kind, "note": "demo audit"}),
-                out,
             );
         }
         let orders = if self.holiday { orders * 2.0 } else { orders };
         // Whole orders plus one more with the fraction's probability.
         let n = orders.floor() as usize + usize::from(self.rng.gen_bool(orders.fract()));
         for o in 0..n {
-            self.order(o, quality, out);
+            self.order(o, quality);
         }
     }
 
-    fn order(&mut self, o: usize, quality: f64, out: &mut Vec<Value>) {
+    fn order(&mut self, o: usize, quality: f64) {
         let (h, m) = (Duration::hours, Duration::minutes);
         let at = self.start + m(self.rng.gen_range(0..1440));
         let order = format!("o-{}-{o}", self.tag);
@@ -164,11 +197,10 @@ impl<'a> Day<'a> {
             "order.created",
             at,
             json!({"order_id": order, "buyer_id": buyer, "amount_cents": amount, "item_id": item}),
-            out,
         );
-        self.ev("order.paid", at + m(2), json!({"order_id": order}), out);
+        self.ev("order.paid", at + m(2), json!({"order_id": order}));
         if self.rng.gen_bool(0.8) {
-            self.chat(o, at, quality, out);
+            self.chat(o, at, quality);
         }
         if self.rng.gen_bool(0.04) {
             let initiator = self.pick(crate::domain::CANCEL_INITIATORS);
@@ -177,7 +209,6 @@ impl<'a> Day<'a> {
                 "order.cancelled",
                 when,
                 json!({"order_id": order, "initiator": initiator}),
-                out,
             );
             return;
         }
@@ -197,10 +228,9 @@ impl<'a> Day<'a> {
             "order.shipped",
             ship,
             json!({"order_id": order, "carrier": carrier, "tracking_no": tracking}),
-            out,
         );
         let deliver = ship + h(self.rng.gen_range(20..40 + (80.0 * defect) as i64));
-        self.ev("order.delivered", deliver, json!({"order_id": order}), out);
+        self.ev("order.delivered", deliver, json!({"order_id": order}));
         if self.rng.gen_bool(0.7) {
             let rating = if !self.rng.gen_bool(defect * 0.3) {
                 "positive"
@@ -219,7 +249,6 @@ impl<'a> Day<'a> {
                 "order.reviewed",
                 when,
                 json!({"order_id": order, "buyer_id": buyer, "rating": rating, "dsr": dsr}),
-                out,
             );
         }
         if self.rng.gen_bool(0.01 + defect * 0.1) {
@@ -230,7 +259,6 @@ impl<'a> Day<'a> {
                 "refund.requested",
                 asked,
                 json!({"refund_id": r, "order_id": order, "reason": reason, "amount_cents": amount / 2}),
-                out,
             );
             let kind = if self.rng.gen_bool(0.85) {
                 "refund.completed"
@@ -238,21 +266,20 @@ impl<'a> Day<'a> {
                 "refund.rejected"
             };
             let when = asked + h(self.rng.gen_range(1..12 + (100.0 * defect) as i64));
-            self.ev(kind, when, json!({"refund_id": r}), out);
+            self.ev(kind, when, json!({"refund_id": r}));
         }
         if self.rng.gen_bool(defect * 0.02) {
-            self.complaint(o, &order, at, quality, out);
+            self.complaint(o, &order, at, quality);
         }
     }
 
-    fn chat(&mut self, o: usize, at: DateTime<Utc>, quality: f64, out: &mut Vec<Value>) {
+    fn chat(&mut self, o: usize, at: DateTime<Utc>, quality: f64) {
         let conv = format!("c-{}-{o}", self.tag);
         let asked = at - Duration::minutes(5);
         self.ev(
             "chat.message",
             asked,
             json!({"conversation_id": conv, "sender": "buyer"}),
-            out,
         );
         let mut t = asked;
         if self.rng.gen_bool(0.1) {
@@ -261,7 +288,6 @@ impl<'a> Day<'a> {
                 "chat.message",
                 t,
                 json!({"conversation_id": conv, "sender": "bot"}),
-                out,
             );
         }
         if self.rng.gen_bool(0.3 + 0.7 * quality) {
@@ -272,7 +298,6 @@ impl<'a> Day<'a> {
                 "chat.message",
                 t,
                 json!({"conversation_id": conv, "sender": "agent", "agent_id": agent}),
-                out,
             );
         }
         // Rated often enough that an average shop passes the 100 ratings a month the
@@ -286,19 +311,11 @@ impl<'a> Day<'a> {
                 "chat.rated",
                 t + Duration::minutes(1),
                 json!({"conversation_id": conv, "satisfaction": best[i]}),
-                out,
             );
         }
     }
 
-    fn complaint(
-        &mut self,
-        o: usize,
-        order: &str,
-        at: DateTime<Utc>,
-        quality: f64,
-        out: &mut Vec<Value>,
-    ) {
+    fn complaint(&mut self, o: usize, order: &str, at: DateTime<Utc>, quality: f64) {
         let h = Duration::hours;
         let k = format!("k-{}-{o}", self.tag);
         let category = self.pick(crate::domain::COMPLAINT_CATEGORIES);
@@ -307,21 +324,14 @@ impl<'a> Day<'a> {
             "complaint.opened",
             opened,
             json!({"complaint_id": k, "category": category, "order_id": order}),
-            out,
         );
         let accepted = opened + h(self.rng.gen_range(1..(30.0 * (1.1 - quality)) as i64 + 2));
-        self.ev(
-            "complaint.accepted",
-            accepted,
-            json!({"complaint_id": k}),
-            out,
-        );
+        self.ev("complaint.accepted", accepted, json!({"complaint_id": k}));
         let followed = accepted + h(self.rng.gen_range(1..24));
         self.ev(
             "complaint.followed_up",
             followed,
             json!({"complaint_id": k}),
-            out,
         );
         let outcome = if self.rng.gen_bool(0.9) {
             "resolved"
@@ -334,7 +344,6 @@ impl<'a> Day<'a> {
             "complaint.resolved",
             resolved,
             json!({"complaint_id": k, "outcome": outcome, "ruled_against_merchant": against}),
-            out,
         );
         if self.rng.gen_bool(0.1) {
             let conduct = self.pick(crate::domain::CONDUCTS);
@@ -343,7 +352,6 @@ impl<'a> Day<'a> {
                 "complaint.verified",
                 when,
                 json!({"complaint_id": k, "conduct": conduct}),
-                out,
             );
         }
     }
@@ -359,82 +367,31 @@ fn mix(seed: u64, a: u64, b: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// What `shopscore demo` generates.
-#[derive(Debug, Clone)]
-pub struct DemoOptions {
-    pub shops: usize,
-    pub days: i64,
-    pub seed: u64,
-    /// The last instant generated; the recompute is as of it too.
-    pub end: DateTime<Utc>,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sha2::{Digest, Sha256};
 
-/// What a demo run loaded.
-#[derive(Debug)]
-pub struct DemoSummary {
-    pub events: usize,
-    pub accepted: usize,
-    pub duplicates: usize,
-    pub recompute: RecomputeOutcome,
-}
-
-/// Orders per shop per day in the demo marketplace.
-const ORDERS_PER_DAY: usize = 8;
-
-/// Registers the demo shops, ingests the marketplace through the API's validation and
-/// writer (so a second run with the same options stores nothing new), and recomputes
-/// every shop as of `end`. `now` is the clock that validation checks times against.
-pub async fn run(
-    pool: &PgPool,
-    policy: &Policy,
-    opts: &DemoOptions,
-    now: DateTime<Utc>,
-    progress: Option<&indicatif::ProgressBar>,
-) -> anyhow::Result<DemoSummary> {
-    for s in 0..opts.shops {
-        let (id, industry) = shop(s);
-        sqlx::query("INSERT INTO shops (shop_id, name, industry) VALUES ($1, $2, $3) ON CONFLICT (shop_id) DO NOTHING")
-            .bind(id)
-            .bind(format!("Demo shop {s}"))
-            .bind(industry)
-            .execute(pool)
-            .await?;
-    }
-    let items = generate(opts.shops, opts.days, ORDERS_PER_DAY, opts.seed, opts.end);
-    let (mut accepted, mut duplicates) = (0, 0);
-    if let Some(bar) = progress {
-        bar.set_length(items.len() as u64);
-    }
-    for chunk in items.chunks(5000) {
-        let events: Vec<_> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, v)| {
-                validate(i, v, now).map_err(|e| anyhow::anyhow!("demo event invalid: {e:?}"))
-            })
-            .collect::<Result<_, _>>()?;
-        let out = write_batch(pool, &events, &crate::db::retry::RetryPolicy::default()).await?;
-        accepted += out.accepted;
-        duplicates += out.duplicates;
-        if let Some(bar) = progress {
-            bar.inc(chunk.len() as u64);
+    /// The events of some options, as NDJSON, hashed: the generator's output for given
+    /// options never changes (re-runs must be duplicates, and the demo snapshot rests
+    /// on it). Three shops over October's holiday week to a mid-day end, so the cut at
+    /// `end` and the doubled week are both in it.
+    #[test]
+    fn the_marketplace_of_given_options_never_changes() {
+        let end: DateTime<Utc> = "2026-10-05T09:30:00Z".parse().unwrap();
+        let mut h = Sha256::new();
+        let mut n = 0;
+        for e in generate(3, 9, super::super::ORDERS_PER_DAY, 7, end) {
+            h.update(serde_json::to_vec(&e).unwrap());
+            h.update(b"\n");
+            n += 1;
         }
+        assert_eq!(
+            (n, hex::encode(h.finalize()).as_str()),
+            (
+                1303,
+                "31d40fa41628e4c2bce44ee80d4af679d63216f4c2c1782e791f30449477b937"
+            )
+        );
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    if accepted > 0 {
-        // Planner statistics for what was just loaded: autovacuum would gather them
-        // later, but the recompute runs now, and on tables it believes empty it picks
-        // nested loops (the chat query took 750 ms instead of 17 ms on the default demo;
-        // EXPLAIN ANALYZE in BENCHMARKS.md). ANALYZE samples, so it stays cheap at size.
-        sqlx::query("ANALYZE").execute(pool).await?;
-    }
-    let recompute = recompute(pool, policy, now, opts.end, None, &Stop::never()).await?;
-    Ok(DemoSummary {
-        events: items.len(),
-        accepted,
-        duplicates,
-        recompute,
-    })
 }

@@ -1,0 +1,163 @@
+//! The write path at scale: queued orders and conversations folded in bounded chunks,
+//! and the demo marketplace streamed into the store with the fold keeping pace.
+
+use shopscore::demo::{load, LoadOptions, Marketplace};
+use shopscore::ingest::{fold_queued_by, Folded};
+
+use crate::helpers::{ShopEvents, TestApp};
+
+async fn queued(app: &TestApp) -> (i64, i64) {
+    sqlx::query_as(
+        "SELECT (SELECT count(*) FROM orders_to_fold), (SELECT count(*) FROM conversations_to_fold)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap()
+}
+
+/// Three batches, each queueing its orders and conversations; a fold in chunks of one
+/// entity takes one batch per chunk (a batch is never split, so the first chunk takes
+/// both of A's orders), and the rows come out as one fold of everything would make them.
+#[tokio::test]
+async fn a_fold_in_chunks_takes_whole_batches_and_folds_every_order() {
+    let app = TestApp::spawn().await;
+    let s = ShopEvents("fold-shop");
+    let t = |h: u32| format!("2026-10-01T{h:02}:00:00+08:00");
+    app.post_ok(vec![
+        s.created("o-1", "b-1", 1000, &t(1)),
+        s.created("o-2", "b-2", 2000, &t(2)),
+        s.message("m-1", "c-1", "buyer", &t(1)),
+    ])
+    .await;
+    app.post_ok(vec![
+        s.paid("o-1", &t(3)),
+        s.created("o-3", "b-3", 3000, &t(3)),
+    ])
+    .await;
+    app.post_ok(vec![
+        s.shipped("o-2", &t(4)),
+        s.message("m-2", "c-1", "agent", &t(2)),
+    ])
+    .await;
+    assert_eq!(queued(&app).await, (3, 2));
+
+    let folded = fold_queued_by(&app.pool, 1).await.unwrap();
+    // A: o-1, o-2; B: o-1, o-3; C: o-2. Conversations: c-1 twice.
+    assert_eq!(
+        folded,
+        Folded {
+            orders: 5,
+            conversations: 2
+        }
+    );
+    assert_eq!(queued(&app).await, (0, 0));
+    let rows: Vec<(String, i64, bool, bool)> = sqlx::query_as(
+        "SELECT order_id, amount_cents, paid_at IS NOT NULL, shipped_at IS NOT NULL
+         FROM orders ORDER BY order_id",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("o-1".into(), 1000, true, false),
+            ("o-2".into(), 2000, false, true),
+            ("o-3".into(), 3000, false, false),
+        ]
+    );
+    let (first_response,): (chrono::DateTime<chrono::Utc>,) =
+        sqlx::query_as("SELECT first_human_at FROM conversations WHERE conversation_id = 'c-1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        first_response,
+        t(2).parse::<chrono::DateTime<chrono::Utc>>().unwrap()
+    );
+    // Nothing queued: a fold finds nothing to do.
+    assert_eq!(
+        fold_queued_by(&app.pool, 1).await.unwrap(),
+        Folded::default()
+    );
+}
+
+/// A fold takes what was queued when it started: batches queued after its start wait for
+/// the next one (so a fold under a steady stream of ingest ends).
+#[tokio::test]
+async fn a_fold_leaves_what_is_queued_after_it_starts() {
+    let app = TestApp::spawn().await;
+    let s = ShopEvents("late-shop");
+    let at = "2026-10-01T10:00:00+08:00";
+    app.post_ok(vec![s.created("o-1", "b-1", 1000, at)]).await;
+    // Holding the fold lock, so the fold has read where the queue ends and waits.
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(shopscore::ingest::fold::FOLD_LOCK)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let pool = app.pool.clone();
+    let fold = tokio::spawn(async move { fold_queued_by(&pool, 1).await });
+    crate::helpers::eventually(10, "the fold waits for its lock", || async {
+        crate::helpers::advisory_waiters(&app.pool).await == 1
+    })
+    .await;
+    app.post_ok(vec![s.created("o-2", "b-2", 2000, at)]).await;
+    holder.rollback().await.unwrap();
+    let folded = fold.await.unwrap().unwrap();
+    assert_eq!(folded.orders, 1);
+    assert_eq!(queued(&app).await, (1, 0));
+}
+
+/// `demo::load` streams a marketplace through the batch writer, several batches at once,
+/// folding as it goes: it stores exactly what the generator makes, and leaves nothing
+/// queued for the first recompute.
+#[tokio::test]
+async fn the_demo_load_stores_every_event_and_leaves_nothing_to_fold() {
+    let app = TestApp::spawn().await;
+    let end: chrono::DateTime<chrono::Utc> = "2026-10-05T09:30:00Z".parse().unwrap();
+    let market = Marketplace {
+        shops: 4,
+        days: 6,
+        orders_per_day: 3,
+        seed: 5,
+        end,
+    };
+    let expected = market.events().count();
+    let opts = LoadOptions {
+        batch: 97,
+        writers: 3,
+        fold_every: 2,
+    };
+    shopscore::demo::register_shops(&app.pool, market.shops)
+        .await
+        .unwrap();
+    let loaded = load(&app.pool, &market, end, &opts, None).await.unwrap();
+    assert_eq!(
+        (loaded.events, loaded.accepted, loaded.duplicates),
+        (expected, expected, 0)
+    );
+    assert_eq!(queued(&app).await, (0, 0));
+    let (events, orders, distinct_orders): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM orders),
+                (SELECT count(DISTINCT (shop_id, order_id)) FROM order_events)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(events as usize, expected);
+    assert_eq!(orders, distinct_orders);
+    assert!(orders > 0);
+    assert!(loaded.folded.orders >= orders as u64, "{loaded:?}");
+    let shops: Vec<(String, String)> =
+        sqlx::query_as("SELECT shop_id, industry FROM shops ORDER BY shop_id")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(shops.len(), 4);
+    assert_eq!(shops[1], ("demo-shop-001".into(), "food".into()));
+    // Again: every event a duplicate, nothing new.
+    let again = load(&app.pool, &market, end, &opts, None).await.unwrap();
+    assert_eq!((again.accepted, again.duplicates), (0, expected));
+}
