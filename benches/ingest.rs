@@ -298,23 +298,16 @@ async fn main() -> anyhow::Result<()> {
     println!("| producers | events/s | × COPY | p50 | p99 | non-200 |");
     println!("|---|---|---|---|---|---|");
     for &p in &a.producers {
-        let server = Server::fresh(db).await?;
-        let run = post_all(&server, &bodies, p).await;
-        let rate = items.len() as f64 / run.seconds;
-        println!(
-            "| {p} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
-            rate / copy,
-            run.percentile(0.5).as_secs_f64() * 1e3,
-            run.percentile(0.99).as_secs_f64() * 1e3,
-            run.failures.len()
-        );
-        for f in run.failures.iter().take(3) {
-            println!("    failure: {f}");
-        }
-        if a.verbose {
-            print_statement_times(&server).await;
-        }
-        server.stop().await;
+        phase(
+            db,
+            &bodies,
+            p,
+            items.len(),
+            copy,
+            &format!("{p}"),
+            a.verbose,
+        )
+        .await?;
     }
 
     if a.big_batches > 0 {
@@ -434,24 +427,40 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     println!("|---|---|---|---|---|---|---|");
     for &size in &a.batch_sizes {
         let bodies: Vec<Bytes> = items.chunks(size.max(1)).map(ndjson).collect();
-        let server = Server::fresh(db).await?;
-        let run = post_all(&server, &bodies, 4).await;
-        let rate = items.len() as f64 / run.seconds;
-        println!(
-            "| {size} | {} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
-            bodies.len(),
-            rate / copy,
-            run.percentile(0.5).as_secs_f64() * 1e3,
-            run.percentile(0.99).as_secs_f64() * 1e3,
-            run.failures.len()
-        );
-        for f in run.failures.iter().take(3) {
-            println!("    failure: {f}");
-        }
-        if a.verbose {
-            print_statement_times(&server).await;
-        }
-        server.stop().await;
+        let label = format!("{size} | {}", bodies.len());
+        phase(db, &bodies, 4, items.len(), copy, &label, a.verbose).await?;
     }
+    Ok(())
+}
+
+/// One phase on a fresh database and server: `producers` post `bodies` (`events` in
+/// all); prints a table row that starts with `label`: events/s, the ratio to `copy`,
+/// p50 and p99 of a request, non-200s (and the first three failures).
+async fn phase(
+    db: &str,
+    bodies: &[Bytes],
+    producers: usize,
+    events: usize,
+    copy: f64,
+    label: &str,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let server = Server::fresh(db).await?;
+    let run = post_all(&server, bodies, producers).await;
+    let rate = events as f64 / run.seconds;
+    println!(
+        "| {label} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
+        rate / copy,
+        run.percentile(0.5).as_secs_f64() * 1e3,
+        run.percentile(0.99).as_secs_f64() * 1e3,
+        run.failures.len()
+    );
+    for f in run.failures.iter().take(3) {
+        println!("    failure: {f}");
+    }
+    if verbose {
+        print_statement_times(&server).await;
+    }
+    server.stop().await;
     Ok(())
 }
