@@ -95,7 +95,7 @@ pub async fn load(
     let (tx, mut rx) = mpsc::channel::<Batch>(opts.writers.max(1));
     let generator = {
         let (market, size) = (*market, opts.batch.max(1));
-        tokio::task::spawn_blocking(move || generate(&market, now, size, &tx))
+        tokio::task::spawn_blocking(move || produce(&market, now, size, &tx))
     };
     let folder = Folder::spawn(pool.clone());
 
@@ -163,7 +163,7 @@ type Written = anyhow::Result<(usize, crate::ingest::IngestOutcome, u64)>;
 
 /// The generator's side: shop-days in order, validated, cut into batches of `size`.
 /// Stops quietly when the receiving side has gone (it reports its own error).
-fn generate(
+fn produce(
     market: &Marketplace,
     now: DateTime<Utc>,
     size: usize,

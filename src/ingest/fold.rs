@@ -76,9 +76,10 @@ pub async fn fold_queued_by(pool: &PgPool, chunk: i64) -> Result<Folded, sqlx::E
     let mut folded = Folded::default();
     loop {
         let mut tx = pool.begin().await?;
-        let (chunk, more) = fold_chunk(&mut tx, upto, chunk).await?;
+        take_fold_lock(&mut tx).await?;
+        let (rewritten, more) = fold_chunk(&mut tx, upto, chunk).await?;
         tx.commit().await?;
-        folded += chunk;
+        folded += rewritten;
         if !more {
             break;
         }
@@ -90,23 +91,19 @@ pub async fn fold_queued_by(pool: &PgPool, chunk: i64) -> Result<Folded, sqlx::E
 /// Folds every queued entity inside the caller's transaction (`rebuild`), still one
 /// bounded statement at a time; the lock is held until the transaction ends.
 pub async fn fold_queued_in(conn: &mut PgConnection) -> Result<Folded, sqlx::Error> {
+    take_fold_lock(conn).await?;
     let mut folded = Folded::default();
     loop {
-        let (chunk, more) = fold_chunk(conn, Upto::ALL, CHUNK_ENTITIES).await?;
-        folded += chunk;
+        let (rewritten, more) = fold_chunk(conn, Upto::ALL, CHUNK_ENTITIES).await?;
+        folded += rewritten;
         if !more {
             return Ok(folded);
         }
     }
 }
 
-/// One chunk of each queue (`chunk` entities), up to `upto`, under the fold lock: what
-/// it rewrote, and whether it took any queue row (so there may be more).
-async fn fold_chunk(
-    conn: &mut PgConnection,
-    upto: Upto,
-    chunk: i64,
-) -> Result<(Folded, bool), sqlx::Error> {
+/// Takes the fold lock for the rest of the transaction, and the memory its sorts need.
+async fn take_fold_lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(FOLD_LOCK)
         .execute(&mut *conn)
@@ -116,6 +113,17 @@ async fn fold_chunk(
     sqlx::query("SET LOCAL work_mem = '64MB'")
         .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// One chunk of each queue (`chunk` entities), up to `upto`, in a transaction that
+/// holds the fold lock: what it rewrote, and whether it took any queue row (so there
+/// may be more).
+async fn fold_chunk(
+    conn: &mut PgConnection,
+    upto: Upto,
+    chunk: i64,
+) -> Result<(Folded, bool), sqlx::Error> {
     let mut folded = Folded::default();
     let mut took = false;
     for (sql, last, n) in [
