@@ -5,7 +5,9 @@
 //! scoring its rows held up the other's next query: a 10 000-shop run had no query
 //! running for a third of its compute stage.) Each batch's figures and tier inputs are
 //! written into the run's transaction as soon as it completes, while later batches
-//! compute, rather than all at the end, when nothing else would run beside them.
+//! compute, rather than all at the end, when nothing else would run beside them. The
+//! targets' figures are then held in the run's transaction for the cards
+//! (`store::held`), not in memory: a run holds a few batches, whatever its size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,20 +41,20 @@ pub struct Run {
 
 /// Figures for `targets` and tier inputs for them and `tier_extra`, each batch's written
 /// in `tx` (`shop_figures`, `cs_tiers`; the month is not re-ranked here) as it
-/// completes; returns the figures, for the cards. A failing batch fails the run; the
-/// batches still running are then aborted (the `JoinSet` is dropped).
+/// completes, and the figures held for the cards (`store::held`, whose table `tx` has).
+/// A failing batch fails the run; the batches still running are then aborted (the
+/// `JoinSet` is dropped).
 pub async fn compute(
     run: Run,
     tx: &mut PgConnection,
     targets: &[&ShopInfo],
     tier_extra: &[&ShopInfo],
-) -> Result<HashMap<String, ShopFigures>, RecomputeError> {
+) -> Result<(), RecomputeError> {
     let run = Arc::new(run);
     let owned = |shops: &[&ShopInfo]| shops.iter().map(|s| (*s).clone()).collect::<Vec<_>>();
     let mut pending = (targets.chunks(BATCH).map(|b| (owned(b), true)))
         .chain(tier_extra.chunks(BATCH).map(|b| (owned(b), false)));
     let mut running = JoinSet::new();
-    let mut figures = HashMap::new();
     loop {
         while running.len() < CONCURRENT {
             let Some((shops, scored)) = pending.next() else {
@@ -67,17 +69,19 @@ pub async fn compute(
         if !done.figures.is_empty() {
             let shops: Vec<&ShopInfo> = done.shops.iter().collect();
             store::figures::store(tx, run.as_of, &shops, &done.figures).await?;
+            store::held::hold(tx, &done.shops, &done.held).await?;
         }
         store::tiers::write_inputs(tx, &run.policy, run.tier_month, &done.tier_rows).await?;
-        figures.extend(done.figures);
     }
-    Ok(figures)
+    Ok(())
 }
 
 /// What one batch computed.
 struct Done {
     shops: Vec<ShopInfo>,
     figures: HashMap<String, ShopFigures>,
+    /// The figures as `store::held` keeps them, one per shop.
+    held: Vec<String>,
     tier_rows: Vec<TierRow>,
 }
 
@@ -94,9 +98,14 @@ async fn batch(run: Arc<Run>, shops: Vec<ShopInfo>, scored: bool) -> Result<Done
     };
     let tier_rows =
         tiers::tier_inputs(&mut loader, policy, run.as_of, run.tier_month, &infos).await?;
+    let held = match scored {
+        true => store::held::serialise(&shops, &figures),
+        false => Vec::new(),
+    };
     Ok(Done {
         shops,
         figures,
+        held,
         tier_rows,
     })
 }

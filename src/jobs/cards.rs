@@ -1,92 +1,81 @@
-//! A run's scorecards, assembled and written chunk by chunk. Blocking threads assemble
-//! and serialise the next chunks (`scoring::assemble`, then JSON) while Postgres writes
-//! the one before, so this last phase of a run costs about the larger of the two, not
-//! their sum (at 10 000 shops, making the cards took 1.4 s of one core and writing them
-//! 0.5 s; the phase went from 2.1 s to 0.6 s, of which 0.54 s is spent writing).
+//! A run's scorecards, assembled and written chunk by chunk. Each chunk of held figures
+//! (`store::held`) is read with its tier cards, then a blocking thread assembles and
+//! serialises it (`scoring::assemble`, then JSON) while Postgres writes the chunk
+//! before, so this last phase of a run costs about the larger of the two, not their
+//! sum, and holds a few chunks at a time.
 
-use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use sqlx::PgConnection;
+use tokio::task::JoinHandle;
 
 use crate::policy::Policy;
-use crate::scoring::assemble::{assemble, CardHead, IndustryFigures, ShopFigures};
-use crate::scoring::card::CsTier;
-use crate::store::cards::{self, CardRows, CHUNK};
+use crate::scoring::assemble::{assemble, CardHead, IndustryFigures};
+use crate::store::cards::{self, CardRows};
+use crate::store::{held, tiers};
+use crate::time::Month;
 
-/// Everything the cards of a run are made of.
-pub struct CardInputs {
-    /// The targets, in run order: shop id and industry.
-    pub shops: Vec<(String, String)>,
-    pub figures: HashMap<String, ShopFigures>,
-    pub industry: IndustryFigures,
-    pub tiers: HashMap<String, CsTier>,
-    /// The cards' `computed_at`, formatted once for the run.
+/// What every card of a run shares.
+pub struct CardRun {
+    pub policy: Policy,
+    pub as_of: DateTime<Utc>,
+    /// The instant the run started: the cards' `computed_at`.
+    pub started_at: DateTime<Utc>,
+    /// `started_at` formatted once for the run.
     pub computed_at: String,
+    pub industry: IndustryFigures,
+    /// The month whose tier rows the cards show.
+    pub tier_month: Month,
 }
 
 /// Chunks being made at once, on blocking threads, while the writer writes the one
 /// before them.
 const MAKING: usize = 2;
 
-/// One chunk's share of the inputs: shop id, industry, figures and tier card.
-type Job = Vec<(String, String, ShopFigures, Option<CsTier>)>;
-
-/// Assembles every target's card and writes it in `tx`; the number written.
-pub async fn assemble_and_write(
-    tx: &mut PgConnection,
-    policy: &Policy,
-    as_of: DateTime<Utc>,
-    started_at: DateTime<Utc>,
-    inputs: CardInputs,
-) -> Result<usize, sqlx::Error> {
-    let CardInputs {
-        shops,
-        mut figures,
-        industry,
-        mut tiers,
-        computed_at,
-    } = inputs;
-    let jobs: Vec<Job> = (shops.chunks(CHUNK))
-        .map(|chunk| {
-            (chunk.iter().cloned())
-                .map(|(id, ind)| {
-                    let f = figures.remove(&id).expect("computed for every target");
-                    let t = tiers.remove(&id);
-                    (id, ind, f, t)
-                })
-                .collect()
-        })
-        .collect();
-    let shared = Arc::new((policy.clone(), industry, computed_at));
-    // `buffered` starts the next chunks as the writer asks for one: the chunk written
-    // and up to `MAKING` being made, in run order.
-    let mut made = futures_util::stream::iter(jobs)
-        .map(|job| {
-            let shared = Arc::clone(&shared);
-            tokio::task::spawn_blocking(move || {
-                let (policy, industry, computed_at) = &*shared;
-                let cards: Vec<_> = (job.into_iter())
-                    .map(|(shop_id, industry_name, f, tier)| {
+/// Assembles the card of every shop held in `tx` and writes it there; the number
+/// written.
+pub async fn assemble_and_write(tx: &mut PgConnection, run: CardRun) -> Result<usize, sqlx::Error> {
+    let run = Arc::new(run);
+    held::open(tx).await?;
+    let mut making: VecDeque<JoinHandle<CardRows>> = VecDeque::new();
+    let mut read_all = false;
+    let mut written = 0;
+    loop {
+        // Keep the next chunks being made while this one is written.
+        while !read_all && making.len() <= MAKING {
+            let chunk = held::next(tx).await?;
+            if chunk.is_empty() {
+                read_all = true;
+                break;
+            }
+            let ids: Vec<&str> = chunk.iter().map(|h| h.shop_id.as_str()).collect();
+            let mut tier_cards = tiers::cards(tx, run.tier_month, &ids).await?;
+            let run = Arc::clone(&run);
+            making.push_back(tokio::task::spawn_blocking(move || {
+                let cards: Vec<_> = (chunk.iter())
+                    .map(|h| {
                         let head = CardHead {
-                            shop_id: &shop_id,
-                            industry: &industry_name,
-                            as_of,
-                            computed_at,
+                            shop_id: &h.shop_id,
+                            industry: &h.industry,
+                            as_of: run.as_of,
+                            computed_at: &run.computed_at,
                         };
-                        assemble(policy, head, f, industry, tier)
+                        let tier = tier_cards.remove(&h.shop_id);
+                        assemble(&run.policy, head, h.figures(), &run.industry, tier)
                     })
                     .collect();
                 CardRows::of(&cards)
-            })
-        })
-        .buffered(MAKING + 1);
-    let mut written = 0;
-    while let Some(rows) = made.next().await {
-        let rows = rows.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-        cards::write(tx, as_of, started_at, policy, &rows).await?;
+            }));
+        }
+        let Some(next) = making.pop_front() else {
+            break;
+        };
+        let rows = next
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        cards::write(tx, run.as_of, run.started_at, &run.policy, &rows).await?;
         written += rows.len();
     }
     cards::notify(tx).await?;

@@ -7,12 +7,12 @@
 //!    windows, the closed periods of stars, programmes and tiers) loads the metric
 //!    families it needs with one query each (`metric::loader`), and `figures`,
 //!    `programs` and `tiers` compute from them; as each batch completes, its rolling
-//!    figures go to `shop_figures` and its tier inputs of the latest complete month to
-//!    `cs_tiers`;
+//!    figures go to `shop_figures` (and, whole, to the run's `store::held`) and its
+//!    tier inputs of the latest complete month to `cs_tiers`;
 //! 2. the whole month is re-ranked (`store::tiers`), and industry averages are taken
 //!    over `shop_figures` (`store::figures`);
-//! 3. scorecards are assembled (`scoring::assemble`) and written chunk by chunk
-//!    (`jobs::cards`), and the dirty marks read at the start cleared.
+//! 3. scorecards are assembled (`scoring::assemble`) from the held figures and written
+//!    chunk by chunk (`jobs::cards`), and the dirty marks read at the start cleared.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -21,7 +21,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use sqlx::PgPool;
 
 use super::batches;
-use super::cards::{self, CardInputs};
+use super::cards::{self, CardRun};
 pub use super::stop::Stop;
 use crate::policy::Policy;
 use crate::store;
@@ -89,6 +89,7 @@ pub async fn recompute(
         .await?;
     let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     let kept = store::figures::set_aside_later(&mut tx, &target_list, as_of).await?;
+    store::held::create(&mut tx).await?;
 
     let phase = Instant::now();
     let run = batches::Run {
@@ -98,7 +99,7 @@ pub async fn recompute(
         tier_month,
         stop: stop.clone(),
     };
-    let figures = batches::compute(run, &mut tx, &targets, &tier_extra).await?;
+    batches::compute(run, &mut tx, &targets, &tier_extra).await?;
     record_phase("compute", phase);
 
     let phase = Instant::now();
@@ -110,21 +111,19 @@ pub async fn recompute(
         .into_iter()
         .collect();
     let industry = store::figures::industries(&mut tx, &industries).await?;
-    let tier_cards = store::tiers::cards(&mut tx, tier_month, &targets).await?;
     if !kept.is_empty() {
         store::figures::restore_later(&mut tx).await?;
     }
 
-    let inputs = CardInputs {
-        shops: (targets.iter())
-            .map(|s| (s.shop_id.clone(), s.industry.clone()))
-            .collect(),
-        figures,
-        industry,
-        tiers: tier_cards,
+    let card_run = CardRun {
+        policy: policy.clone(),
+        as_of,
+        started_at,
         computed_at: format_time(started_at, tz),
+        industry,
+        tier_month,
     };
-    let written = cards::assemble_and_write(&mut tx, policy, as_of, started_at, inputs).await?;
+    let written = cards::assemble_and_write(&mut tx, card_run).await?;
     // A look-back scores the past, not the events behind a mark: the shops whose
     // current figures were set aside keep their marks.
     let scored: Vec<&str> = target_list

@@ -11,8 +11,9 @@ use super::{hints, stars};
 use crate::policy::Policy;
 use crate::time::format_time;
 
-/// Everything computed for one shop before industry figures are known.
-#[derive(Debug, Clone)]
+/// Everything computed for one shop before industry figures are known. (Serialisable:
+/// a run holds it in Postgres until its industries are known, `store::held`.)
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ShopFigures {
     pub credit: card::Credit,
     /// DSR description, service, logistics: the mean score (null without ratings) and
@@ -113,6 +114,42 @@ pub fn assemble(
 mod tests {
     use super::*;
     use crate::scoring::service::{measured, service_score};
+
+    /// A run holds figures as JSON until its cards (`store::held`): every `f64` must come
+    /// back as the same bits, or a card would differ from one made from memory. Values
+    /// whose shortest decimal form needs 17 digits, and the neighbours of a threshold.
+    #[test]
+    fn figures_survive_json_bit_for_bit() {
+        let p = Policy::default_policy();
+        let awkward = [
+            0.1 + 0.2,
+            1.0 / 3.0,
+            2.0f64.sqrt(),
+            f64::MIN_POSITIVE,
+            0.95f64.next_up(),
+        ];
+        for v in awkward {
+            let values = HashMap::from([("quality_refund_rate".to_string(), Some(v))]);
+            let f = ShopFigures {
+                credit: card::Credit {
+                    points: 7,
+                    level: crate::scoring::credit::level(7, &p.credit.levels).0,
+                    next_level_points: Some(4),
+                    positive_rate: Some(v),
+                    reviews_180d: card::ReviewCounts::default(),
+                },
+                dsr: [(Some(v), 3), (None, 0), (Some(4.0 + v), 1)],
+                service: service_score(&measured(&values), "toys", &p.service, 1e-9),
+                five_star_ok: false,
+                programs: IndexMap::new(),
+            };
+            let back: ShopFigures =
+                serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+            // `{:?}` prints the shortest form that reads back as the same bits.
+            assert_eq!(format!("{back:?}"), format!("{f:?}"), "{v}");
+            assert_eq!(back.dsr[0].0.map(f64::to_bits), Some(v.to_bits()));
+        }
+    }
 
     /// Shop x in `toys` with DSR service 4.0 over 5 ratings and a service score of 5
     /// (one metric, at best), among industry scores [5, 3, 4] (its own included) and

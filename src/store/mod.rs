@@ -5,6 +5,7 @@
 
 pub mod cards;
 pub mod figures;
+pub mod held;
 pub mod marks;
 pub mod shops;
 pub mod tiers;

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::shops::ShopInfo;
 use crate::domain::{Tier, TierReason, TierStatus};
 use crate::policy::Policy;
 use crate::scoring::card;
@@ -231,9 +230,8 @@ impl StoredTier {
 pub async fn cards(
     tx: &mut PgConnection,
     month: Month,
-    targets: &[&ShopInfo],
+    ids: &[&str],
 ) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
-    let ids: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     let rows: Vec<StoredTier> = sqlx::query_as(&format!(
         "SELECT {} FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
         StoredTier::COLUMNS
