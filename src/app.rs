@@ -34,15 +34,16 @@ pub struct AppState {
     pub latest: Arc<crate::cache::LatestCache<crate::etag::Tagged>>,
 }
 
-/// What bounds one `POST /v1/events`: body size, the shared memory budget, and how
-/// often a transaction that failed for a transient reason is run again.
+/// What bounds one `POST /v1/events`: body size, the shared memory budget, and the
+/// writer (statements at once, and how often one that failed for a transient reason is
+/// run again).
 #[derive(Debug)]
 pub struct IngestLimits {
     pub max_body: u64,
     pub budget: BodyBudget,
-    /// Transactions writing events at once.
-    pub writers: tokio::sync::Semaphore,
-    pub retry: RetryPolicy,
+    /// Writes the batches: at most `ingest_writers` statements at once, requests that
+    /// wait together written as one (`ingest::group`).
+    pub writer: crate::ingest::GroupWriter,
 }
 
 impl AppState {
@@ -55,6 +56,12 @@ impl AppState {
     }
 
     pub fn new(pool: PgPool, policy: Arc<Policy>, http: &HttpOpts) -> AppState {
+        let retry = RetryPolicy {
+            attempts: http.db_attempts,
+            ..RetryPolicy::default()
+        };
+        let writer =
+            crate::ingest::GroupWriter::new(pool.clone(), http.ingest_writers as usize, retry);
         AppState {
             pool,
             policy,
@@ -68,11 +75,7 @@ impl AppState {
                     http.ingest_budget_mb * 1024 * 1024,
                     Duration::from_secs(http.ingest_wait),
                 ),
-                writers: tokio::sync::Semaphore::new(http.ingest_writers as usize),
-                retry: RetryPolicy {
-                    attempts: http.db_attempts,
-                    ..RetryPolicy::default()
-                },
+                writer,
             }),
             shutting_down: Arc::new(AtomicBool::new(false)),
             clock: crate::clock::system(),

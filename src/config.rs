@@ -155,8 +155,8 @@ pub struct HttpOpts {
     /// Seconds an ingest request waits for room in the budget before 503.
     #[arg(long, env = "SHOPSCORE_INGEST_WAIT", default_value_t = 10)]
     pub ingest_wait: u64,
-    /// Ingest transactions run at once (others wait their turn after parsing): more
-    /// only make them wait on each other's row locks.
+    /// Ingest statements run at once (requests that wait for one meanwhile are written
+    /// together, `ingest::group`): more only make them wait on each other's row locks.
     #[arg(long, env = "SHOPSCORE_INGEST_WRITERS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub ingest_writers: u32,
     /// Attempts of a transaction that fails for a transient reason (deadlock,

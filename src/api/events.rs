@@ -162,8 +162,7 @@ pub async fn post_events(
         });
     }
     let started = std::time::Instant::now();
-    let _turn = limits.writers.acquire().await.expect("never closed");
-    match ingest::write_batch(&state.pool, &events, &limits.retry).await {
+    match limits.writer.write(events).await {
         Ok(outcome) => {
             metrics::counter!("shopscore_events_accepted_total").increment(outcome.accepted as u64);
             metrics::counter!("shopscore_events_duplicate_total").increment(outcome.duplicates as u64);

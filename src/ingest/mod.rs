@@ -4,8 +4,10 @@ pub mod body;
 pub mod budget;
 pub mod event;
 pub mod fold;
+pub mod group;
 pub mod writer;
 
 pub use event::{validate, Event, EventType, FieldError};
 pub use fold::{fold_queued, fold_queued_by, Folded};
+pub use group::GroupWriter;
 pub use writer::{write_batch, IngestOutcome, WriteError};

@@ -1,8 +1,9 @@
 //! The write path at scale: queued orders and conversations folded in bounded chunks,
-//! and the demo marketplace streamed into the store with the fold keeping pace.
+//! the demo marketplace streamed into the store with the fold keeping pace, and
+//! requests that wait for a writer together written as one statement.
 
 use shopscore::demo::{load, LoadOptions, Marketplace};
-use shopscore::ingest::{fold_queued_by, Folded};
+use shopscore::ingest::{fold_queued_by, Folded, GroupWriter, IngestOutcome, WriteError};
 
 use crate::helpers::{ShopEvents, TestApp};
 
@@ -160,4 +161,128 @@ async fn the_demo_load_stores_every_event_and_leaves_nothing_to_fold() {
     // Again: every event a duplicate, nothing new.
     let again = load(&app.pool, &market, end, &opts, None).await.unwrap();
     assert_eq!((again.accepted, again.duplicates), (0, expected));
+}
+
+/// The events of `items`, validated as the API does.
+fn events(items: &[serde_json::Value]) -> Vec<shopscore::ingest::Event> {
+    let now = chrono::Utc::now();
+    (items.iter().enumerate())
+        .map(|(i, v)| shopscore::ingest::validate(i, v, now).expect("valid"))
+        .collect()
+}
+
+/// Queues `items` behind the held writer slots and waits until it is queued, so the
+/// queue's order is the order of the calls.
+async fn queue(
+    w: &GroupWriter,
+    items: Vec<serde_json::Value>,
+) -> tokio::task::JoinHandle<Result<IngestOutcome, WriteError>> {
+    let before = w.waiting();
+    let w2 = w.clone();
+    let handle = tokio::spawn(async move { w2.write(events(&items)).await });
+    crate::helpers::eventually(5, "the request queued", || async { w.waiting() > before }).await;
+    handle
+}
+
+fn outcome(accepted: usize, duplicates: usize) -> IngestOutcome {
+    IngestOutcome {
+        accepted,
+        duplicates,
+    }
+}
+
+async fn stored(pool: &sqlx::PgPool) -> (Vec<String>, i64) {
+    let ids = sqlx::query_scalar("SELECT event_id FROM events ORDER BY event_id")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let marks = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    (ids, marks)
+}
+
+/// Group commit: three requests wait while every writer slot is busy; the two that
+/// hold together are written as one statement (one dirty mark, one `grouped`), each
+/// answered with its own counts; the one that repeats an id with other content is
+/// answered with its conflict and stores nothing.
+#[tokio::test]
+async fn requests_waiting_together_are_written_as_one_statement() {
+    let (pool, _db) = crate::helpers::fresh_pool().await;
+    let w = GroupWriter::new(pool.clone(), 1, Default::default());
+    let (a, b) = (ShopEvents("g-a"), ShopEvents("g-b"));
+    let t = "2026-10-01T10:00:00+08:00";
+    let held = w.hold_all().await;
+    let first = queue(&w, vec![a.created("a1", "x", 100, t), a.paid("a1", t)]).await;
+    let second = queue(
+        &w,
+        vec![
+            b.created("b1", "y", 100, t),
+            b.paid("b1", t),
+            b.created("b1", "y", 100, t),
+        ],
+    )
+    .await;
+    let clash = queue(
+        &w,
+        vec![a.created("a9", "x", 100, t), a.created("a9", "z", 100, t)],
+    )
+    .await;
+    assert_eq!(w.waiting(), 3);
+    drop(held);
+
+    assert_eq!(first.await.unwrap().unwrap(), outcome(2, 0));
+    assert_eq!(second.await.unwrap().unwrap(), outcome(2, 1));
+    match clash.await.unwrap() {
+        Err(WriteError::Conflict(c)) => assert_eq!((c.len(), c[0].index), (1, 1)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(w.grouped(), 1);
+    let ids = ["a1-c", "a1-p", "b1-c", "b1-p"].map(String::from).to_vec();
+    assert_eq!(stored(&pool).await, (ids, 1));
+}
+
+/// Requests that cannot go together are each written alone, in the order they came,
+/// with the answers `write_batch` gives: a resend of a stored event is a duplicate, a
+/// stored id with other content a conflict, and the same key in two waiting requests is
+/// stored once (the later request finds it stored).
+#[tokio::test]
+async fn requests_that_clash_are_written_one_by_one() {
+    let (pool, _db) = crate::helpers::fresh_pool().await;
+    let w = GroupWriter::new(pool.clone(), 1, Default::default());
+    let s = ShopEvents("g-s");
+    let t = "2026-10-01T10:00:00+08:00";
+    assert_eq!(
+        w.write(events(&[s.created("x", "b", 100, t)]))
+            .await
+            .unwrap(),
+        outcome(1, 0)
+    );
+
+    let held = w.hold_all().await;
+    let fresh = queue(
+        &w,
+        vec![s.created("n1", "b", 100, t), s.created("n2", "b", 100, t)],
+    )
+    .await;
+    let resend = queue(&w, vec![s.created("x", "b", 100, t), s.paid("x", t)]).await;
+    let other = queue(&w, vec![s.created("x", "other-buyer", 100, t)]).await;
+    let again = queue(&w, vec![s.created("n1", "b", 100, t)]).await;
+    drop(held);
+
+    assert_eq!(fresh.await.unwrap().unwrap(), outcome(2, 0));
+    assert_eq!(resend.await.unwrap().unwrap(), outcome(1, 1));
+    match other.await.unwrap() {
+        Err(WriteError::Conflict(c)) => assert_eq!((c.len(), c[0].index), (1, 0)),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(again.await.unwrap().unwrap(), outcome(0, 1));
+    assert_eq!(w.grouped(), 0);
+    let ids = ["n1-c", "n2-c", "x-c", "x-p"].map(String::from).to_vec();
+    // One mark for the first write, then one per request written alone (the conflict
+    // stored nothing; the duplicate-only request wrote no mark).
+    let marks = stored(&pool).await.1;
+    assert_eq!(stored(&pool).await.0, ids);
+    assert_eq!(marks, 3);
 }
