@@ -166,45 +166,19 @@ async fn copy_baseline(
     chunk: usize,
 ) -> anyhow::Result<f64> {
     let pool = fresh_database(db).await?;
-    sqlx::query(
-        "CREATE TABLE copy_baseline (
-             shop_id text COLLATE \"C\" NOT NULL, event_id text COLLATE \"C\" NOT NULL,
-             type text NOT NULL, occurred_at timestamptz NOT NULL, data jsonb NOT NULL,
-             content_hash bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
-             PRIMARY KEY (shop_id, event_id))",
-    )
-    .execute(&pool)
-    .await?;
-    let csv_of = |events: &[shopscore::ingest::Event]| -> anyhow::Result<Vec<u8>> {
-        let mut csv = Vec::with_capacity(events.len() * 256);
-        for e in events {
-            use std::io::Write;
-            writeln!(
-                csv,
-                "{},{},{},{},\"{}\",\\x{}",
-                e.shop_id,
-                e.event_id,
-                e.kind.as_str(),
-                e.occurred_at.to_rfc3339(),
-                e.data.get().replace('"', "\"\""),
-                hex::encode(e.content_hash)
-            )?;
-        }
-        Ok(csv)
-    };
-    let chunks = events
-        .chunks(chunk)
-        .map(csv_of)
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    common::create_copy_table(&pool).await?;
+    let chunks: Vec<Vec<u8>> = (events.chunks(chunk))
+        .map(|c| {
+            let mut csv = Vec::with_capacity(c.len() * 256);
+            c.iter().for_each(|e| common::csv_row(e, &mut csv));
+            csv
+        })
+        .collect();
     let mut conn = pool.acquire().await?;
     let t = Instant::now();
     let mut rows = 0;
     for csv in chunks {
-        let mut copy = conn
-            .copy_in_raw(
-                "COPY copy_baseline (shop_id, event_id, type, occurred_at, data, content_hash) FROM STDIN (FORMAT csv)",
-            )
-            .await?;
+        let mut copy = conn.copy_in_raw(common::COPY_IN).await?;
         copy.send(csv).await?;
         rows += copy.finish().await?;
     }

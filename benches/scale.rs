@@ -8,7 +8,9 @@
 //! 1. streams the demo marketplace (seed 1, ending now) into the store as `shopscore
 //!    demo` does (`demo::load`: the batch writer `POST /v1/events` uses, 5 000 events
 //!    per transaction, two at once, the queued orders and conversations folded as it
-//!    goes), then `VACUUM ANALYZE` (what autovacuum does in production);
+//!    goes), then `VACUUM ANALYZE` (what autovacuum does in production); baseline for
+//!    the load: the same stream, generated and validated alike, in one `COPY` into a
+//!    bare keyed table of another database;
 //! 2. baseline: one `GROUP BY shop_id, type` scan of every raw event (run twice; the
 //!    second, warm, is the base: the recomputes read warm tables too);
 //! 3. folds what the load left queued (nothing: the figure proves it), then `ANALYZE`s
@@ -218,6 +220,7 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
     shopscore::demo::register_shops(&pool, shops).await?;
     let loaded = shopscore::demo::load(&pool, &market, now, &Default::default(), None).await?;
     let n = loaded.events;
+    let load_time = t.elapsed();
     println!(
         "generated and loaded as `shopscore demo` does: {n} events in {:.1} s ({:.0} events/s; \
          {} orders and {} conversations folded on the way)",
@@ -225,6 +228,15 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
         n as f64 / secs(t.elapsed()),
         loaded.folded.orders,
         loaded.folded.conversations
+    );
+    // The same stream, generated and validated the same way, into a bare keyed table by
+    // one COPY: what the load costs beyond storing the rows.
+    let (copied, copy_rate) = common::copy_market(&format!("{DB}_copy"), &market, now).await?;
+    anyhow::ensure!(copied as usize == n, "COPY wrote {copied} of {n} events");
+    println!(
+        "baseline: the same events generated, validated and COPied into a bare keyed table: \
+         {copy_rate:.0} events/s; the load is {:.2} × that",
+        n as f64 / secs(load_time) / copy_rate
     );
     let t = Instant::now();
     sqlx::query("VACUUM ANALYZE").execute(&pool).await?;

@@ -114,3 +114,79 @@ pub fn numbers(args: &mut impl Iterator<Item = String>) -> Vec<usize> {
         .map(|p| p.parse().expect("a number"))
         .collect()
 }
+
+/// The bare table the COPY baselines write: keyed like `events`, nothing projected.
+pub async fn create_copy_table(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+    sqlx::query(
+        "CREATE TABLE copy_baseline (
+             shop_id text COLLATE \"C\" NOT NULL, event_id text COLLATE \"C\" NOT NULL,
+             type text NOT NULL, occurred_at timestamptz NOT NULL, data jsonb NOT NULL,
+             content_hash bytea NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (shop_id, event_id))",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The statement that takes `csv_row`'s rows.
+pub const COPY_IN: &str = "COPY copy_baseline (shop_id, event_id, type, occurred_at, data, \
+                           content_hash) FROM STDIN (FORMAT csv)";
+
+/// One event as a CSV row of `COPY_IN`, appended to `out`.
+pub fn csv_row(e: &shopscore::ingest::Event, out: &mut Vec<u8>) {
+    use std::io::Write;
+    writeln!(
+        out,
+        "{},{},{},{},\"{}\",\\x{}",
+        e.shop_id,
+        e.event_id,
+        e.kind.as_str(),
+        e.occurred_at.to_rfc3339(),
+        e.data.get().replace('"', "\"\""),
+        hex::encode(e.content_hash)
+    )
+    .expect("writing to a Vec");
+}
+
+/// The demo's `market` as `demo::load` takes it (generated on a blocking thread and
+/// validated), but written with one `COPY` into the bare table of a fresh database
+/// `db`: what a loader that projected nothing would cost. Events/s, over the whole
+/// stream including its generation, as the load is timed.
+pub async fn copy_market(
+    db: &str,
+    market: &shopscore::demo::Marketplace,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<(u64, f64)> {
+    let pool = fresh_database(db).await?;
+    create_copy_table(&pool).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let t = std::time::Instant::now();
+    let market = *market;
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut csv = Vec::with_capacity(8 << 20);
+        for (i, item) in market.events().enumerate() {
+            let e = shopscore::ingest::validate(i, &item, now).expect("the demo is valid");
+            csv_row(&e, &mut csv);
+            if csv.len() >= 4 << 20 {
+                let full = std::mem::replace(&mut csv, Vec::with_capacity(8 << 20));
+                if tx.blocking_send(full).is_err() {
+                    return;
+                }
+            }
+        }
+        let _ = tx.blocking_send(csv);
+    });
+    let mut conn = pool.acquire().await?;
+    let mut copy = conn.copy_in_raw(COPY_IN).await?;
+    while let Some(csv) = rx.recv().await {
+        copy.send(csv).await?;
+    }
+    let rows = copy.finish().await?;
+    let seconds = t.elapsed().as_secs_f64();
+    producer.await?;
+    drop(conn);
+    pool.close().await;
+    drop_database(db).await?;
+    Ok((rows, rows as f64 / seconds))
+}

@@ -30,7 +30,7 @@ use super::writer::{self, IngestOutcome, Prepared, WriteError};
 use crate::db::retry::RetryPolicy;
 
 /// Most events one statement takes from the queue: the largest batch the API takes.
-pub const MAX_EVENTS: usize = 10_000;
+const MAX_EVENTS: usize = super::body::MAX_BATCH;
 
 type Reply = oneshot::Sender<Result<IngestOutcome, WriteError>>;
 
@@ -83,19 +83,22 @@ impl GroupWriter {
     pub async fn write(&self, events: Vec<Event>) -> Result<IngestOutcome, WriteError> {
         let (reply, mut answer) = oneshot::channel();
         self.queue().push_back(Waiting { events, reply });
+        // A writer that goes away without answering has panicked.
+        let lost = |_| Err(WriteError::Db(sqlx::Error::WorkerCrashed));
         loop {
             tokio::select! {
                 // An answer wins over a slot that frees at the same moment.
                 biased;
-                answer = &mut answer => {
-                    return answer.unwrap_or_else(|_| Err(WriteError::Db(sqlx::Error::WorkerCrashed)));
-                }
+                answer = &mut answer => return answer.unwrap_or_else(lost),
                 slot = Arc::clone(&self.inner.writers).acquire_owned() => {
                     let slot = slot.expect("the semaphore is never closed");
                     let taken = self.take();
                     if taken.is_empty() {
-                        // Another request took this one along: its answer is coming.
-                        continue;
+                        // Nothing waits, this request included: a write under way has
+                        // it, and its answer is coming. (Not `continue`: a free slot
+                        // would make this loop spin until then.)
+                        drop(slot);
+                        return answer.await.unwrap_or_else(lost);
                     }
                     // Written in a task of its own: a caller that goes away (a client
                     // hanging up drops this future) must not cancel the other requests'

@@ -25,8 +25,9 @@ use crate::scoring::tiers::TierRow;
 use crate::store::{self, shops::ShopInfo};
 use crate::time::Month;
 
-/// Shops per batch: bounds memory and keeps each family query's `ANY($1)` list moderate.
-pub const BATCH: usize = 500;
+/// Shops per batch: bounds memory (three batches of the demo's 8 orders a day held ~70 MB
+/// each at 500) and keeps each family query's `ANY($1)` list moderate.
+pub const BATCH: usize = 250;
 /// Batches computed at once (each holds one pooled connection at a time).
 const CONCURRENT: usize = 3;
 

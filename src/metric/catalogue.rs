@@ -62,8 +62,8 @@ pub enum Plan {
 
 impl Family {
     /// Planning a family query for its parameters costs 1–5 ms, mostly estimating
-    /// `shop_id = ANY($1)` for each of a batch's 500 shops: a 10 000-shop run plans ~600
-    /// such queries, over a second of Postgres' time. The families whose query is one
+    /// `shop_id = ANY($1)` for each of a batch's shops: a 10 000-shop run plans over a
+    /// thousand such queries, seconds of Postgres' time. The families whose query is one
     /// range scan of a `(shop_id, time)` index get the same plan whatever the shops and
     /// window (checked with `EXPLAIN` under `plan_cache_mode = force_generic_plan`), so
     /// they are planned once. The others are not: a generic plan, which expects a
