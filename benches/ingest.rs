@@ -3,7 +3,7 @@
 //!
 //!     cargo bench --bench ingest -- [--events N] [--shops N] [--producers 1,4,8]
 //!                                   [--big-batches N] [--batch-sizes 100,1000,5000,10000]
-//!                                   [--order-events N] [--tiny]
+//!                                   [--size-producers 4] [--order-events N] [--tiny]
 //!
 //! What it does, each phase on a fresh database and a fresh `shopscore serve` process
 //! (the real binary, `--no-scheduler`, default settings but for the rate limit):
@@ -19,7 +19,7 @@
 //! 5. batch sizes: another workload, `--order-events` (200 000) events of few types over
 //!    `--shops` shops (each order created, paid, shipped and reviewed, with one buyer
 //!    chat message), in time order as a marketplace's stream sends them, posted by 4
-//!    producers in batches of each of `--batch-sizes`, each size on a fresh database
+//!    producers (`--size-producers`) in batches of each of `--batch-sizes`, each size on a fresh database
 //!    and server, against `COPY` of the same rows (median of three) in the same run.
 //!
 //! `--tiny` runs every phase on a few thousand events: CI uses it to prove the bench
@@ -44,6 +44,8 @@ struct Args {
     big_batches: usize,
     big_events: usize,
     batch_sizes: Vec<usize>,
+    /// Producers of the batch-size phase.
+    size_producers: usize,
     order_events: usize,
     /// Print where each transaction's time went (the server's per-statement histograms).
     verbose: bool,
@@ -57,6 +59,7 @@ fn args() -> Args {
         big_batches: 2,
         big_events: 10_000,
         batch_sizes: vec![100, 1_000, 5_000, 10_000],
+        size_producers: 4,
         order_events: 200_000,
         verbose: false,
     };
@@ -69,6 +72,7 @@ fn args() -> Args {
             "--big-batches" => a.big_batches = num(),
             "--producers" => a.producers = common::numbers(&mut it),
             "--batch-sizes" => a.batch_sizes = common::numbers(&mut it),
+            "--size-producers" => a.size_producers = num(),
             "--order-events" => a.order_events = num(),
             "--verbose" => a.verbose = true,
             "--tiny" => {
@@ -369,7 +373,7 @@ fn order_stream(n: usize, shops: usize, now: chrono::DateTime<chrono::Utc>) -> V
     out.into_iter().map(|(_, v)| v).collect()
 }
 
-/// Batch sizes: the few-types workload posted by 4 producers in batches of each size,
+/// Batch sizes: the few-types workload posted by `--size-producers` producers in batches of each size,
 /// against COPY of the same rows.
 async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
@@ -388,10 +392,11 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     println!();
     println!(
         "batch sizes: {} events of 5 types (orders created, paid, shipped, reviewed; one chat \
-         message each) over {} shops, in time order, 4 producers; baseline COPY {copy:.0} events/s \
+         message each) over {} shops, in time order, {} producers; baseline COPY {copy:.0} events/s \
          (median of {:.0}, {:.0}, {:.0})",
         items.len(),
         a.shops,
+        a.size_producers,
         copies[0],
         copies[1],
         copies[2]
@@ -402,7 +407,7 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     for &size in &a.batch_sizes {
         let bodies: Vec<Bytes> = items.chunks(size.max(1)).map(ndjson).collect();
         let label = format!("{size} | {}", bodies.len());
-        phase(db, &bodies, 4, items.len(), copy, &label, a.verbose).await?;
+        phase(db, &bodies, a.size_producers, items.len(), copy, &label, a.verbose).await?;
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! What the benches share: throwaway databases on `$DATABASE_URL`'s server, and the
-//! real `shopscore serve` binary (release, built by `cargo bench`) as a child process.
+//! real `shopscore serve` binary (release, built by `cargo bench`; or the one
+//! `SHOPSCORE_BENCH_BINARY` names, to compare builds) as a child process.
 
 #![allow(dead_code)] // each bench uses its own part
 
@@ -55,7 +56,11 @@ impl Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_shopscore"))
+        // `SHOPSCORE_BENCH_BINARY`: another build's server, to compare two builds on
+        // the same workload in the same run of the machine.
+        let binary = std::env::var("SHOPSCORE_BENCH_BINARY")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_shopscore").to_string());
+        let child = Command::new(binary)
             .args(["serve", "--no-scheduler"])
             .env("DATABASE_URL", &url)
             .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
