@@ -1,4 +1,5 @@
-//! `shopscore serve`: the API and the scheduler, with graceful shutdown on SIGTERM.
+//! `shopscore serve`: the API, the scheduler and the background fold of ingested
+//! orders and conversations, with graceful shutdown on SIGTERM.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -29,6 +30,13 @@ pub async fn serve(
         state.cache_subscribers(),
         shutdown.clone(),
     ));
+    let folder = tokio::spawn(
+        state
+            .ingest
+            .writer
+            .clone()
+            .fold_in_background(shutdown.clone()),
+    );
     let scheduler = (!opts.no_scheduler).then(|| {
         let scheduler = Scheduler {
             pool,
@@ -56,6 +64,7 @@ pub async fn serve(
         let _ = s.await;
     }
     let _ = caches.await;
+    let _ = folder.await;
     tracing::info!("stopped");
     Ok(())
 }

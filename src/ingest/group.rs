@@ -19,11 +19,12 @@
 //! own, so a client hanging up does not cancel the writes of the others taken with it.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use sqlx::PgPool;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, Notify, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 use super::event::Event;
 use super::writer::{self, IngestOutcome, Prepared, WriteError};
@@ -31,6 +32,10 @@ use crate::db::retry::RetryPolicy;
 
 /// Most events one statement takes from the queue: the largest batch the API takes.
 const MAX_EVENTS: usize = super::body::MAX_BATCH;
+
+/// Events stored between two background folds (`fold_in_background`): as often as the
+/// demo folds its load (8 batches of 5 000), each fold a few bounded chunks.
+pub const FOLD_AFTER_EVENTS: usize = 40_000;
 
 type Reply = oneshot::Sender<Result<IngestOutcome, WriteError>>;
 
@@ -54,6 +59,10 @@ struct Inner {
     queue: Mutex<VecDeque<Waiting>>,
     /// Statements that wrote more than one request.
     grouped: AtomicU64,
+    /// Events stored since the last background fold was asked for, and the threshold.
+    since_fold: AtomicUsize,
+    fold_after: usize,
+    fold_wanted: Notify,
 }
 
 impl std::fmt::Debug for GroupWriter {
@@ -74,7 +83,38 @@ impl GroupWriter {
                 writers: Arc::new(Semaphore::new(writers.max(1))),
                 queue: Mutex::new(VecDeque::new()),
                 grouped: AtomicU64::new(0),
+                since_fold: AtomicUsize::new(0),
+                fold_after: FOLD_AFTER_EVENTS,
+                fold_wanted: Notify::new(),
             }),
+        }
+    }
+
+    /// The same, asking for a background fold every `events` stored events (tests).
+    pub fn with_fold_after(pool: PgPool, writers: usize, events: usize) -> GroupWriter {
+        let mut w = GroupWriter::new(pool, writers, RetryPolicy::default());
+        Arc::get_mut(&mut w.inner)
+            .expect("not shared yet")
+            .fold_after = events.max(1);
+        w
+    }
+
+    /// Folds the queued orders and conversations (`ingest::fold`) each time this
+    /// writer has stored `FOLD_AFTER_EVENTS` more events, until `stop`: a backfill
+    /// through the API is folded as it arrives, in bounded chunks, instead of all at
+    /// once by the next recompute. (Every replica folds after its own writes; the fold
+    /// lock takes them one at a time, and each takes whatever is queued.) A fold that
+    /// fails is logged; the next one, or the next recompute, folds what it left.
+    pub async fn fold_in_background(self, stop: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = self.inner.fold_wanted.notified() => {}
+            }
+            match super::fold_queued(&self.inner.pool).await {
+                Ok(folded) => tracing::debug!(?folded, "background fold"),
+                Err(error) => tracing::warn!(%error, "background fold failed"),
+            }
         }
     }
 
@@ -164,7 +204,7 @@ impl Inner {
     async fn write_taken(&self, taken: Vec<Waiting>) {
         if let [one] = &taken[..] {
             let answer = writer::write_batch(&self.pool, &one.events, &self.retry).await;
-            return answer_all(taken, vec![answer]);
+            return self.answer_all(taken, vec![answer]);
         }
         let mut answers: Vec<Option<Result<IngestOutcome, WriteError>>> =
             taken.iter().map(|_| None).collect();
@@ -207,16 +247,23 @@ impl Inner {
             }
         }
         drop(prepared);
-        answer_all(
-            taken,
-            answers.into_iter().map(|a| a.expect("answered")).collect(),
-        );
+        let answers = answers.into_iter().map(|a| a.expect("answered")).collect();
+        self.answer_all(taken, answers);
     }
-}
 
-fn answer_all(taken: Vec<Waiting>, answers: Vec<Result<IngestOutcome, WriteError>>) {
-    for (w, answer) in taken.into_iter().zip(answers) {
-        // A caller that has gone away no longer listens.
-        let _ = w.reply.send(answer);
+    /// Answers each request, and asks for a background fold when enough was stored.
+    fn answer_all(&self, taken: Vec<Waiting>, answers: Vec<Result<IngestOutcome, WriteError>>) {
+        let stored: usize = (answers.iter().flatten()).map(|o| o.accepted).sum();
+        if stored > 0 {
+            let before = self.since_fold.fetch_add(stored, Ordering::Relaxed);
+            if before + stored >= self.fold_after {
+                self.since_fold.store(0, Ordering::Relaxed);
+                self.fold_wanted.notify_one();
+            }
+        }
+        for (w, answer) in taken.into_iter().zip(answers) {
+            // A caller that has gone away no longer listens.
+            let _ = w.reply.send(answer);
+        }
     }
 }

@@ -286,3 +286,55 @@ async fn requests_that_clash_are_written_one_by_one() {
     assert_eq!(stored(&pool).await.0, ids);
     assert_eq!(marks, 3);
 }
+
+/// A backfill through the API's writer is folded in the background as it arrives: below
+/// the threshold nothing is folded; once that many events are stored, the queued orders
+/// are folded without any recompute.
+#[tokio::test]
+async fn the_writer_folds_in_the_background_after_enough_events() {
+    let (pool, _db) = crate::helpers::fresh_pool().await;
+    let w = GroupWriter::with_fold_after(pool.clone(), 2, 4);
+    let stop = tokio_util::sync::CancellationToken::new();
+    let folder = tokio::spawn(w.clone().fold_in_background(stop.clone()));
+    let s = ShopEvents("bg-shop");
+    let t = |h: u32| format!("2026-10-01T{h:02}:00:00+08:00");
+    let first = vec![
+        s.created("o-1", "b-1", 1000, &t(1)),
+        s.paid("o-1", &t(2)),
+        s.created("o-2", "b-2", 500, &t(3)),
+    ];
+    assert_eq!(w.write(events(&first)).await.unwrap(), outcome(3, 0));
+    let counts = |pool: sqlx::PgPool| async move {
+        let c: (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM orders_to_fold), (SELECT count(*) FROM orders)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        c
+    };
+    // 3 of 4 events: no fold was asked for.
+    assert_eq!(counts(pool.clone()).await, (1, 0));
+
+    assert_eq!(
+        w.write(events(&[s.shipped("o-1", &t(4))])).await.unwrap(),
+        outcome(1, 0)
+    );
+    crate::helpers::eventually(10, "the background fold", || {
+        let pool = pool.clone();
+        async move { counts(pool).await == (0, 2) }
+    })
+    .await;
+    let rows: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT order_id, paid_at IS NOT NULL, shipped_at IS NOT NULL FROM orders ORDER BY order_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [("o-1".into(), true, true), ("o-2".into(), false, false)]
+    );
+    stop.cancel();
+    folder.await.unwrap();
+}
