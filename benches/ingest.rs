@@ -407,7 +407,16 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     for &size in &a.batch_sizes {
         let bodies: Vec<Bytes> = items.chunks(size.max(1)).map(ndjson).collect();
         let label = format!("{size} | {}", bodies.len());
-        phase(db, &bodies, a.size_producers, items.len(), copy, &label, a.verbose).await?;
+        phase(
+            db,
+            &bodies,
+            a.size_producers,
+            items.len(),
+            copy,
+            &label,
+            a.verbose,
+        )
+        .await?;
     }
     Ok(())
 }
