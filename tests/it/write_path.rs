@@ -338,3 +338,59 @@ async fn the_writer_folds_in_the_background_after_enough_events() {
     stop.cancel();
     folder.await.unwrap();
 }
+
+/// A run of more shops than one chunk of cards (1 000) holds its figures in the run's
+/// transaction and reads them back chunk by chunk: every shop gets exactly one card,
+/// and a card is the one a run of that shop alone makes (same `as_of`, so the same
+/// industry figures), computed time aside.
+#[tokio::test]
+async fn a_run_of_many_chunks_makes_the_cards_a_run_of_one_shop_makes() {
+    let app = TestApp::spawn().await;
+    let end: chrono::DateTime<chrono::Utc> = "2026-10-05T09:30:00Z".parse().unwrap();
+    let market = Marketplace {
+        shops: 1_100,
+        days: 1,
+        orders_per_day: 1,
+        seed: 3,
+        end,
+    };
+    shopscore::demo::register_shops(&app.pool, market.shops)
+        .await
+        .unwrap();
+    load(&app.pool, &market, end, &Default::default(), None)
+        .await
+        .unwrap();
+    let as_of = "2026-10-05T18:00:00+08:00";
+    let run = app.recompute(as_of).await;
+    assert_eq!(run["shops_scored"], 1_100, "{run}");
+    let (cards, shops): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT shop_id) FROM scorecards WHERE as_of = $1::timestamptz",
+    )
+    .bind(as_of)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((cards, shops), (1_100, 1_100));
+
+    let mut cards = Vec::new();
+    for shop in ["demo-shop-000", "demo-shop-777", "demo-shop-1099"] {
+        let whole = app.scorecard(shop).await;
+        let (status, alone) = app
+            .json(
+                axum::http::Method::POST,
+                "/v1/recompute",
+                Some(&app.ops),
+                Some(&serde_json::json!({"as_of": as_of, "shop_ids": [shop]})),
+            )
+            .await;
+        assert_eq!(status, 200, "{alone}");
+        let mut alone = app.scorecard(shop).await;
+        alone["computed_at"] = whole["computed_at"].clone();
+        assert_eq!(alone, whole, "{shop}");
+        cards.push(whole);
+    }
+    // Real figures, not empty cards: each shop has orders, so credit and DSR counts.
+    assert!(cards
+        .iter()
+        .all(|c| c["shop_id"].is_string() && c["credit"].is_object()));
+}
