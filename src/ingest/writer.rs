@@ -182,11 +182,11 @@ pub(super) fn prepare(events: &[Event]) -> Result<Prepared<'_>, WriteError> {
     let mut conflicts = Vec::new();
     let mut duplicates = 0;
     for (i, e) in events.iter().enumerate() {
-        match first_seen.get(&(e.shop_id.as_str(), e.event_id.as_str())) {
+        match first_seen.get(&key(e)) {
             Some(&j) if events[j].content_hash == e.content_hash => duplicates += 1,
             Some(_) => conflicts.push(Conflict::of(i, e)),
             None => {
-                first_seen.insert((&e.shop_id, &e.event_id), i);
+                first_seen.insert(key(e), i);
                 unique.push((i, e));
             }
         }
@@ -259,7 +259,7 @@ async fn stored_duplicates(
         .collect();
     let existing: Vec<&(usize, &Event)> = unique
         .iter()
-        .filter(|(_, e)| !new_keys.contains(&(e.shop_id.as_str(), e.event_id.as_str())))
+        .filter(|(_, e)| !new_keys.contains(&key(e)))
         .collect();
     let shops: Vec<&str> = existing.iter().map(|(_, e)| e.shop_id.as_str()).collect();
     let ids: Vec<&str> = existing.iter().map(|(_, e)| e.event_id.as_str()).collect();

@@ -2,7 +2,7 @@
 //! the demo marketplace streamed into the store with the fold keeping pace, and
 //! requests that wait for a writer together written as one statement.
 
-use shopscore::demo::{load, LoadOptions, Marketplace};
+use shopscore::demo::{load, LoadOptions, Loaded, Marketplace};
 use shopscore::ingest::{fold_queued_by, Folded, GroupWriter, IngestOutcome, WriteError};
 
 use crate::helpers::{ShopEvents, TestApp};
@@ -111,6 +111,17 @@ async fn a_fold_leaves_what_is_queued_after_it_starts() {
     assert_eq!(queued(&app).await, (1, 0));
 }
 
+/// What `shopscore demo` does before its recompute: registers the shops, then streams
+/// the marketplace in (ending at its `end`).
+async fn register_and_load(app: &TestApp, market: &Marketplace, opts: &LoadOptions) -> Loaded {
+    shopscore::demo::register_shops(&app.pool, market.shops)
+        .await
+        .unwrap();
+    load(&app.pool, market, market.end, opts, None)
+        .await
+        .unwrap()
+}
+
 /// `demo::load` streams a marketplace through the batch writer, several batches at once,
 /// folding as it goes: it stores exactly what the generator makes, and leaves nothing
 /// queued for the first recompute.
@@ -131,10 +142,7 @@ async fn the_demo_load_stores_every_event_and_leaves_nothing_to_fold() {
         writers: 3,
         fold_every: 2,
     };
-    shopscore::demo::register_shops(&app.pool, market.shops)
-        .await
-        .unwrap();
-    let loaded = load(&app.pool, &market, end, &opts, None).await.unwrap();
+    let loaded = register_and_load(&app, &market, &opts).await;
     assert_eq!(
         (loaded.events, loaded.accepted, loaded.duplicates),
         (expected, expected, 0)
@@ -354,12 +362,7 @@ async fn a_run_of_many_chunks_makes_the_cards_a_run_of_one_shop_makes() {
         seed: 3,
         end,
     };
-    shopscore::demo::register_shops(&app.pool, market.shops)
-        .await
-        .unwrap();
-    load(&app.pool, &market, end, &Default::default(), None)
-        .await
-        .unwrap();
+    register_and_load(&app, &market, &Default::default()).await;
     let as_of = "2026-10-05T18:00:00+08:00";
     let run = app.recompute(as_of).await;
     assert_eq!(run["shops_scored"], 1_100, "{run}");
