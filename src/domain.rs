@@ -258,6 +258,65 @@ pub fn id_message(max: usize) -> String {
     format!("must be 1-{max} characters from [A-Za-z0-9._:-]")
 }
 
+/// An industry code: lower-case words joined by underscores, like SPEC's list, 1–64
+/// characters from `[a-z0-9_]`. Valid by construction, as the ids are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize, ::sqlx::Type)]
+#[serde(transparent)]
+#[sqlx(transparent)]
+pub struct Industry(String);
+
+impl Industry {
+    pub const MAX: usize = 64;
+    /// What an industry code must be, for the client.
+    pub const RULE: &'static str = "1-64 characters from [a-z0-9_]";
+
+    pub fn parse(s: &str) -> Option<Industry> {
+        let valid = !s.is_empty()
+            && s.len() <= Self::MAX
+            && (s.bytes()).all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        valid.then(|| Industry(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Industry {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> ::serde::Deserialize<'de> for Industry {
+    fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+        Industry::parse(&text)
+            .ok_or_else(|| ::serde::de::Error::custom(format!("must be {}", Industry::RULE)))
+    }
+}
+
+/// A shop as a run scores it: its industry and the first event that makes it active.
+#[derive(Debug, Clone, ::sqlx::FromRow)]
+pub struct ShopInfo {
+    pub shop_id: String,
+    pub industry: String,
+    pub first_event_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ShopInfo {
+    /// Whether the shop had an event before `end` that is visible at `e` (SPEC §1: a
+    /// period counts only for shops active in it).
+    pub fn active_before(
+        &self,
+        end: chrono::DateTime<chrono::Utc>,
+        e: chrono::DateTime<chrono::Utc>,
+    ) -> bool {
+        self.first_event_at.is_some_and(|f| f < end && f <= e)
+    }
+}
+
 /// The values SPEC §2 allows in event fields, and refund reasons (also the policy's SLA
 /// keys).
 pub const CANCEL_INITIATORS: &[&str] = CancelInitiator::NAMES;
@@ -370,5 +429,27 @@ mod tests {
         }
         assert_eq!(Role::parse("merchant"), Some(Role::Merchant));
         assert_eq!(Tier::parse("platinum"), None);
+    }
+
+    #[test]
+    fn industry_codes() {
+        for ok in ["apparel", "home_3c", "a", &"x".repeat(64)] {
+            assert_eq!(
+                Industry::parse(ok).map(|i| i.to_string()),
+                Some(ok.to_string())
+            );
+        }
+        for bad in [
+            "",
+            "Apparel",
+            "home-goods",
+            "a b",
+            &"x".repeat(65),
+            "caf\u{e9}",
+        ] {
+            assert!(Industry::parse(bad).is_none(), "{bad:?}");
+        }
+        let e = serde_json::from_str::<Industry>("\"Home\"").unwrap_err();
+        assert!(e.to_string().contains("[a-z0-9_]"), "{e}");
     }
 }

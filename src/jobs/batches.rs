@@ -12,18 +12,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use tokio::task::JoinSet;
 
-use super::recompute::{RecomputeError, Stop};
+use super::stop::{RecomputeError, Stop};
 use super::{figures, tiers};
+use crate::domain::ShopInfo;
 use crate::metric::loader::Loader;
 use crate::policy::Policy;
 use crate::scoring::assemble::ShopFigures;
+use crate::scoring::periods::Periods;
 use crate::scoring::tiers::TierRow;
-use crate::store::{self, shops::ShopInfo};
-use crate::time::Month;
+use crate::store;
 
 /// Shops per batch: bounds memory (three batches of the demo's 8 orders a day held ~70 MB
 /// each at 500) and keeps each family query's `ANY($1)` list moderate.
@@ -35,8 +35,7 @@ const CONCURRENT: usize = 3;
 pub struct Run {
     pub pool: PgPool,
     pub policy: Policy,
-    pub as_of: DateTime<Utc>,
-    pub tier_month: Month,
+    pub periods: Periods,
     pub stop: Stop,
 }
 
@@ -69,10 +68,11 @@ pub async fn compute(
         let done = done.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))?;
         if !done.figures.is_empty() {
             let shops: Vec<&ShopInfo> = done.shops.iter().collect();
-            store::figures::store(tx, run.as_of, &shops, &done.figures).await?;
+            store::figures::store(tx, run.periods.as_of, &shops, &done.figures).await?;
             store::held::hold(tx, &done.shops, &done.held).await?;
         }
-        store::tiers::write_inputs(tx, &run.policy, run.tier_month, &done.tier_rows).await?;
+        store::tiers::write_inputs(tx, &run.policy, run.periods.tier.month, &done.tier_rows)
+            .await?;
     }
     Ok(())
 }
@@ -94,11 +94,10 @@ async fn batch(run: Arc<Run>, shops: Vec<ShopInfo>, scored: bool) -> Result<Done
     let mut loader = Loader::new(&run.pool, ids);
     let policy = &run.policy;
     let figures = match scored {
-        true => figures::shop_figures(&mut loader, policy, run.as_of, &infos).await?,
+        true => figures::shop_figures(&mut loader, policy, &run.periods, &infos).await?,
         false => HashMap::new(),
     };
-    let tier_rows =
-        tiers::tier_inputs(&mut loader, policy, run.as_of, run.tier_month, &infos).await?;
+    let tier_rows = tiers::tier_inputs(&mut loader, policy, &run.periods.tier, &infos).await?;
     let held = match scored {
         true => store::held::serialise(&shops, &figures),
         false => Vec::new(),

@@ -22,27 +22,16 @@ use sqlx::PgPool;
 
 use super::batches;
 use super::cards::{self, CardRun};
-pub use super::stop::Stop;
+pub use super::stop::{RecomputeError, Stop};
 use crate::policy::Policy;
+use crate::scoring::periods::Periods;
 use crate::store;
-use crate::time::{format_time, Month};
+use crate::time::format_time;
 
 pub use crate::store::shops::unknown as unknown_shops;
 
 /// Serialises recomputes (API, CLI and scheduler) across replicas.
 pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum RecomputeError {
-    #[error("unknown shops: {0:?}")]
-    UnknownShops(Vec<String>),
-    #[error("interrupted by shutdown and rolled back; the next run does it again")]
-    Interrupted,
-    #[error("ran longer than its limit of {0} s and was rolled back")]
-    TimedOut(u64),
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RecomputeOutcome {
@@ -75,7 +64,8 @@ pub async fn recompute(
 
     // The tier month, and which shops need tier inputs: the targets, plus any shop with
     // events before the month's end that has no row for it yet (first run of a month).
-    let tier_month = Month::of(as_of, tz).prev();
+    let periods = Periods::new(policy, as_of);
+    let tier_month = periods.tier.month;
     let have_rows = store::shops::with_tier_row(pool, tier_month).await?;
     let tier_extra = store::shops::needing_tier_row(&all, &targets, &have_rows, tier_month.end(tz));
 
@@ -95,8 +85,7 @@ pub async fn recompute(
     let run = batches::Run {
         pool: pool.clone(),
         policy: policy.clone(),
-        as_of,
-        tier_month,
+        periods,
         stop: stop.clone(),
     };
     batches::compute(run, &mut tx, &targets, &tier_extra).await?;

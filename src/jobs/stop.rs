@@ -1,8 +1,18 @@
-//! When a recompute gives up and rolls back.
+//! When a recompute gives up and rolls back, and how a run fails.
 
 use std::time::Instant;
 
-use super::recompute::RecomputeError;
+#[derive(Debug, thiserror::Error)]
+pub enum RecomputeError {
+    #[error("unknown shops: {0:?}")]
+    UnknownShops(Vec<String>),
+    #[error("interrupted by shutdown and rolled back; the next run does it again")]
+    Interrupted,
+    #[error("ran longer than its limit of {0} s and was rolled back")]
+    TimedOut(u64),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
 
 /// When a run gives up and rolls back: shutdown began, or its time limit passed. It
 /// is checked between batches of shops and before the commit, so a run stops within

@@ -1,11 +1,11 @@
 //! Turns one shop's entity rows into metric values (SPEC §3). Pure: no IO, no clock.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::catalogue::Metric;
+use super::catalogue::{Metric, NamedMetric};
 use super::presence;
 use super::{OrderRow, Scope, ShopData};
 use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Sender};
@@ -52,6 +52,19 @@ impl Measured {
             n: n as u64,
         }
     }
+}
+
+/// Each named metric of one shop in `scope`, by its policy name.
+pub fn measure_all<'m>(
+    named: impl IntoIterator<Item = &'m NamedMetric>,
+    d: &ShopData,
+    scope: Scope,
+    tz: Tz,
+) -> HashMap<String, Measured> {
+    named
+        .into_iter()
+        .map(|n| (n.name.clone(), measure(&n.metric, d, scope, tz)))
+        .collect()
 }
 
 fn secs(d: Duration) -> f64 {

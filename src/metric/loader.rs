@@ -4,12 +4,9 @@
 
 use std::collections::HashMap;
 
-use chrono_tz::Tz;
 use sqlx::PgPool;
 
-use super::catalogue::NamedMetric;
-use super::eval::{measure, Measured};
-use super::{families, load_into, Family, Metric, Scope, ScopeData, ShopData};
+use super::{families, load_into, Family, Metric, Scope, ScopeData};
 
 pub struct Loader<'a> {
     pub pool: &'a PgPool,
@@ -54,17 +51,4 @@ impl<'a> Loader<'a> {
             }
         }
     }
-}
-
-/// Each named metric of one shop in `scope`, by its policy name.
-pub fn measure_all<'m>(
-    named: impl IntoIterator<Item = &'m NamedMetric>,
-    d: &ShopData,
-    scope: Scope,
-    tz: Tz,
-) -> HashMap<String, Measured> {
-    named
-        .into_iter()
-        .map(|n| (n.name.clone(), measure(&n.metric, d, scope, tz)))
-        .collect()
 }

@@ -46,6 +46,10 @@ impl Scope {
             e: as_of,
         }
     }
+    /// Whether `t` falls in `[lo, hi)`.
+    pub fn contains(&self, t: DateTime<Utc>) -> bool {
+        self.lo <= t && t < self.hi
+    }
     /// A closed period `[start, end)` evaluated at `e`.
     pub fn period(start: DateTime<Utc>, end: DateTime<Utc>, e: DateTime<Utc>) -> Scope {
         Scope {

@@ -32,15 +32,23 @@ pub enum PolicyError {
 mod compile;
 mod raw;
 
-/// The indicators scoring reads by name, and what reads them (SPEC §4.4, §4.6).
+/// The indicators scoring reads by name (SPEC §4.4, §4.6); a policy must have them.
+pub mod indicator {
+    pub const PRODUCT: &str = "product";
+    pub const CONSULTATION: &str = "consultation";
+    pub const AFTER_SALES: &str = "after_sales";
+    pub const LOGISTICS: &str = "logistics";
+}
+
+/// The indicators scoring reads by name, and what reads them.
 pub const INDICATORS_READ_BY_NAME: [(&str, &str); 4] = [
-    ("product", "the star dimension `quality`"),
+    (indicator::PRODUCT, "the star dimension `quality`"),
     (
-        "consultation",
+        indicator::CONSULTATION,
         "the star dimension `response` and the tier gate",
     ),
-    ("after_sales", "the star dimension `ability`"),
-    ("logistics", "the star dimension `performance`"),
+    (indicator::AFTER_SALES, "the star dimension `ability`"),
+    (indicator::LOGISTICS, "the star dimension `performance`"),
 ];
 
 pub use raw::{BestWorst, Grade, Level, Scale};

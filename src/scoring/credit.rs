@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 
+use super::card::{Credit, ReviewCounts};
+use crate::metric::Scope;
 use crate::policy::{CreditPolicy, Level};
 
 /// One order's counted review (its latest) with what credit needs of the order.
@@ -109,6 +111,33 @@ pub fn level(points: i64, levels: &[Level]) -> (LevelOut, Option<i64>) {
         }
     };
     (out, next)
+}
+
+/// A shop's credit (SPEC §4.1): points and level from every counted review, and the
+/// positive rate and review counts over those reviewed within `rate_window`.
+pub fn credit(counted: &[CountedReview], rate_window: Scope, p: &CreditPolicy, tz: Tz) -> Credit {
+    let mut counts = ReviewCounts::default();
+    for r in counted
+        .iter()
+        .filter(|r| rate_window.contains(r.reviewed_at))
+    {
+        match r.rating {
+            1 => counts.positive += 1,
+            0 => counts.neutral += 1,
+            -1 => counts.negative += 1,
+            _ => {}
+        }
+    }
+    let points = points(counted, p, tz);
+    let (level, next_level_points) = level(points, &p.levels);
+    let total = counts.positive + counts.neutral + counts.negative;
+    Credit {
+        points,
+        level,
+        next_level_points,
+        positive_rate: (total > 0).then(|| counts.positive as f64 / total as f64),
+        reviews_180d: counts,
+    }
 }
 
 #[cfg(test)]
@@ -240,5 +269,37 @@ mod tests {
             unknown,
         ];
         assert_eq!(points(&rs, &p, tz), 2);
+    }
+
+    #[test]
+    fn the_positive_rate_counts_only_reviews_in_its_window() {
+        let p = Policy::default_policy();
+        // Three buyers' orders reviewed 3 days after creation; the window holds the
+        // reviews of 10 and 20 November, not the one of 1 October.
+        let counted = [
+            review("o1", "b1", 1, "2026-11-07T10:00:00+08:00", 5000, None),
+            review("o2", "b2", 0, "2026-11-17T10:00:00+08:00", 5000, None),
+            review("o3", "b3", -1, "2026-09-28T10:00:00+08:00", 5000, None),
+        ];
+        let window = Scope::period(
+            t("2026-11-01T00:00:00+08:00"),
+            t("2026-12-01T00:00:00+08:00"),
+            t("2026-12-01T00:00:00+08:00"),
+        );
+        let c = credit(&counted, window, &p.credit, p.tz);
+        assert_eq!(
+            c.reviews_180d,
+            ReviewCounts {
+                positive: 1,
+                neutral: 1,
+                negative: 0
+            }
+        );
+        assert_eq!(c.positive_rate, Some(0.5));
+        // Points count every review, in the window or not: +1 + 0 − 1.
+        assert_eq!(c.points, points(&counted, &p.credit, p.tz));
+        assert_eq!(c.points, 0);
+        let none = credit(&counted[2..], window, &p.credit, p.tz);
+        assert_eq!(none.positive_rate, None);
     }
 }

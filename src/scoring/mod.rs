@@ -4,6 +4,7 @@ pub mod assemble;
 pub mod card;
 pub mod credit;
 pub mod hints;
+pub mod periods;
 pub mod programs;
 #[cfg(test)]
 mod props;

@@ -2,11 +2,119 @@
 
 use std::collections::HashMap;
 
-use super::card::{LateOrder, RuleResult};
-use crate::domain::ProgramStatus;
-use crate::metric::eval::Measured;
+use chrono_tz::Tz;
+use indexmap::IndexMap;
+
+use super::card::{self, LateOrder, RuleResult};
+use super::periods::ProgramPeriod;
+use crate::domain::{ProgramStatus, ShopInfo};
+use crate::metric::eval::{late_orders, measure_all, Measured};
+use crate::metric::{Metric, Scope, ShopData};
 use crate::policy::{Program, Rule};
 use crate::time::Month;
+
+/// A programme's rules for one shop in one scope.
+pub struct Rules {
+    pub results: Vec<RuleResult>,
+    /// Each rule metric's basis `n`, by its policy name.
+    pub basis: IndexMap<String, u64>,
+    pub failed: bool,
+}
+
+/// Measures and evaluates `p`'s rules on one shop's rows in `scope`.
+pub fn rules_in(p: &Program, d: &ShopData, scope: Scope, tz: Tz, eps: f64) -> Rules {
+    let values = measure_all(p.rules.iter().map(|r| &r.named), d, scope, tz);
+    let basis = (p.rules.iter())
+        .map(|r| (r.named.name.clone(), values[&r.named.name].n))
+        .collect();
+    let (results, failed) = evaluate_rules(&p.rules, &values, eps);
+    Rules {
+        results,
+        basis,
+        failed,
+    }
+}
+
+/// One shop's programme for its period (SPEC §4.5), before any failure chain.
+pub struct ShopProgram {
+    pub card: card::Program,
+    /// The period failed, is not exempt, and the programme escalates: the months
+    /// before it decide how long the chain of failures is (`chain_reaches`,
+    /// `escalate`).
+    pub chain_starts: bool,
+}
+
+/// `p` for one shop in `period` from its rows there: `None` when the shop had no event
+/// before the period's end that its evaluation sees (it is not in the programme yet).
+pub fn shop_program(
+    p: &Program,
+    period: &ProgramPeriod,
+    shop: &ShopInfo,
+    d: &ShopData,
+    tz: Tz,
+    eps: f64,
+) -> Option<ShopProgram> {
+    let scope = period.scope;
+    if !shop.active_before(scope.hi, scope.e) {
+        return None;
+    }
+    let rules = rules_in(p, d, scope, tz, eps);
+    let exempt = period.month.is_some_and(|m| exempt_in(p, shop, m, tz));
+    let status = status(period.in_progress, exempt, rules.failed);
+    let (penalty_cents, late_orders) = match &p.penalty {
+        Some(pen) => {
+            let Metric::LateShipments(hours) = pen.late_orders_of.metric else {
+                unreachable!("the policy's penalty metric is late_shipments (checked at load)")
+            };
+            let late: Vec<(String, i64)> = late_orders(d, hours, scope.e)
+                .into_iter()
+                .map(|o| (o.order_id.clone(), o.amount_cents.unwrap_or(0)))
+                .collect();
+            let (total, list) = penalties(&late, pen.percent, pen.cap_cents);
+            (Some(total), Some(list))
+        }
+        None => (None, None),
+    };
+    Some(ShopProgram {
+        chain_starts: rules.failed && !exempt && p.tracks_failures(),
+        card: card::Program {
+            period: period.label.clone(),
+            exempt_until: (status == ProgramStatus::Exempt)
+                .then(|| last_exempt(p, shop, tz).map(Month::label))
+                .flatten(),
+            status,
+            rules: rules.results,
+            basis: rules.basis,
+            consecutive_failures: p.tracks_failures().then_some(0),
+            penalty_cents,
+            late_orders,
+        },
+    })
+}
+
+/// Whether an earlier month `m` (evaluated as `scope`) can continue a shop's chain of
+/// failing months before its rules are read: the shop was active in it and not exempt.
+/// A chain stops at the first month that passes, is exempt, or precedes the shop.
+pub fn chain_reaches(p: &Program, shop: &ShopInfo, m: Month, scope: Scope, tz: Tz) -> bool {
+    shop.active_before(scope.hi, scope.e) && !exempt_in(p, shop, m, tz)
+}
+
+/// Records a chain of `n` failing months (the period's own included) on its card.
+pub fn escalate(card: &mut card::Program, p: &Program, n: u32) {
+    card.consecutive_failures = Some(n);
+    card.status = escalated_status(p, n);
+}
+
+/// The shop's last exempt month under `p` (SPEC §4.5: a new shop's first months).
+fn last_exempt(p: &Program, shop: &ShopInfo, tz: Tz) -> Option<Month> {
+    let first = shop.first_event_at.map(|t| Month::of(t, tz));
+    last_exempt_month(p.exempt_first_months, first)
+}
+
+/// Whether month `m` is one of the shop's exempt months under `p`.
+fn exempt_in(p: &Program, shop: &ShopInfo, m: Month, tz: Tz) -> bool {
+    last_exempt(p, shop, tz).is_some_and(|last| m.0 <= last.0)
+}
 
 /// Evaluates the rules in policy order. A null metric reports `pass: null` and does not
 /// fail. Returns the results and whether any rule failed.
@@ -162,5 +270,60 @@ mod tests {
         assert!(!failed);
         assert_eq!(rules[0].pass, Some(true));
         assert_eq!(rules[1].pass, None);
+    }
+
+    fn shop(first: &str) -> ShopInfo {
+        ShopInfo {
+            shop_id: "s1".into(),
+            industry: "apparel".into(),
+            first_event_at: Some(
+                chrono::DateTime::parse_from_rfc3339(first)
+                    .unwrap()
+                    .to_utc(),
+            ),
+        }
+    }
+
+    #[test]
+    fn a_shop_program_from_its_period_and_first_event() {
+        let p = Policy::default_policy();
+        let cs = &p.programs[0];
+        let as_of = chrono::DateTime::parse_from_rfc3339("2026-12-02T00:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let periods = crate::scoring::periods::Periods::new(&p, as_of);
+        let november = &periods.programs[0];
+        // No staffed hours at all: 0 h a day against 9 fails; no chats, no reply rate.
+        let none = ShopData::default();
+        let old = shop("2026-06-15T10:00:00+08:00");
+        let sp = shop_program(cs, november, &old, &none, p.tz, p.epsilon).unwrap();
+        assert_eq!(sp.card.status, ProgramStatus::Fail);
+        assert_eq!(sp.card.period, "2026-11");
+        assert_eq!(sp.card.rules[0].value, Some(0.0));
+        assert_eq!(sp.card.rules[1].pass, None);
+        assert_eq!(sp.card.basis["online_hours_avg(09:00,24:00)"], 30);
+        assert_eq!(sp.card.consecutive_failures, Some(0));
+        assert!(sp.chain_starts);
+        // First event in October: October, November, December are exempt.
+        let new = shop("2026-10-20T10:00:00+08:00");
+        let sp = shop_program(cs, november, &new, &none, p.tz, p.epsilon).unwrap();
+        assert_eq!(sp.card.status, ProgramStatus::Exempt);
+        assert_eq!(sp.card.exempt_until.as_deref(), Some("2026-12"));
+        assert!(!sp.chain_starts);
+        // First event after November: not in November's programme.
+        let later = shop("2026-12-01T00:00:00+08:00");
+        assert!(shop_program(cs, november, &later, &none, p.tz, p.epsilon).is_none());
+        // The chain of the June shop: exempt through August, so September is the
+        // earliest month that can fail.
+        let month = |m: u32| Month::new(2026, m);
+        let reaches = |m: u32| chain_reaches(cs, &old, month(m), november.earlier(month(m)), p.tz);
+        assert!(reaches(10) && reaches(9));
+        assert!(!reaches(8) && !reaches(5));
+        let mut card = sp.card;
+        escalate(&mut card, cs, 3);
+        assert_eq!(
+            (card.consecutive_failures, card.status.as_str()),
+            (Some(3), "blocked")
+        );
     }
 }

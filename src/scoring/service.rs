@@ -6,8 +6,9 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use super::card::{DsrDimension, Indicator, MetricScore, ServiceScore};
-use crate::metric::eval::Measured;
-use crate::policy::ServiceScorePolicy;
+use crate::metric::eval::{measure_all, Measured};
+use crate::metric::{Scope, ShopData};
+use crate::policy::{Policy, ServiceScorePolicy};
 
 /// `5 × clamp((worst − v) ÷ (worst − best), 0, 1)`.
 pub fn metric_score(v: f64, best: f64, worst: f64) -> f64 {
@@ -124,6 +125,22 @@ pub fn industry_comparison(
     (industry.mean(), beats)
 }
 
+/// The service score of one shop from its rows in `scope`.
+pub fn score_in(d: &ShopData, scope: Scope, industry: &str, policy: &Policy) -> ServiceScore {
+    let values = measure_all(policy.service.metrics(), d, scope, policy.tz);
+    service_score(&values, industry, &policy.service, policy.epsilon)
+}
+
+/// A shop's three DSR averages (SPEC §4.2: description, service, logistics) from the
+/// number of its capped ratings and their sums, each with that count: no average
+/// without ratings.
+pub fn dsr_averages(count: i64, sums: [i64; 3]) -> [(Option<f64>, i64); 3] {
+    match count {
+        n if n > 0 => sums.map(|s| (Some(s as f64 / n as f64), n)),
+        _ => [(None, 0); 3],
+    }
+}
+
 pub fn mean(xs: &[f64]) -> Option<f64> {
     (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
 }
@@ -199,5 +216,14 @@ mod tests {
             (Some(3.0), None)
         );
         assert_eq!(industry_comparison(None, &all, 1e-9), (None, None));
+    }
+
+    #[test]
+    fn dsr_averages_are_sums_over_the_capped_count() {
+        assert_eq!(
+            dsr_averages(4, [18, 20, 16]),
+            [(Some(4.5), 4), (Some(5.0), 4), (Some(4.0), 4)]
+        );
+        assert_eq!(dsr_averages(0, [0, 0, 0]), [(None, 0); 3]);
     }
 }

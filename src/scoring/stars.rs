@@ -1,7 +1,7 @@
 //! SPEC §4.4: service star level. Pure.
 
 use super::card::{ServiceScore, StarDimensions, StarLevel};
-use crate::policy::StarsPolicy;
+use crate::policy::{indicator, StarsPolicy};
 
 pub const UNSATISFACTORY: &str = "unsatisfactory";
 
@@ -17,6 +17,12 @@ pub fn grade(v: Option<f64>, p: &StarsPolicy, eps: f64) -> String {
     }
 }
 
+/// Whether one of the last complete months meets five stars' monthly condition (SPEC
+/// §4.4): the policy metric, evaluated over that month, at least the threshold.
+pub fn five_star_month_met(value: Option<f64>, p: &StarsPolicy, eps: f64) -> bool {
+    value.is_some_and(|v| v >= p.five_star_threshold - eps)
+}
+
 /// Stars from the service score; five stars also need no `unsatisfactory` dimension and
 /// `five_star_months_ok` (the policy metric met in each of the last complete months).
 pub fn star_level(
@@ -28,10 +34,10 @@ pub fn star_level(
 ) -> StarLevel {
     let ind = |name: &str| ss.indicators.get(name).and_then(|i| i.score);
     let dimensions = StarDimensions {
-        quality: grade(ind("product"), p, eps),
-        response: grade(ind("consultation"), p, eps),
-        ability: grade(ind("after_sales"), p, eps),
-        performance: grade(ind("logistics"), p, eps),
+        quality: grade(ind(indicator::PRODUCT), p, eps),
+        response: grade(ind(indicator::CONSULTATION), p, eps),
+        ability: grade(ind(indicator::AFTER_SALES), p, eps),
+        performance: grade(ind(indicator::LOGISTICS), p, eps),
         attitude: grade(dsr_service, p, eps),
     };
     let stars = ss.score.map(|s| {
@@ -92,5 +98,16 @@ mod tests {
             1e-9,
         );
         assert_eq!(star_level(&ss, None, true, st, 1e-9).stars, Some(1));
+    }
+
+    #[test]
+    fn a_five_star_month_needs_a_value_at_its_threshold() {
+        let p = Policy::default_policy();
+        let (s, eps) = (&p.stars, p.epsilon);
+        let at = s.five_star_threshold;
+        assert!(five_star_month_met(Some(at), s, eps));
+        assert!(five_star_month_met(Some(at - eps / 2.0), s, eps));
+        assert!(!five_star_month_met(Some(at - 2.0 * eps), s, eps));
+        assert!(!five_star_month_met(None, s, eps));
     }
 }

@@ -1,9 +1,11 @@
 //! SPEC §4.6: gold customer-service team eligibility, cohorts and ranking. Pure.
 
-use crate::domain::{Tier, TierReason, TierStatus};
 use std::collections::BTreeMap;
 
-use crate::policy::CsTierPolicy;
+use super::service;
+use crate::domain::{ShopInfo, Tier, TierReason, TierStatus};
+use crate::metric::{evaluate, Metric, Scope, ShopData};
+use crate::policy::{indicator, CsTierPolicy, Policy};
 
 /// A shop's figures for month M (the period evaluated at the first instant of M+1).
 #[derive(Debug, Clone, PartialEq)]
@@ -172,6 +174,53 @@ pub struct TierRow {
     pub scale: String,
     pub exclusion: Option<Exclusion>,
     pub cancel_reason: Option<TierReason>,
+}
+
+/// The metrics a tier row reads besides the service score's.
+pub const TIER_METRICS: [Metric; 4] = [
+    Metric::Orders,
+    Metric::IntegrityFlags,
+    Metric::SatisfactionRatings,
+    Metric::SatisfactionRate,
+];
+
+/// A shop's tier row for month M from its rows in M (`scope`, evaluated at M's end):
+/// its inputs, cohort scale and exclusion. What M+1 cancels is `cancel_reason`'s.
+pub fn tier_row(shop: &ShopInfo, d: &ShopData, scope: Scope, policy: &Policy) -> TierRow {
+    let v = |m: &Metric| evaluate(m, d, scope, policy.tz);
+    let count = |m: &Metric| v(m).unwrap_or(0.0) as i64;
+    let ss = service::score_in(d, scope, &shop.industry, policy);
+    let input = TierInput {
+        shop_id: shop.shop_id.clone(),
+        industry: shop.industry.clone(),
+        orders: count(&Metric::Orders),
+        integrity_flags: count(&Metric::IntegrityFlags),
+        ratings: count(&Metric::SatisfactionRatings),
+        satisfaction_rate: v(&Metric::SatisfactionRate),
+        service_score: ss.score,
+        consultation: (ss.indicators.get(indicator::CONSULTATION)).and_then(|i| i.score),
+    };
+    TierRow {
+        exclusion: eligibility(&input, &policy.cs_tier, policy.epsilon),
+        scale: policy.cs_tier.scale_for(input.orders).to_string(),
+        input,
+        cancel_reason: None,
+    }
+}
+
+/// The metrics `cancel_reason` reads.
+pub const CANCEL_METRICS: [Metric; 2] = [Metric::ConductVerifications, Metric::IntegrityFlags];
+
+/// What cancels a tier held for M, from the shop's rows in M+1 up to `as_of`: an
+/// integrity flag first, then a verified conduct complaint.
+pub fn cancel_reason(d: &ShopData) -> Option<TierReason> {
+    if d.integrity > 0 {
+        Some(TierReason::IntegrityFlag)
+    } else if d.verifications > 0 {
+        Some(TierReason::VerifiedComplaint)
+    } else {
+        None
+    }
 }
 
 /// SPEC §4.6: a stored shop's status for month M and its reason. A disqualified shop
@@ -358,5 +407,40 @@ mod tests {
         assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::ExcludedIndustry));
         i.integrity_flags = 1;
         assert_eq!(eligibility(&i, &p, 1e-9), Some(Exclusion::IntegrityFlag));
+    }
+
+    #[test]
+    fn a_tier_row_from_a_month_without_rows_has_too_few_ratings() {
+        let p = Policy::default_policy();
+        let m = crate::time::Month::new(2026, 11);
+        let (start, end) = (m.start(p.tz), m.end(p.tz));
+        let shop = ShopInfo {
+            shop_id: "s1".into(),
+            industry: "apparel".into(),
+            first_event_at: Some(start),
+        };
+        let row = tier_row(
+            &shop,
+            &ShopData::default(),
+            Scope::period(start, end, end),
+            &p,
+        );
+        assert_eq!((row.input.orders, row.input.ratings), (0, 0));
+        assert_eq!(row.input.satisfaction_rate, None);
+        assert_eq!(row.scale, "small");
+        assert_eq!(row.exclusion, Some(Exclusion::TooFewRatings));
+        assert_eq!(row.cancel_reason, None);
+    }
+
+    #[test]
+    fn an_integrity_flag_cancels_before_a_verified_complaint() {
+        let d = |integrity, verifications| ShopData {
+            integrity,
+            verifications,
+            ..ShopData::default()
+        };
+        assert_eq!(cancel_reason(&d(1, 1)), Some(TierReason::IntegrityFlag));
+        assert_eq!(cancel_reason(&d(0, 2)), Some(TierReason::VerifiedComplaint));
+        assert_eq!(cancel_reason(&d(0, 0)), None);
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
-use super::shops::ShopInfo;
+use crate::domain::ShopInfo;
 use crate::scoring::assemble::{IndustryFigures, ShopFigures};
 
 /// Writes the targets' figures as of `as_of`.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use sqlx::PgConnection;
 
-use super::shops::ShopInfo;
+use crate::domain::ShopInfo;
 use crate::scoring::assemble::ShopFigures;
 
 /// One target's figures as held: its id, industry, and figures as JSON text.

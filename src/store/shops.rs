@@ -7,19 +7,7 @@ use sqlx::PgPool;
 
 use crate::time::Month;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ShopInfo {
-    pub shop_id: String,
-    pub industry: String,
-    pub first_event_at: Option<DateTime<Utc>>,
-}
-
-impl ShopInfo {
-    /// Whether the shop had an event before `end` that is visible at `e`.
-    pub fn active_before(&self, end: DateTime<Utc>, e: DateTime<Utc>) -> bool {
-        self.first_event_at.is_some_and(|f| f < end && f <= e)
-    }
-}
+use crate::domain::ShopInfo;
 
 /// Every known shop, by id.
 pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
