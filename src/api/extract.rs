@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::domain::{valid_id, ShopId, ID_MAX};
+use crate::domain::{valid_id, Industry, ShopId, ID_MAX};
 use crate::error::ApiError;
 
 /// Longest query parameter value.
@@ -84,7 +84,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ShopPath {
 
 /// An `{industry}` path segment: a code outside `[a-z0-9_]{1,64}` names no industry.
 #[derive(Debug)]
-pub struct IndustryPath(pub String);
+pub struct IndustryPath(pub Industry);
 
 fn no_industry() -> ApiError {
     ApiError::NotFound(
@@ -97,10 +97,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IndustryPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let code = segment(parts, state, no_industry).await?;
-        if !super::shops::valid_industry(&code) {
-            return Err(no_industry());
-        }
-        Ok(IndustryPath(code))
+        Industry::parse(&code)
+            .map(IndustryPath)
+            .ok_or_else(no_industry)
     }
 }
 

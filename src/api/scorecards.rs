@@ -317,7 +317,7 @@ pub async fn get_benchmarks(
     Ok(etag::respond(
         &headers,
         &Benchmarks {
-            industry,
+            industry: industry.as_str().to_string(),
             as_of,
             shops: rows.len() as i64,
             service_score: Spread {

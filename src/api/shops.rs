@@ -13,7 +13,7 @@ use super::extract::{Query, ShopPath};
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::domain::{valid_id, ID_MAX};
+use crate::domain::{valid_id, Industry, ID_MAX};
 use crate::error::{ApiError, ErrorBody};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -52,14 +52,6 @@ const COLUMNS: &str = "shop_id, name, industry, platform, created_at,
 /// Longest shop name or platform, and key name.
 pub const TEXT_MAX: usize = 200;
 
-/// Industry codes: lower-case words joined by underscores, like SPEC's list.
-pub fn valid_industry(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-}
-
 /// Register a shop or change its name, industry or platform. Role: `ingest`.
 #[utoipa::path(
     put, path = "/v1/shops/{shop_id}", tag = "shops",
@@ -83,10 +75,9 @@ pub async fn put_shop(
             json!({"field": "shop_id", "message": "must be 1-64 characters from [A-Za-z0-9._:-]"}),
         );
     }
-    if !valid_industry(&update.industry) {
-        details.push(
-            json!({"field": "industry", "message": "must be 1-64 characters from [a-z0-9_]"}),
-        );
+    if Industry::parse(&update.industry).is_none() {
+        let message = format!("must be {}", Industry::RULE);
+        details.push(json!({"field": "industry", "message": message}));
     }
     for (field, v) in [("name", &update.name), ("platform", &update.platform)] {
         if let Some(message) = v.as_deref().and_then(|v| crate::text::problem(v, TEXT_MAX)) {

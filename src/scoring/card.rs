@@ -6,8 +6,6 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use super::credit::LevelOut;
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Scorecard {
     pub shop_id: String,
@@ -24,6 +22,14 @@ pub struct Scorecard {
     pub programs: IndexMap<String, Option<Program>>,
     pub cs_tier: Option<CsTier>,
     pub hints: Vec<Hint>,
+}
+
+/// A credit level: `index` 0 (tier `none`) to 20.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LevelOut {
+    pub index: u32,
+    pub tier: String,
+    pub rank: u8,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

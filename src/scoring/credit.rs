@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::card::{Credit, ReviewCounts};
+use super::card::{Credit, LevelOut, ReviewCounts};
 use crate::metric::Scope;
 use crate::policy::{CreditPolicy, Level};
 
@@ -81,14 +81,6 @@ pub fn points<'a>(reviews: &'a [CountedReview], p: &CreditPolicy, tz: Tz) -> i64
         .values()
         .map(|sum| (*sum).clamp(-p.monthly_cap, p.monthly_cap))
         .sum()
-}
-
-/// A credit level: `index` 0 (tier `none`) to 20.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct LevelOut {
-    pub index: u32,
-    pub tier: String,
-    pub rank: u8,
 }
 
 /// The level for `points`, and the points of the next level (`None` at the top).
