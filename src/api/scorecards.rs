@@ -13,6 +13,7 @@ use super::extract::{IndustryPath, Query, ShopPath};
 use super::{parse_as_of, parse_bound, List, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::domain::Tier;
 use crate::error::{ApiError, ErrorBody};
 use crate::etag;
 use crate::scoring::card::Scorecard;
@@ -90,7 +91,7 @@ pub struct HistoryItem {
     pub credit_points: i64,
     pub credit_level_index: i16,
     pub dsr: DsrScores,
-    pub cs_tier: Option<String>,
+    pub cs_tier: Option<Tier>,
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -99,6 +100,20 @@ pub struct Range {
     pub from: Option<String>,
     /// RFC 3339, or a date (`YYYY-MM-DD`: its local midnight); inclusive.
     pub to: Option<String>,
+}
+
+/// One snapshot's headline figures, as `get_history` reads them.
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    as_of: DateTime<Utc>,
+    service_score: Option<f64>,
+    stars: Option<i16>,
+    credit_points: i64,
+    credit_level_index: i16,
+    dsr_description: Option<f64>,
+    dsr_service: Option<f64>,
+    dsr_logistics: Option<f64>,
+    cs_tier: Option<Tier>,
 }
 
 /// Score time series, one item per snapshot, oldest first. Roles: `ops`, or the shop's `merchant`.
@@ -146,18 +161,7 @@ pub async fn get_history(
     if !exists {
         return Err(ApiError::shop_not_found());
     }
-    type Row = (
-        DateTime<Utc>,
-        Option<f64>,
-        Option<i16>,
-        i64,
-        i16,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<HistoryRow> = sqlx::query_as(
         "SELECT as_of, service_score, stars, credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier
          FROM scorecards WHERE shop_id = $1
            AND ($2::timestamptz IS NULL OR as_of >= $2) AND ($3::timestamptz IS NULL OR as_of <= $3)
@@ -175,24 +179,22 @@ pub async fn get_history(
     let mut keys = Vec::new();
     let items: Vec<HistoryItem> = rows
         .into_iter()
-        .map(
-            |(as_of, service_score, stars, credit_points, credit_level_index, a, b, c, cs_tier)| {
-                keys.push(as_of.timestamp_micros().to_string());
-                HistoryItem {
-                    as_of: format_time(as_of, tz),
-                    service_score,
-                    stars,
-                    credit_points,
-                    credit_level_index,
-                    dsr: DsrScores {
-                        description: a,
-                        service: b,
-                        logistics: c,
-                    },
-                    cs_tier,
-                }
-            },
-        )
+        .map(|r| {
+            keys.push(r.as_of.timestamp_micros().to_string());
+            HistoryItem {
+                as_of: format_time(r.as_of, tz),
+                service_score: r.service_score,
+                stars: r.stars,
+                credit_points: r.credit_points,
+                credit_level_index: r.credit_level_index,
+                dsr: DsrScores {
+                    description: r.dsr_description,
+                    service: r.dsr_service,
+                    logistics: r.dsr_logistics,
+                },
+                cs_tier: r.cs_tier,
+            }
+        })
         .collect();
     let list = List::page(items, limit, |_| String::new());
     let next_cursor = list

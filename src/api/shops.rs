@@ -242,7 +242,7 @@ struct ListRow {
     dsr_description: Option<f64>,
     dsr_service: Option<f64>,
     dsr_logistics: Option<f64>,
-    cs_tier: Option<String>,
+    cs_tier: Option<crate::domain::Tier>,
     missing: bool,
     key: f64,
 }
@@ -279,13 +279,14 @@ impl ListRow {
 }
 
 /// Shops with the headline figures of their latest scorecard, sorted and filtered for
-/// ranking. Role: `ops` (SPEC §5; a merchant finds its shops in `GET /v1/me`).
+/// ranking. Roles: `ops` (every shop), or a `merchant` key (the shops it is bound to,
+/// in the same shape: a merchant dashboard lists its own shops here).
 #[utoipa::path(
     get, path = "/v1/shops", tag = "shops",
     params(ShopFilter, Page),
     responses((status = 200, body = List<ShopListItem>), (status = 400, description = "unknown sort or order, a bound that is not a number, or a cursor of another sort", body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
-    security(("api_key" = ["ops"]))
+    security(("api_key" = ["ops", "merchant"]))
 )]
 pub async fn list_shops(
     State(state): State<AppState>,
@@ -293,7 +294,9 @@ pub async fn list_shops(
     Query(filter): Query<ShopFilter>,
     Query(page): Query<Page>,
 ) -> Result<Json<List<ShopListItem>>, ApiError> {
-    caller.require(&[Role::Ops])?;
+    caller.require(&[Role::Ops, Role::Merchant])?;
+    // A merchant's list is its own shops; ops (and admin) see every shop.
+    let own: Option<&[String]> = (caller.role == Role::Merchant).then_some(&caller.shops);
     let limit = page.limit()?;
     let sort = choice(
         "sort",
@@ -365,6 +368,7 @@ pub async fn list_shops(
              WHERE ($1::text IS NULL OR s.industry = $1)
                AND ($2::float8 IS NULL OR c.service_score >= $2)
                AND ($3::float8 IS NULL OR c.service_score <= $3)
+               AND ($8::text[] IS NULL OR s.shop_id = ANY($8))
          ) ranked
          WHERE ($6::text IS NULL OR {after})
          ORDER BY {order_by} LIMIT $7"
@@ -377,6 +381,7 @@ pub async fn list_shops(
         .bind(cursor.as_ref().map(|c| c.key))
         .bind(cursor.map(|c| c.shop_id))
         .bind(limit + 1)
+        .bind(own)
         .fetch_all(&state.pool)
         .await?;
     let more = rows.len() as i64 > limit;

@@ -53,7 +53,10 @@ pub const INDICATORS_READ_BY_NAME: [(&str, &str); 4] = [
 
 pub use raw::{BestWorst, Grade, Level, Scale};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+/// A rule's comparison, written as SPEC §4.5 writes it.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
 pub enum Op {
     #[serde(rename = ">=")]
     Ge,

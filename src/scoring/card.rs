@@ -2,6 +2,7 @@
 
 use crate::domain::{ProgramStatus, Tier, TierReason, TierStatus};
 use crate::metric::catalogue::Unit;
+use crate::policy::Op;
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -131,7 +132,7 @@ pub struct Program {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RuleResult {
     pub metric: String,
-    pub op: String,
+    pub op: Op,
     pub threshold: f64,
     pub value: Option<f64>,
     pub pass: Option<bool>,

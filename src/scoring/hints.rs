@@ -235,7 +235,7 @@ pub fn hints(
             // The policy's rule this result reports (a metric may have two: ≥ and ≤).
             let Some(rule) = rules
                 .iter()
-                .find(|q| q.named.name == r.metric && q.op.as_str() == r.op)
+                .find(|q| q.named.name == r.metric && q.op == r.op)
             else {
                 continue;
             };
@@ -348,10 +348,10 @@ mod tests {
         );
     }
 
-    fn rule(metric: &str, op: &str, threshold: f64, value: f64) -> RuleResult {
+    fn rule(metric: &str, op: Op, threshold: f64, value: f64) -> RuleResult {
         RuleResult {
             metric: metric.into(),
-            op: op.into(),
+            op,
             threshold,
             value: Some(value),
             pass: Some(false),
@@ -369,9 +369,9 @@ mod tests {
             status: ProgramStatus::parse(status),
             exempt_until: until.map(Into::into),
             rules: vec![
-                rule("offline_message_rate", "<=", 0.1, 0.12),
-                rule("bot_first_responses", "=", 0.0, 8.0),
-                rule("human_reply_rate(45)", ">=", 0.9, 0.45),
+                rule("offline_message_rate", Op::Le, 0.1, 0.12),
+                rule("bot_first_responses", Op::Eq, 0.0, 8.0),
+                rule("human_reply_rate(45)", Op::Ge, 0.9, 0.45),
             ],
             basis: Default::default(),
             consecutive_failures: None,
@@ -414,7 +414,7 @@ mod tests {
 
         let p = zh(p);
         let exempt = Program {
-            rules: vec![rule("online_hours_avg(09:00,24:00)", ">=", 9.0, 4.5)],
+            rules: vec![rule("online_hours_avg(09:00,24:00)", Op::Ge, 9.0, 4.5)],
             ..prog("exempt", Some("2026-12"))
         };
         let h = hints(&ss, "x", &[("cs_daily", &exempt)], &p);

@@ -133,7 +133,7 @@ pub fn evaluate_rules(
             failed |= pass == Some(false);
             RuleResult {
                 metric: r.named.name.clone(),
-                op: r.op.as_str().into(),
+                op: r.op,
                 threshold: r.threshold,
                 value,
                 pass,

@@ -1,4 +1,4 @@
-//! Issue 3: keys, roles, per-shop isolation, rate limits, secrets kept out of logs.
+//! SPEC §5 and §8: keys, roles, per-shop isolation, rate limits, secrets kept out of logs.
 
 use std::time::Duration;
 
@@ -55,85 +55,87 @@ async fn every_route_answers_every_role_as_spec_says() {
         "2026-10-01T10:00:00+08:00",
         json!({"order_id": "o1"}),
     );
-    let routes: Vec<(Method, String, Option<Value>, [u16; 6])> = vec![
-        // order: none, revoked, admin, ops, ingest, merchant (own shop)
-        (
-            Method::POST,
-            "/v1/events".into(),
-            Some(event),
-            [401, 401, 200, 403, 200, 403],
-        ),
+    // One request for every operation of the OpenAPI document, which is made from the
+    // router's route list: a route added without a request here fails below.
+    let allowed = "2026-11-01T00:00:00+08:00";
+    let requests: Vec<(Method, &str, String, Option<Value>)> = vec![
+        (Method::POST, "/v1/events", "/v1/events".into(), Some(event)),
         (
             Method::PUT,
+            "/v1/shops/{shop_id}",
             "/v1/shops/mine".into(),
             Some(json!({"industry": "apparel"})),
-            [401, 401, 200, 403, 200, 403],
         ),
         (
             Method::GET,
+            "/v1/shops/{shop_id}",
             "/v1/shops/mine".into(),
             None,
-            [401, 401, 200, 200, 403, 200],
         ),
-        (
-            Method::GET,
-            "/v1/shops".into(),
-            None,
-            [401, 401, 200, 200, 403, 403],
-        ),
+        (Method::GET, "/v1/shops", "/v1/shops".into(), None),
         (
             Method::POST,
+            "/v1/recompute",
             "/v1/recompute".into(),
-            Some(json!({"as_of": "2026-11-01T00:00:00+08:00", "shop_ids": ["mine"]})),
-            [401, 401, 200, 200, 403, 403],
+            Some(json!({"as_of": allowed, "shop_ids": ["mine"]})),
         ),
         (
             Method::GET,
+            "/v1/shops/{shop_id}/scorecard",
             "/v1/shops/mine/scorecard".into(),
             None,
-            [401, 401, 200, 200, 403, 200],
         ),
         (
             Method::GET,
+            "/v1/shops/{shop_id}/history",
             "/v1/shops/mine/history".into(),
             None,
-            [401, 401, 200, 200, 403, 200],
         ),
+        (Method::GET, "/v1/cs-tiers", "/v1/cs-tiers".into(), None),
         (
             Method::GET,
-            "/v1/cs-tiers".into(),
-            None,
-            [401, 401, 200, 200, 403, 403],
-        ),
-        (
-            Method::GET,
+            "/v1/industries/{industry}/benchmarks",
             "/v1/industries/apparel/benchmarks".into(),
             None,
-            [401, 401, 200, 200, 403, 200],
         ),
-        (
-            Method::GET,
-            "/v1/keys".into(),
-            None,
-            [401, 401, 200, 403, 403, 403],
-        ),
+        (Method::GET, "/v1/jobs", "/v1/jobs".into(), None),
+        (Method::GET, "/v1/me", "/v1/me".into(), None),
+        (Method::GET, "/v1/policy", "/v1/policy".into(), None),
+        (Method::GET, "/v1", "/v1".into(), None),
+        (Method::GET, "/v1/keys", "/v1/keys".into(), None),
         (
             Method::POST,
+            "/v1/keys",
             "/v1/keys".into(),
             Some(json!({"role": "ingest", "name": "x"})),
-            [401, 401, 200, 403, 403, 403],
         ),
         (
             Method::DELETE,
+            "/v1/keys/{id}",
             "/v1/keys/000000000000".into(),
             None,
-            [401, 401, 404, 403, 403, 403],
         ),
-        (Method::GET, "/healthz".into(), None, [200; 6]),
-        (Method::GET, "/readyz".into(), None, [200; 6]),
-        (Method::GET, "/metrics".into(), None, [200; 6]),
-        (Method::GET, "/openapi.yaml".into(), None, [200; 6]),
+        (Method::GET, "/healthz", "/healthz".into(), None),
+        (Method::GET, "/readyz", "/readyz".into(), None),
+        (Method::GET, "/metrics", "/metrics".into(), None),
+        (Method::GET, "/openapi.yaml", "/openapi.yaml".into(), None),
     ];
+    let doc = serde_json::to_value(shopscore::router::openapi()).unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.push((method.to_uppercase(), path.clone()));
+        }
+    }
+    let mut requested: Vec<(String, String)> = (requests.iter())
+        .map(|(m, t, _, _)| (m.to_string(), t.to_string()))
+        .collect();
+    documented.sort();
+    requested.sort();
+    assert_eq!(
+        requested, documented,
+        "one request per documented operation"
+    );
     let whos = [
         Who::None,
         Who::Revoked,
@@ -142,15 +144,36 @@ async fn every_route_answers_every_role_as_spec_says() {
         Who::Ingest,
         Who::MerchantOwn,
     ];
-    for (method, path, body, expected) in routes {
-        for (who, want) in whos.iter().zip(expected) {
-            let key = match who {
-                Who::None => None,
-                Who::Revoked => Some(revoked.as_str()),
-                Who::Admin => Some(app.admin.as_str()),
-                Who::Ops => Some(app.ops.as_str()),
-                Who::Ingest => Some(app.ingest.as_str()),
-                Who::MerchantOwn => Some(merchant.as_str()),
+    for (method, template, path, body) in requests {
+        // The roles the document gives the operation (none: open to everyone).
+        let op = &doc["paths"][template][method.as_str().to_lowercase()];
+        let roles: Option<Vec<String>> = op["security"].as_array().map(|s| {
+            (s.iter())
+                .flat_map(|req| req["api_key"].as_array().cloned().unwrap_or_default())
+                .map(|r| r.as_str().unwrap().to_string())
+                .collect()
+        });
+        // What an allowed caller gets: the key this test deletes does not exist.
+        let ok = if template == "/v1/keys/{id}" {
+            404
+        } else {
+            200
+        };
+        for who in whos {
+            let (key, role) = match who {
+                Who::None => (None, None),
+                Who::Revoked => (Some(revoked.as_str()), None),
+                Who::Admin => (Some(app.admin.as_str()), Some("admin")),
+                Who::Ops => (Some(app.ops.as_str()), Some("ops")),
+                Who::Ingest => (Some(app.ingest.as_str()), Some("ingest")),
+                Who::MerchantOwn => (Some(merchant.as_str()), Some("merchant")),
+            };
+            let want = match (&roles, role) {
+                (None, _) => 200,
+                (Some(_), None) => 401,
+                (Some(_), Some("admin")) => ok,
+                (Some(roles), Some(r)) if roles.iter().any(|x| x == r) => ok,
+                (Some(_), Some(_)) => 403,
             };
             let (status, b) = app.json(method.clone(), &path, key, body.as_ref()).await;
             assert_eq!(status, want, "{method} {path} as {who:?}: {b}");
@@ -162,6 +185,14 @@ async fn every_route_answers_every_role_as_spec_says() {
             }
         }
     }
+    // Spot checks of the document itself, against SPEC §5's table.
+    let roles_of = |m: &str, t: &str| doc["paths"][t][m]["security"][0]["api_key"].clone();
+    assert_eq!(roles_of("post", "/v1/events"), json!(["ingest"]));
+    assert_eq!(
+        roles_of("get", "/v1/shops/{shop_id}/scorecard"),
+        json!(["ops", "merchant"])
+    );
+    assert_eq!(roles_of("get", "/v1/shops"), json!(["ops", "merchant"]));
     // A garbled or unknown key is a 401 too.
     for bad in [
         "Bearer ssk_000000000000_nope",
@@ -528,4 +559,55 @@ async fn me_and_policy() {
             .0,
         403
     );
+}
+
+#[tokio::test]
+async fn a_merchant_lists_its_own_shops_in_the_shape_ops_see() {
+    let app = TestApp::spawn().await;
+    for (id, industry) in [("m-a", "apparel"), ("m-b", "food"), ("other", "apparel")] {
+        app.put_shop(id, industry).await;
+    }
+    app.recompute("2026-11-01T00:00:00+08:00").await;
+    let merchant = app.merchant(&["m-b", "m-a"]).await;
+    let ids = |body: &Value| -> Vec<String> {
+        (body["items"].as_array().unwrap().iter())
+            .map(|i| i["shop_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, mine) = app
+        .json(Method::GET, "/v1/shops", Some(&merchant), None)
+        .await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(ids(&mine), ["m-a", "m-b"]);
+    let (_, all) = app
+        .json(Method::GET, "/v1/shops", Some(&app.ops), None)
+        .await;
+    assert_eq!(ids(&all), ["m-a", "m-b", "other"]);
+    // The same item for the same shop, whoever asks.
+    assert_eq!(mine["items"][0], all["items"][0]);
+    // Filters and pages apply within the merchant's shops.
+    let (_, food) = app
+        .json(
+            Method::GET,
+            "/v1/shops?industry=food",
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&food), ["m-b"]);
+    let (_, first) = app
+        .json(Method::GET, "/v1/shops?limit=1", Some(&merchant), None)
+        .await;
+    assert_eq!(ids(&first), ["m-a"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let (_, second) = app
+        .json(
+            Method::GET,
+            &format!("/v1/shops?limit=1&cursor={cursor}"),
+            Some(&merchant),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&second), ["m-b"]);
+    assert!(second["next_cursor"].is_null(), "{second}");
 }
