@@ -107,4 +107,7 @@ impl crate::auth::AuthState for AppState {
     fn rate_limit(&self) -> &RateLimit {
         &self.rate_limit
     }
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
 }

@@ -196,6 +196,7 @@ pub async fn authenticate(
     pool: &PgPool,
     keys: &KeyCache,
     header: Option<&str>,
+    now: DateTime<Utc>,
 ) -> Result<Caller, ApiError> {
     let key = header
         .and_then(|h| {
@@ -215,13 +216,13 @@ pub async fn authenticate(
     if !matches {
         return Err(ApiError::Unauthorized);
     }
-    let now = Utc::now();
     let stale = known
         .last_used_at
         .is_none_or(|t| now - t > chrono::Duration::seconds(60));
     if stale {
-        sqlx::query("UPDATE api_keys SET last_used_at = now() WHERE id = $1")
+        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
             .bind(id)
+            .bind(now)
             .execute(pool)
             .await?;
         known.last_used_at = Some(now);
@@ -271,6 +272,8 @@ pub trait AuthState {
     fn pool(&self) -> &PgPool;
     fn keys(&self) -> &KeyCache;
     fn rate_limit(&self) -> &RateLimit;
+    /// The service's clock (a key's last use is recorded by it).
+    fn now(&self) -> DateTime<Utc>;
 }
 
 impl<S: AuthState + Send + Sync> FromRequestParts<S> for Caller {
@@ -281,7 +284,7 @@ impl<S: AuthState + Send + Sync> FromRequestParts<S> for Caller {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let caller = authenticate(state.pool(), state.keys(), header).await?;
+        let caller = authenticate(state.pool(), state.keys(), header, state.now()).await?;
         state.rate_limit().check(&caller.key_id)?;
         Ok(caller)
     }
