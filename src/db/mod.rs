@@ -20,14 +20,12 @@ pub async fn connect_and_migrate_with(url: &str, max_connections: u32) -> anyhow
 }
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    // No JIT: the service's statements are many and mid-sized (a recompute's family
-    // query reads ~100 000 rows for 500 shops), where compiling costs more than it saves
-    // (credit for 500 shops: 162 ms with JIT, 110 ms without).
+    // No JIT: the service's statements are many and mid-sized, where compiling costs
+    // more than it saves (BENCHMARKS.md).
     // Random reads priced as on SSD or in cache (1.1, the usual SSD setting, against
     // Postgres' default of 4, a spinning disk): the indexes that hand a batch's reviews
     // and ratings over in order (migration 0010) then win over a bitmap scan and a
-    // sort, as they do in fact (a 10 000-shop recompute: 6.9 s with 4, 6.2 s with 1.1;
-    // BENCHMARKS.md).
+    // sort, as they do in fact (BENCHMARKS.md).
     let opts = PgConnectOptions::from_str(url)?
         .options([("jit", "off"), ("random_page_cost", "1.1")])
         .log_statements(tracing::log::LevelFilter::Debug);

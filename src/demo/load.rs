@@ -2,8 +2,7 @@
 //! blocking thread, validated like the API's events, cut into batches that the batch
 //! writer stores a few at a time, while a fold keeps the queued orders and
 //! conversations folded. What is held at once is a few batches, whatever the size of
-//! the marketplace (the whole of it once took 3.5 GB at 1 000 shops and was killed by
-//! the kernel at 10 000).
+//! the marketplace.
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -77,8 +77,8 @@ pub async fn run(
     if loaded.accepted > 0 {
         // Planner statistics for what was just loaded: autovacuum would gather them
         // later, but the recompute runs now, and on tables it believes empty it picks
-        // nested loops (the chat query took 750 ms instead of 17 ms on the default demo;
-        // EXPLAIN ANALYZE in BENCHMARKS.md). ANALYZE samples, so it stays cheap at size.
+        // nested loops (EXPLAIN ANALYZE in BENCHMARKS.md). ANALYZE samples, so it stays
+        // cheap at size.
         sqlx::query("ANALYZE").execute(pool).await?;
     }
     let recompute = recompute(pool, policy, now, opts.end, None, &Stop::never()).await?;

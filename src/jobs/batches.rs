@@ -1,13 +1,12 @@
 //! The compute stage of a run: the shops in batches, each batch's metric rows loaded
 //! and turned into figures and tier inputs. Batches are independent of each other, so
 //! `CONCURRENT` of them run at once, each as a task of its own: while one batch scores
-//! its rows on one core, another's queries keep Postgres busy. (In one task, a batch
-//! scoring its rows held up the other's next query: a 10 000-shop run had no query
-//! running for a third of its compute stage.) Each batch's figures and tier inputs are
-//! written into the run's transaction as soon as it completes, while later batches
-//! compute, rather than all at the end, when nothing else would run beside them. The
-//! targets' figures are then held in the run's transaction for the cards
-//! (`store::held`), not in memory: a run holds a few batches, whatever its size.
+//! its rows on one core, another's queries keep Postgres busy (in one task, a batch
+//! scoring its rows would hold up the other's next query). Each batch's figures and
+//! tier inputs are written into the run's transaction as soon as it completes, while
+//! later batches compute, rather than all at the end, when nothing else would run
+//! beside them. The targets' figures are then held in the run's transaction for the
+//! cards (`store::held`), not in memory: a run holds a few batches, whatever its size.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,8 +24,8 @@ use crate::scoring::periods::Periods;
 use crate::scoring::tiers::TierRow;
 use crate::store;
 
-/// Shops per batch: bounds memory (three batches of the demo's 8 orders a day held ~70 MB
-/// each at 500) and keeps each family query's `ANY($1)` list moderate.
+/// Shops per batch: bounds the memory of the batches computed at once, and keeps each
+/// family query's `ANY($1)` list moderate (sizes measured in BENCHMARKS.md).
 pub const BATCH: usize = 250;
 /// Batches computed at once (each holds one pooled connection at a time).
 const CONCURRENT: usize = 3;

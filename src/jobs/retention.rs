@@ -1,4 +1,4 @@
-//! What is kept (issue 12): every snapshot for a recent window (`--keep-all-hours`,
+//! What is kept (SPEC §6, §7): every snapshot for a recent window (`--keep-all-hours`,
 //! default 48), then one per shop per local day, the last of the day. The daily run
 //! prunes the rest, 500 shops per statement so no transaction grows with the table.
 //! Runs on record that are not daily ones are kept 30 days.

@@ -61,16 +61,14 @@ pub enum Plan {
 }
 
 impl Family {
-    /// Planning a family query for its parameters costs 1–5 ms, mostly estimating
-    /// `shop_id = ANY($1)` for each of a batch's shops: a 10 000-shop run plans over a
-    /// thousand such queries, seconds of Postgres' time. The families whose query is one
-    /// range scan of a `(shop_id, time)` index get the same plan whatever the shops and
-    /// window (checked with `EXPLAIN` under `plan_cache_mode = force_generic_plan`), so
-    /// they are planned once. The others are not: a generic plan, which expects a
-    /// couple of rows where there are 20 000, sorts the latest review or rating of each
-    /// order or conversation instead of reading them in index order (reviews 27 → 45 ms,
-    /// ratings 24 → 40 ms for 500 shops), and the chat query of the time took 3.4 s
-    /// generic against 0.3 s custom.
+    /// Planning a family query for its parameters means estimating `shop_id = ANY($1)`
+    /// for each of a batch's shops, and a large run plans many such queries. The
+    /// families whose query is one range scan of a `(shop_id, time)` index get the same
+    /// plan whatever the shops and window (checked with `EXPLAIN` under `plan_cache_mode
+    /// = force_generic_plan`), so they are planned once. The others are not: a generic
+    /// plan, which expects a couple of rows where there are thousands, sorts the latest
+    /// review or rating of each order or conversation instead of reading them in index
+    /// order (the measurements are in BENCHMARKS.md).
     pub fn plan(self) -> Plan {
         match self {
             Family::Orders

@@ -65,8 +65,8 @@ pub(crate) fn time(row: &PgRow, i: usize) -> Result<DateTime<Utc>, sqlx::Error> 
 /// Runs a query whose column 0 is a shop id and hands each row to `each` with that
 /// shop's entry of `shops`, as rows arrive. A batch's rows come shop by shop (each query
 /// reads a `(shop_id, …)` index), so the entry is looked up when the shop changes, not
-/// for every row (per-row hashing of the shop id was 4 % of the service's CPU); rows in
-/// any other order are still put where they belong.
+/// for every row (hashing the id per row costs real CPU at scale; BENCHMARKS.md); rows
+/// in any other order are still put where they belong.
 pub(crate) async fn each_row<V: Default>(
     query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     pool: &PgPool,

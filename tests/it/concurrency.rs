@@ -1,4 +1,4 @@
-//! Issue 8: ingest under many concurrent producers. Every response is a 200 (or, when
+//! SPEC §5 ingest under many concurrent producers. Every response is a 200 (or, when
 //! the server's own retries are spent, a 503 with Retry-After), never a 500; nothing is
 //! stored twice or half; transient failures are retried inside the server.
 

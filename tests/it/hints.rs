@@ -1,4 +1,4 @@
-//! Issue 13: hints written for people, over HTTP, for scoring.rs's hand-worked shop A,
+//! SPEC §4.7 hints written for people, over HTTP, for scoring.rs's hand-worked shop A,
 //! in both shipped languages.
 
 use serde_json::Value;

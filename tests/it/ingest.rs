@@ -1,4 +1,4 @@
-//! Issue 2: ingestion of every event type, all-or-nothing validation, duplicates and
+//! SPEC §2 and §5: ingestion of every event type, all-or-nothing validation, duplicates and
 //! conflicts, order independence, durability, and the shops endpoints.
 
 use rand::seq::SliceRandom;

@@ -1,4 +1,4 @@
-//! Issue 5: programmes, star levels and gold customer-service team tiers over HTTP.
+//! SPEC §4.4–4.6: programmes, star levels and gold customer-service team tiers over HTTP.
 
 use reqwest::Method;
 use serde_json::{json, Value};

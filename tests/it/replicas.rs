@@ -1,4 +1,4 @@
-//! Issue 10 with real processes: two `serve` replicas on one database, one killed with
+//! SPEC §6 with real processes: two `serve` replicas on one database, one killed with
 //! SIGKILL in the middle of a run, one stopped with SIGTERM in the middle of a run.
 //!
 //! To catch a run "in the middle", the test holds the recompute lock: a run is then

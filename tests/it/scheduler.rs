@@ -1,4 +1,4 @@
-//! Issue 10 with a fake clock: the daily run at midnight and on the 1st, catch-up after
+//! SPEC §6 with a fake clock: the daily run at midnight and on the 1st, catch-up after
 //! a missed midnight, dirty runs per slot, failed runs run again, and two schedulers
 //! racing for the same day. Ticks are driven by hand; nothing waits for a clock.
 

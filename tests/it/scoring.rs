@@ -1,4 +1,4 @@
-//! Issue 4: the scorecard over HTTP: hand-worked numbers, windows, determinism, order
+//! SPEC §4.1–4.3 and §5: the scorecard over HTTP: hand-worked numbers, windows, determinism, order
 //! independence, history, benchmarks and the command line.
 
 use rand::seq::SliceRandom;
