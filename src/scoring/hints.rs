@@ -1,5 +1,5 @@
 //! SPEC §4.7: a hint for each failing metric and each failing programme rule, largest
-//! service-score gain first, written for people (SPEC §4.7). Pure.
+//! service-score gain first, written for people. Pure.
 //!
 //! Each hint keeps SPEC's fields (`area`, `metric`, `value`, `target`, `gap`, `message`)
 //! and adds what a dashboard needs to show it: the metric in words (`label`, from the
