@@ -15,6 +15,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::{valid_id, Industry, ID_MAX};
 use crate::error::{ApiError, ErrorBody};
+use crate::store;
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Shop {
@@ -43,11 +44,6 @@ pub struct ShopUpdate {
     pub industry: String,
     pub platform: Option<String>,
 }
-
-/// A shop's columns; its first event time comes from the view `shop_first_event`
-/// (migration 0003). Usable in `SELECT … FROM shops` and `RETURNING`.
-const COLUMNS: &str = "shop_id, name, industry, platform, created_at,
-    (SELECT f.first_event_at FROM shop_first_event f WHERE f.shop_id = shops.shop_id) AS first_event_at";
 
 /// Longest shop name or platform, and key name.
 pub const TEXT_MAX: usize = 200;
@@ -90,22 +86,9 @@ pub async fn put_shop(
             details,
         });
     }
-    // The shop's card changes with its industry: mark it for the next dirty run.
-    let shop: Shop = sqlx::query_as(&format!(
-        "WITH upsert AS (
-             INSERT INTO shops (shop_id, name, industry, platform) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (shop_id) DO UPDATE SET name = excluded.name, industry = excluded.industry,
-                 platform = excluded.platform
-             RETURNING {COLUMNS}),
-         mark AS (INSERT INTO dirty_marks (shop_ids) SELECT ARRAY[shop_id] FROM upsert)
-         SELECT * FROM upsert"
-    ))
-    .bind(&shop_id)
-    .bind(&update.name)
-    .bind(&update.industry)
-    .bind(&update.platform)
-    .fetch_one(&state.pool)
-    .await?;
+    let industry = update.industry.as_str();
+    let (name, platform) = (update.name.as_deref(), update.platform.as_deref());
+    let shop: Shop = store::shops::upsert(&state.pool, &shop_id, name, industry, platform).await?;
     Ok(Json(shop.local(state.policy.tz)))
 }
 
@@ -123,11 +106,7 @@ pub async fn get_shop(
     ShopPath(shop_id): ShopPath,
 ) -> Result<Json<Shop>, ApiError> {
     caller.require_shop(&shop_id)?;
-    let shop: Option<Shop> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM shops WHERE shop_id = $1"))
-            .bind(&shop_id)
-            .fetch_optional(&state.pool)
-            .await?;
+    let shop: Option<Shop> = store::shops::one(&state.pool, &shop_id).await?;
     shop.map(|s| Json(s.local(state.policy.tz)))
         .ok_or_else(ApiError::shop_not_found)
 }

@@ -9,6 +9,38 @@ use crate::time::Month;
 
 use crate::domain::ShopInfo;
 
+/// Registers a shop or changes its name, industry and platform, and marks it dirty;
+/// the shop as stored, read into the caller's row type.
+pub async fn upsert<T>(
+    pool: &PgPool,
+    shop_id: &str,
+    name: Option<&str>,
+    industry: &str,
+    platform: Option<&str>,
+) -> Result<T, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(include_str!("sql/shop_upsert.sql"))
+        .bind(shop_id)
+        .bind(name)
+        .bind(industry)
+        .bind(platform)
+        .fetch_one(pool)
+        .await
+}
+
+/// One shop, read into the caller's row type.
+pub async fn one<T>(pool: &PgPool, shop_id: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(include_str!("sql/shop_get.sql"))
+        .bind(shop_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Every known shop, by id.
 pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
     sqlx::query_as(include_str!("sql/shops.sql"))
