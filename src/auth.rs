@@ -136,6 +136,16 @@ pub async fn list_keys(
 
 /// Revokes a key; `None` when there is no such key. Every `serve` process hears of it
 /// when this commits and stops accepting the key (`cache::keys`).
+/// The name a key was given, if any.
+pub async fn key_name(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let name: Option<Option<String>> =
+        sqlx::query_scalar("SELECT name FROM api_keys WHERE id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(name.flatten())
+}
+
 pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let info: Option<KeyInfo> = sqlx::query_as(

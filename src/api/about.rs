@@ -27,11 +27,7 @@ pub struct Me {
     security(("api_key" = ["admin", "ops", "ingest", "merchant"]))
 )]
 pub async fn get_me(State(state): State<AppState>, caller: Caller) -> Result<Json<Me>, ApiError> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM api_keys WHERE id = $1")
-        .bind(&caller.key_id)
-        .fetch_optional(&state.pool)
-        .await?
-        .flatten();
+    let name = crate::auth::key_name(&state.pool, &caller.key_id).await?;
     Ok(Json(Me {
         id: caller.key_id,
         name,

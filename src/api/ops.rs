@@ -85,11 +85,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     if state.shutting_down.load(Ordering::Relaxed) {
         return Err(ApiError::Unavailable);
     }
-    let ping = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&state.pool),
-    )
-    .await;
+    let ping = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&state.pool)).await;
     match ping {
         Ok(Ok(_)) => Ok(Json(serde_json::json!({"status": "ready"}))),
         _ => Err(ApiError::Unavailable),

@@ -17,6 +17,7 @@ use crate::domain::Tier;
 use crate::error::{ApiError, ErrorBody};
 use crate::etag;
 use crate::scoring::card::Scorecard;
+use crate::store;
 use crate::time::format_time;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -58,14 +59,7 @@ pub async fn get_scorecard(
     }
     let seen = state.latest.generation();
     // The stored JSON text goes out as it is: no parse and re-serialise.
-    let body: Option<String> = sqlx::query_scalar(
-        "SELECT body FROM scorecards WHERE shop_id = $1 AND ($2::timestamptz IS NULL OR as_of <= $2)
-         ORDER BY as_of DESC LIMIT 1",
-    )
-    .bind(&shop_id)
-    .bind(at)
-    .fetch_optional(&state.pool)
-    .await?;
+    let body = store::cards::body(&state.pool, &shop_id, at).await?;
     metrics::counter!("shopscore_scorecard_reads_total", "from" => "database").increment(1);
     let card = body
         .map(|b| etag::Tagged::new(b.into_bytes()))
@@ -154,27 +148,11 @@ pub async fn get_history(
         .map(|t| t.ok_or_else(|| ApiError::BadRequest("bad cursor".into())))
         .transpose()?;
     let limit = page.limit()?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM shops WHERE shop_id = $1)")
-        .bind(&shop_id)
-        .fetch_one(&state.pool)
-        .await?;
-    if !exists {
+    if !store::shops::exists(&state.pool, &shop_id).await? {
         return Err(ApiError::shop_not_found());
     }
-    let rows: Vec<HistoryRow> = sqlx::query_as(
-        "SELECT as_of, service_score, stars, credit_points, credit_level_index, dsr_description, dsr_service, dsr_logistics, cs_tier
-         FROM scorecards WHERE shop_id = $1
-           AND ($2::timestamptz IS NULL OR as_of >= $2) AND ($3::timestamptz IS NULL OR as_of <= $3)
-           AND ($4::timestamptz IS NULL OR as_of > $4)
-         ORDER BY as_of LIMIT $5",
-    )
-    .bind(&shop_id)
-    .bind(from)
-    .bind(to)
-    .bind(after)
-    .bind(limit + 1)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows: Vec<HistoryRow> =
+        store::cards::history(&state.pool, &shop_id, (from, to), after, limit + 1).await?;
     let tz = state.policy.tz;
     let mut keys = Vec::new();
     let items: Vec<HistoryItem> = rows
@@ -287,13 +265,7 @@ pub async fn get_benchmarks(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
-    let rows: Vec<FigureRow> = sqlx::query_as(
-        "SELECT as_of, service_score, indicators, dsr_description, dsr_service, dsr_logistics
-         FROM shop_figures WHERE industry = $1",
-    )
-    .bind(&industry)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows: Vec<FigureRow> = store::figures::of_industry(&state.pool, &industry).await?;
     let as_of = rows
         .iter()
         .map(|r| r.as_of)

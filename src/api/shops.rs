@@ -15,7 +15,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Role};
 use crate::domain::{valid_id, Industry, ID_MAX};
 use crate::error::{ApiError, ErrorBody};
-use crate::store;
+use crate::store::{self, shops::Figure};
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct Shop {
@@ -123,14 +123,14 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    /// The latest snapshot's column this key sorts by, as float8 (a fixed fragment).
-    fn column(self) -> Option<&'static str> {
+    /// The headline figure this key sorts by (none: by shop id).
+    fn figure(self) -> Option<Figure> {
         match self {
             SortKey::ShopId => None,
-            SortKey::ServiceScore => Some("c.service_score"),
-            SortKey::Stars => Some("c.stars::float8"),
-            SortKey::CreditPoints => Some("c.credit_points::float8"),
-            SortKey::DsrService => Some("c.dsr_service"),
+            SortKey::ServiceScore => Some(Figure::ServiceScore),
+            SortKey::Stars => Some(Figure::Stars),
+            SortKey::CreditPoints => Some(Figure::CreditPoints),
+            SortKey::DsrService => Some(Figure::DsrService),
         }
     }
 }
@@ -289,30 +289,6 @@ pub async fn list_shops(
     });
     let min = number("min_score", filter.min_score.as_deref())?;
     let max = number("max_score", filter.max_score.as_deref())?;
-    // Pages continue from the last row's (missing, key, shop_id) upwards: `key` is the
-    // figure, negated for `desc`. Sorting by shop id needs only the id. Every fragment
-    // is fixed text chosen by the enums; values are bound.
-    let sign = if order == SortOrder::Desc { "-" } else { "" };
-    let (missing, key, order_by, after) = match (sort.column(), order) {
-        (None, SortOrder::Asc) => (
-            "false".to_string(),
-            "0::float8".to_string(),
-            "shop_id",
-            "shop_id > $6",
-        ),
-        (None, SortOrder::Desc) => (
-            "false".to_string(),
-            "0::float8".to_string(),
-            "shop_id DESC",
-            "shop_id < $6",
-        ),
-        (Some(col), _) => (
-            format!("({col}) IS NULL"),
-            format!("coalesce({sign}({col}), 0)"),
-            "missing, key, shop_id",
-            "(missing, key, shop_id) > ($4, $5, $6)",
-        ),
-    };
     let cursor: Option<SortCursor> = match (page.after()?, sort) {
         (None, _) => None,
         (Some(id), SortKey::ShopId) => Some(SortCursor {
@@ -333,36 +309,18 @@ pub async fn list_shops(
             Some(c)
         }
     };
-    let sql = format!(
-        "SELECT * FROM (
-             SELECT s.shop_id, s.name, s.industry, s.platform, s.created_at, f.first_event_at,
-                    c.as_of, c.service_score, c.stars, c.credit_points, c.credit_level_index,
-                    c.dsr_description, c.dsr_service, c.dsr_logistics, c.cs_tier,
-                    {missing} AS missing, {key} AS key
-             FROM shops s
-             LEFT JOIN shop_first_event f USING (shop_id)
-             LEFT JOIN LATERAL (
-                 SELECT * FROM scorecards c WHERE c.shop_id = s.shop_id ORDER BY c.as_of DESC LIMIT 1
-             ) c ON true
-             WHERE ($1::text IS NULL OR s.industry = $1)
-               AND ($2::float8 IS NULL OR c.service_score >= $2)
-               AND ($3::float8 IS NULL OR c.service_score <= $3)
-               AND ($8::text[] IS NULL OR s.shop_id = ANY($8))
-         ) ranked
-         WHERE ($6::text IS NULL OR {after})
-         ORDER BY {order_by} LIMIT $7"
-    );
-    let mut rows: Vec<ListRow> = sqlx::query_as(&sql)
-        .bind(&filter.industry)
-        .bind(min)
-        .bind(max)
-        .bind(cursor.as_ref().map(|c| c.missing))
-        .bind(cursor.as_ref().map(|c| c.key))
-        .bind(cursor.map(|c| c.shop_id))
-        .bind(limit + 1)
-        .bind(own)
-        .fetch_all(&state.pool)
-        .await?;
+    // Pages continue from the last row's (missing, key, shop_id) upwards: `key` is the
+    // figure, negated for `desc`; sorting by shop id needs only the id.
+    let by = store::shops::Ranking {
+        industry: filter.industry.as_deref(),
+        min_score: min,
+        max_score: max,
+        only: own,
+        figure: sort.figure(),
+        descending: order == SortOrder::Desc,
+    };
+    let after = cursor.map(|c| (c.missing, c.key, c.shop_id));
+    let mut rows: Vec<ListRow> = store::shops::ranked(&state.pool, by, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = rows.last().filter(|_| more).map(|last| {

@@ -11,7 +11,7 @@ use crate::auth::{Caller, Role};
 use crate::domain::Tier;
 use crate::error::{ApiError, ErrorBody};
 use crate::scoring::card::CsTier;
-use crate::store::tiers::StoredTier;
+use crate::store::{self, tiers::TierPage};
 use crate::time::Month;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -70,28 +70,22 @@ pub async fn list_tiers(
     }
     let month: Option<String> = match f.month {
         Some(m) => Some(m),
-        None => {
-            sqlx::query_scalar("SELECT max(month) FROM cs_tiers")
-                .fetch_one(&state.pool)
-                .await?
-        }
+        None => store::tiers::latest_month(&state.pool).await?,
     };
     let limit = page.limit()?;
     // Pages are keyed by shop id, the one unique column within a month.
-    let rows: Vec<StoredTier> = sqlx::query_as(&format!(
-        "SELECT {} FROM cs_tiers
-         WHERE month = $1 AND ($2::text IS NULL OR industry = $2) AND ($3::text IS NULL OR tier = $3)
-           AND ($4::text IS NULL OR shop_id > $4)
-         ORDER BY shop_id LIMIT $5",
-        StoredTier::COLUMNS
-    ))
-    .bind(&month)
-    .bind(&f.industry)
-    .bind(&f.tier)
-    .bind(page.after()?)
-    .bind(limit + 1)
-    .fetch_all(&state.pool)
-    .await?;
+    let rows = match &month {
+        Some(month) => {
+            let filter = TierPage {
+                month,
+                industry: f.industry.as_deref(),
+                tier: f.tier.as_deref(),
+            };
+            store::tiers::list(&state.pool, filter, page.after()?, limit + 1).await?
+        }
+        // No tier rows at all yet.
+        None => Vec::new(),
+    };
     let items = rows
         .into_iter()
         .map(|r| TierItem {

@@ -19,6 +19,11 @@ pub async fn connect_and_migrate_with(url: &str, max_connections: u32) -> anyhow
     Ok(pool)
 }
 
+/// One round trip to the database (readiness).
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     // No JIT: the service's statements are many and mid-sized, where compiling costs
     // more than it saves (BENCHMARKS.md).

@@ -103,7 +103,7 @@ impl Claim {
         }))
     }
 
-    /// Records how the run ended; dropping the claim then releases its lock. If this
+    /// Records how the run ended and releases its locks. If this
     /// write fails, the row stays `running` with no lock, and is taken over later.
     pub async fn finish(
         mut self,
@@ -127,6 +127,12 @@ impl Claim {
         .bind(&error)
         .execute(&mut self.conn)
         .await?;
+        // Release the locks now rather than when Postgres notices the closed connection:
+        // the scheduler's next tick must not find its own last run's lock still held. (If
+        // this fails, closing the connection releases them as before.)
+        let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+            .execute(&mut self.conn)
+            .await;
         let kind = self.kind.as_str();
         metrics::counter!("shopscore_job_runs_total", "kind" => kind, "outcome" => outcome.as_str())
             .increment(1);

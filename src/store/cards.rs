@@ -2,10 +2,47 @@
 //! history and ranking read beside the body.
 
 use chrono::{DateTime, Utc};
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, PgConnection, PgPool};
 
 use crate::policy::Policy;
 use crate::scoring::card::Scorecard;
+
+/// A shop's latest card as of `at` (the latest of all when `None`), as the stored JSON
+/// text, which the API sends as it is.
+pub async fn body(
+    pool: &PgPool,
+    shop_id: &str,
+    at: Option<DateTime<Utc>>,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(include_str!("sql/scorecard_body.sql"))
+        .bind(shop_id)
+        .bind(at)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A shop's snapshots' headline columns within `[from, to]` (either open), after
+/// `after`, oldest first, at most `limit`, read into the caller's row type.
+pub async fn history<T>(
+    pool: &PgPool,
+    shop_id: &str,
+    (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    after: Option<DateTime<Utc>>,
+    limit: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as(include_str!("sql/scorecard_history.sql"))
+        .bind(shop_id)
+        .bind(from)
+        .bind(to)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
 
 /// Cards per statement: keeps each `unnest` batch's parameters moderate.
 pub const CHUNK: usize = 1000;

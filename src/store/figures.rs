@@ -5,11 +5,24 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use sqlx::postgres::PgRow;
 use sqlx::types::Json;
-use sqlx::PgConnection;
+use sqlx::{FromRow, PgConnection, PgPool};
 
 use crate::domain::ShopInfo;
 use crate::scoring::assemble::{IndustryFigures, ShopFigures};
+
+/// Every shop's current figures in one industry, read into the caller's row type (what
+/// the API's benchmarks aggregate).
+pub async fn of_industry<T>(pool: &PgPool, industry: &str) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    sqlx::query_as(include_str!("sql/figures_of_industry.sql"))
+        .bind(industry)
+        .fetch_all(pool)
+        .await
+}
 
 /// Writes the targets' figures as of `as_of`.
 pub async fn store(

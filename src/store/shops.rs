@@ -41,6 +41,104 @@ where
         .await
 }
 
+/// Whether the shop is registered.
+pub async fn exists(pool: &PgPool, shop_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(include_str!("sql/shop_exists.sql"))
+        .bind(shop_id)
+        .fetch_one(pool)
+        .await
+}
+
+/// A headline figure of the latest scorecard that shops can be ranked by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Figure {
+    ServiceScore,
+    Stars,
+    CreditPoints,
+    DsrService,
+}
+
+impl Figure {
+    /// Its column of the latest scorecard, as float8.
+    fn column(self) -> &'static str {
+        match self {
+            Figure::ServiceScore => "c.service_score",
+            Figure::Stars => "c.stars::float8",
+            Figure::CreditPoints => "c.credit_points::float8",
+            Figure::DsrService => "c.dsr_service",
+        }
+    }
+}
+
+/// How `ranked` filters and sorts.
+pub struct Ranking<'a> {
+    pub industry: Option<&'a str>,
+    pub min_score: Option<f64>,
+    pub max_score: Option<f64>,
+    /// Only these shops (a merchant's); every shop when `None`.
+    pub only: Option<&'a [String]>,
+    /// The headline figure sorted by; by shop id when `None`.
+    pub figure: Option<Figure>,
+    pub descending: bool,
+}
+
+/// A page of shops with their latest scorecard's headline columns (and the `missing`
+/// and `key` a page continues after), at most `limit`, after `(missing, key, shop_id)`,
+/// read into the caller's row type.
+pub async fn ranked<T>(
+    pool: &PgPool,
+    by: Ranking<'_>,
+    after: Option<(bool, f64, String)>,
+    limit: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let (missing_after, key_after, shop_after) = match after {
+        Some((m, k, id)) => (Some(m), Some(k), Some(id)),
+        None => (None, None, None),
+    };
+    // Every fragment is fixed text chosen by the figure and the order; values are bound.
+    let column = by.figure.map(Figure::column);
+    let sign = if by.descending { "-" } else { "" };
+    let (missing, key, order_by, after) = match (column, by.descending) {
+        (None, false) => (
+            "false".into(),
+            "0::float8".into(),
+            "shop_id",
+            "shop_id > $6",
+        ),
+        (None, true) => (
+            "false".into(),
+            "0::float8".into(),
+            "shop_id DESC",
+            "shop_id < $6",
+        ),
+        (Some(col), _) => (
+            format!("({col}) IS NULL"),
+            format!("coalesce({sign}({col}), 0)"),
+            "missing, key, shop_id",
+            "(missing, key, shop_id) > ($4, $5, $6)",
+        ),
+    };
+    let sql = include_str!("sql/shops_ranked.sql")
+        .replace("{missing}", &missing)
+        .replace("{key}", &key)
+        .replace("{after}", after)
+        .replace("{order_by}", order_by);
+    sqlx::query_as(&sql)
+        .bind(by.industry)
+        .bind(by.min_score)
+        .bind(by.max_score)
+        .bind(missing_after)
+        .bind(key_after)
+        .bind(shop_after)
+        .bind(limit)
+        .bind(by.only)
+        .fetch_all(pool)
+        .await
+}
+
 /// Every known shop, by id.
 pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
     sqlx::query_as(include_str!("sql/shops.sql"))

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 
 use crate::domain::{Tier, TierReason, TierStatus};
 use crate::policy::Policy;
@@ -187,10 +187,6 @@ pub struct StoredTier {
 }
 
 impl StoredTier {
-    pub const COLUMNS: &'static str =
-        "shop_id, month, tier, status, reason, satisfaction_rate, ratings, rank, industry, scale, cohort_size, disqualified,
-         shortfall_figure, shortfall_have, shortfall_need";
-
     pub fn cohort(&self) -> card::Cohort {
         card::Cohort {
             industry: self.industry.clone(),
@@ -226,20 +222,48 @@ impl StoredTier {
     }
 }
 
+/// The latest month with tier rows (`YYYY-MM`), if any.
+pub async fn latest_month(pool: &PgPool) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(include_str!("sql/tiers_latest_month.sql"))
+        .fetch_one(pool)
+        .await
+}
+
+/// What a page of tier rows is filtered by.
+pub struct TierPage<'a> {
+    pub month: &'a str,
+    pub industry: Option<&'a str>,
+    pub tier: Option<&'a str>,
+}
+
+/// A page of a month's tier rows, by shop id after `after`, at most `limit`.
+pub async fn list(
+    pool: &PgPool,
+    f: TierPage<'_>,
+    after: Option<String>,
+    limit: i64,
+) -> Result<Vec<StoredTier>, sqlx::Error> {
+    sqlx::query_as(include_str!("sql/tiers_list.sql"))
+        .bind(f.month)
+        .bind(f.industry)
+        .bind(f.tier)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
 /// The targets' tier of `month`, as their scorecards show it.
 pub async fn cards(
     tx: &mut PgConnection,
     month: Month,
     ids: &[&str],
 ) -> Result<HashMap<String, card::CsTier>, sqlx::Error> {
-    let rows: Vec<StoredTier> = sqlx::query_as(&format!(
-        "SELECT {} FROM cs_tiers WHERE month = $1 AND shop_id = ANY($2)",
-        StoredTier::COLUMNS
-    ))
-    .bind(month.label())
-    .bind(ids)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<StoredTier> = sqlx::query_as(include_str!("sql/tiers_cards.sql"))
+        .bind(month.label())
+        .bind(ids)
+        .fetch_all(&mut *tx)
+        .await?;
     Ok(rows
         .into_iter()
         .map(|r| (r.shop_id.clone(), r.into_card()))

@@ -1,0 +1,1 @@
+SELECT EXISTS (SELECT 1 FROM shops WHERE shop_id = $1)

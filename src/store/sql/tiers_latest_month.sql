@@ -1,0 +1,2 @@
+-- The latest month with tier rows.
+SELECT max(month) FROM cs_tiers
