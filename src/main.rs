@@ -114,7 +114,7 @@ async fn run() -> anyhow::Result<()> {
             );
         }
         Command::Rebuild => {
-            let n = shopscore::ingest::writer::rebuild(&pool).await?;
+            let n = shopscore::ingest::project::rebuild(&pool).await?;
             println!("rebuilt projections from {n} events");
         }
         Command::Openapi | Command::Healthcheck { .. } => unreachable!("handled above"),

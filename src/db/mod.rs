@@ -21,7 +21,10 @@ pub async fn connect_and_migrate_with(url: &str, max_connections: u32) -> anyhow
 
 /// One round trip to the database (readiness).
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(drop)
+    sqlx::query(include_str!("sql/ping.sql"))
+        .execute(pool)
+        .await
+        .map(drop)
 }
 
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
@@ -72,4 +75,5 @@ async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<(
     }
 }
 
+pub mod locks;
 pub mod retry;

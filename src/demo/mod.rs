@@ -79,7 +79,9 @@ pub async fn run(
         // later, but the recompute runs now, and on tables it believes empty it picks
         // nested loops (EXPLAIN ANALYZE in BENCHMARKS.md). ANALYZE samples, so it stays
         // cheap at size.
-        sqlx::query("ANALYZE").execute(pool).await?;
+        sqlx::query(include_str!("sql/analyze.sql"))
+            .execute(pool)
+            .await?;
     }
     let recompute = recompute(pool, policy, now, opts.end, None, &Stop::never()).await?;
     Ok(DemoSummary {

@@ -9,13 +9,10 @@
 
 use sqlx::{PgConnection, PgPool};
 
-const FOLD_ORDERS: &str = include_str!("fold_orders.sql");
-const FOLD_CONVERSATIONS: &str = include_str!("fold_conversations.sql");
+use crate::db::locks;
 
-/// Advisory lock key (one `bigint`, next to the recompute and scheduler locks) that
-/// keeps folds one at a time: two at once could let the one with the older snapshot
-/// write its row last.
-pub const FOLD_LOCK: i64 = 0x5_5c04_e002;
+const FOLD_ORDERS: &str = include_str!("sql/fold_orders.sql");
+const FOLD_CONVERSATIONS: &str = include_str!("sql/fold_conversations.sql");
 
 /// Entities (orders, or conversations) one chunk takes at most, unless one queued
 /// batch alone holds more (a batch is never split). A chunk of this size rewrites in
@@ -52,11 +49,10 @@ impl Upto {
     };
 
     async fn now(conn: &mut PgConnection) -> Result<Upto, sqlx::Error> {
-        let (orders, conversations): (Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT (SELECT max(id) FROM orders_to_fold), (SELECT max(id) FROM conversations_to_fold)",
-        )
-        .fetch_one(conn)
-        .await?;
+        let (orders, conversations): (Option<i64>, Option<i64>) =
+            sqlx::query_as(include_str!("sql/fold_upto.sql"))
+                .fetch_one(conn)
+                .await?;
         Ok(Upto {
             orders: orders.unwrap_or(0),
             conversations: conversations.unwrap_or(0),
@@ -104,13 +100,10 @@ pub async fn fold_queued_in(conn: &mut PgConnection) -> Result<Folded, sqlx::Err
 
 /// Takes the fold lock for the rest of the transaction, and the memory its sorts need.
 async fn take_fold_lock(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(FOLD_LOCK)
-        .execute(&mut *conn)
-        .await?;
+    locks::for_transaction(conn, locks::FOLD).await?;
     // Each chunk sorts every event of the entities it takes; more memory than the
     // default 4 MB keeps that sort off the disk.
-    sqlx::query("SET LOCAL work_mem = '64MB'")
+    sqlx::query(include_str!("sql/fold_work_mem.sql"))
         .execute(&mut *conn)
         .await?;
     Ok(())

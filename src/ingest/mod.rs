@@ -5,6 +5,7 @@ pub mod budget;
 pub mod event;
 pub mod fold;
 pub mod group;
+pub mod project;
 pub mod writer;
 
 pub use event::{validate, Event, EventType, FieldError};

@@ -17,7 +17,7 @@ use crate::scoring::assemble::ShopFigures;
 use crate::scoring::periods::Periods;
 use crate::scoring::{card, credit, service, stars};
 
-/// A shop's capped DSR sums, as `metric/sql/dsr.sql` reads them.
+/// A shop's capped DSR sums, as `sql/dsr.sql` reads them.
 #[derive(sqlx::FromRow)]
 struct DsrRow {
     shop_id: String,
@@ -41,7 +41,7 @@ pub async fn shop_figures(
     // Credit: every counted review as of `as_of`, streamed, each row read by position
     // into its shop's reviews (`metric::rows`).
     let t = Instant::now();
-    let query = sqlx::query(include_str!("../metric/sql/credit.sql"))
+    let query = sqlx::query(include_str!("sql/credit.sql"))
         // Prepared once per connection: its generic plan is its custom plan (`EXPLAIN`
         // under `plan_cache_mode = force_generic_plan`), so planning is paid once.
         .persistent(true)
@@ -77,7 +77,7 @@ pub async fn shop_figures(
 
     // DSR over its window, with the per-buyer monthly cap.
     let t = Instant::now();
-    let rows: Vec<DsrRow> = sqlx::query_as(include_str!("../metric/sql/dsr.sql"))
+    let rows: Vec<DsrRow> = sqlx::query_as(include_str!("sql/dsr.sql"))
         .persistent(true) // as credit's: the generic plan is the custom one
         .bind(&ids)
         .bind(as_of)

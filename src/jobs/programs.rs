@@ -118,15 +118,13 @@ impl Activity {
         shops: &[&str],
         before: DateTime<Utc>,
     ) -> Result<Activity, sqlx::Error> {
-        let rows: Vec<(String, Vec<DateTime<Utc>>)> = sqlx::query_as(
-            "SELECT shop_id, array_agg(DISTINCT date_trunc('month', occurred_at, 'UTC'))
-             FROM events WHERE shop_id = ANY($1) AND occurred_at <= $2 GROUP BY shop_id",
-        )
-        .persistent(false) // planned for these shops: see `Family::plan`
-        .bind(shops)
-        .bind(before)
-        .fetch_all(pool)
-        .await?;
+        let rows: Vec<(String, Vec<DateTime<Utc>>)> =
+            sqlx::query_as(include_str!("sql/shop_activity.sql"))
+                .persistent(false) // planned for these shops: see `Family::plan`
+                .bind(shops)
+                .bind(before)
+                .fetch_all(pool)
+                .await?;
         Ok(Activity(rows.into_iter().collect()))
     }
 

@@ -23,15 +23,13 @@ use sqlx::PgPool;
 use super::batches;
 use super::cards::{self, CardRun};
 pub use super::stop::{RecomputeError, Stop};
+use crate::db::locks;
 use crate::policy::Policy;
 use crate::scoring::periods::Periods;
 use crate::store;
 use crate::time::format_time;
 
 pub use crate::store::shops::unknown as unknown_shops;
-
-/// Serialises recomputes (API, CLI and scheduler) across replicas.
-pub const RECOMPUTE_LOCK: i64 = 0x5_5c04_e000;
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct RecomputeOutcome {
@@ -73,10 +71,7 @@ pub async fn recompute(
     // completes, then the month's ranks and the cards. Figures later than `as_of` are
     // set aside first (a look-back, `store::figures`).
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(RECOMPUTE_LOCK)
-        .execute(&mut *tx)
-        .await?;
+    locks::for_transaction(&mut tx, locks::RECOMPUTE).await?;
     let target_list: Vec<&str> = targets.iter().map(|s| s.shop_id.as_str()).collect();
     let kept = store::figures::set_aside_later(&mut tx, &target_list, as_of).await?;
     store::held::create(&mut tx).await?;

@@ -22,27 +22,14 @@ pub async fn prune_snapshots(
     let mut after = String::new();
     let mut pruned = 0;
     loop {
-        let (last, n): (Option<String>, i64) = sqlx::query_as(
-            "WITH batch AS (
-                 SELECT shop_id FROM shops WHERE shop_id > $3 ORDER BY shop_id LIMIT $4
-             ), doomed AS (
-                 SELECT shop_id, as_of FROM (
-                     SELECT s.shop_id, s.as_of, row_number() OVER (
-                         PARTITION BY s.shop_id, (s.as_of AT TIME ZONE $2)::date ORDER BY s.as_of DESC) AS rn
-                     FROM scorecards s JOIN batch USING (shop_id) WHERE s.as_of < $1
-                 ) ranked WHERE rn > 1
-             ), gone AS (
-                 DELETE FROM scorecards s USING doomed d
-                 WHERE s.shop_id = d.shop_id AND s.as_of = d.as_of RETURNING 1
-             )
-             SELECT (SELECT max(shop_id) FROM batch), (SELECT count(*) FROM gone)",
-        )
-        .bind(keep_from)
-        .bind(tz.name())
-        .bind(&after)
-        .bind(SHOPS_PER_BATCH)
-        .fetch_one(pool)
-        .await?;
+        let (last, n): (Option<String>, i64) =
+            sqlx::query_as(include_str!("sql/prune_snapshots.sql"))
+                .bind(keep_from)
+                .bind(tz.name())
+                .bind(&after)
+                .bind(SHOPS_PER_BATCH)
+                .fetch_one(pool)
+                .await?;
         pruned += n as u64;
         match last {
             Some(l) => after = l,
@@ -55,7 +42,7 @@ pub async fn prune_snapshots(
 
 /// Deletes `dirty` and `recompute` runs that ended more than 30 days before `now`.
 pub async fn prune_runs(pool: &PgPool, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("DELETE FROM job_runs WHERE kind <> 'daily' AND finished_at < $1")
+    let done = sqlx::query(include_str!("sql/prune_runs.sql"))
         .bind(now - Duration::days(RUN_DAYS))
         .execute(pool)
         .await?;

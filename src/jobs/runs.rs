@@ -5,7 +5,7 @@
 //! - a scheduled run claims its `(kind, slot)`, unique, so a slot runs once across
 //!   replicas (a `failed` slot may be claimed again);
 //! - while a run is `running`, a connection of its own holds the advisory lock
-//!   `(RUN_LOCK_CLASS, id)`. That connection is not pooled: when the process dies, the
+//!   of its id (`db::locks::run`). That connection is not pooled: when the process dies, the
 //!   connection closes and Postgres releases the lock, so a `running` row whose lock
 //!   can be taken was abandoned, and the scheduler takes it over ([`abandoned`]).
 
@@ -16,11 +16,9 @@ use sqlx::{Connection, PgConnection, PgPool};
 
 use super::recompute::{recompute, unknown_shops, RecomputeError, RecomputeOutcome, Stop};
 use crate::clock::Clock;
+use crate::db::locks;
 use crate::policy::Policy;
 use crate::time::format_time;
-
-/// First key of a run's advisory lock (the second is the run's id).
-pub const RUN_LOCK_CLASS: i32 = 0x55c0_0001;
 
 crate::domain::vocabulary! {
     /// What a run was for.
@@ -79,7 +77,7 @@ impl Claim {
     /// in one transaction, so that nobody sees the row `running` without its lock held.
     pub async fn start(mut conn: PgConnection, run: NewRun<'_>) -> Result<Started, sqlx::Error> {
         let mut tx = conn.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(include_str!("../store/sql/job_runs_claim.sql"))
+        let id: Option<i64> = sqlx::query_scalar(include_str!("sql/job_runs_claim.sql"))
             .bind(run.kind)
             .bind(run.slot)
             .bind(run.as_of)
@@ -91,7 +89,7 @@ impl Claim {
             tx.rollback().await?;
             return Ok(Started::Taken(conn));
         };
-        lock(&mut tx, id).await?;
+        locks::run(&mut tx, id).await?;
         tx.commit().await?;
         Ok(Started::Claimed(Claim {
             id,
@@ -115,24 +113,19 @@ impl Claim {
             Ok(out) => (Outcome::Succeeded, Some(out.shops_scored as i32), None),
             Err(e) => (Outcome::Failed, None, Some(e.to_string())),
         };
-        sqlx::query(
-            "UPDATE job_runs SET outcome = $2, finished_at = $3, duration_ms = $4, shops_scored = $5, error = $6
-             WHERE id = $1",
-        )
-        .bind(self.id)
-        .bind(outcome)
-        .bind(now)
-        .bind(elapsed.as_millis() as i64)
-        .bind(shops)
-        .bind(&error)
-        .execute(&mut self.conn)
-        .await?;
+        sqlx::query(include_str!("sql/job_runs_finish.sql"))
+            .bind(self.id)
+            .bind(outcome)
+            .bind(now)
+            .bind(elapsed.as_millis() as i64)
+            .bind(shops)
+            .bind(&error)
+            .execute(&mut self.conn)
+            .await?;
         // Release the locks now rather than when Postgres notices the closed connection:
         // the scheduler's next tick must not find its own last run's lock still held. (If
         // this fails, closing the connection releases them as before.)
-        let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
-            .execute(&mut self.conn)
-            .await;
+        let _ = locks::release_all(&mut self.conn).await;
         let kind = self.kind.as_str();
         metrics::counter!("shopscore_job_runs_total", "kind" => kind, "outcome" => outcome.as_str())
             .increment(1);
@@ -157,20 +150,6 @@ impl Claim {
     }
 }
 
-async fn lock(conn: &mut PgConnection, id: i64) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_lock($1, $2)")
-        .bind(RUN_LOCK_CLASS)
-        .bind(lock_key(id))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// The second key of a run's lock: ids wrap into `int4` (billions of runs apart).
-fn lock_key(id: i64) -> i32 {
-    (id % i64::from(i32::MAX)) as i32
-}
-
 /// A `running` row whose lock this connection could take: its process died.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Abandoned {
@@ -184,19 +163,12 @@ pub struct Abandoned {
 /// connection: session locks are re-entrant, so a connection holding a run's lock
 /// itself would see its own run as abandoned).
 pub async fn abandoned(conn: &mut PgConnection) -> Result<Vec<Abandoned>, sqlx::Error> {
-    let running: Vec<Abandoned> = sqlx::query_as(
-        "SELECT id, kind, slot, replica FROM job_runs WHERE outcome = 'running' ORDER BY id",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+    let running: Vec<Abandoned> = sqlx::query_as(include_str!("sql/job_runs_running.sql"))
+        .fetch_all(&mut *conn)
+        .await?;
     let mut out = Vec::new();
     for run in running {
-        let free: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(RUN_LOCK_CLASS)
-            .bind(lock_key(run.id))
-            .fetch_one(&mut *conn)
-            .await?;
-        if free {
+        if locks::try_run(conn, run.id).await? {
             out.push(run);
         }
     }
@@ -213,7 +185,7 @@ impl Abandoned {
         replica: &str,
         now: DateTime<Utc>,
     ) -> Result<Claim, sqlx::Error> {
-        sqlx::query("UPDATE job_runs SET as_of = $2, replica = $3, started_at = $4 WHERE id = $1")
+        sqlx::query(include_str!("sql/job_runs_take_over.sql"))
             .bind(self.id)
             .bind(as_of)
             .bind(replica)
@@ -239,20 +211,12 @@ impl Abandoned {
         conn: &mut PgConnection,
         now: DateTime<Utc>,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE job_runs SET outcome = 'failed', finished_at = $2,
-                 error = 'abandoned: the process running it stopped before it ended'
-             WHERE id = $1",
-        )
-        .bind(self.id)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
-            .bind(RUN_LOCK_CLASS)
-            .bind(lock_key(self.id))
+        sqlx::query(include_str!("sql/job_runs_give_up.sql"))
+            .bind(self.id)
+            .bind(now)
             .execute(&mut *conn)
             .await?;
+        locks::release_run(conn, self.id).await?;
         metrics::counter!("shopscore_job_runs_total", "kind" => self.kind.as_str(), "outcome" => "failed")
             .increment(1);
         Ok(())
@@ -289,7 +253,7 @@ pub async fn list(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<JobRun>, sqlx::Error> {
-    let rows: Vec<RunRow> = sqlx::query_as(include_str!("../store/sql/job_runs_list.sql"))
+    let rows: Vec<RunRow> = sqlx::query_as(include_str!("sql/job_runs_list.sql"))
         .bind(kind)
         .bind(outcome)
         .bind(before)

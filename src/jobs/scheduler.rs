@@ -25,9 +25,8 @@ use tokio_util::sync::CancellationToken;
 use super::recompute::{recompute, Stop};
 use super::runs::{self, Claim, JobKind, NewRun, Started};
 use crate::clock::SharedClock;
+use crate::db::locks;
 use crate::policy::Policy;
-
-const SCHEDULER_LOCK: i64 = 0x5_5c04_e001;
 
 pub struct Scheduler {
     pub pool: PgPool,
@@ -88,11 +87,7 @@ impl Scheduler {
         let now = self.clock.now();
         self.report_lag(now).await?;
         let mut conn = runs::dedicated(&self.pool).await?;
-        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-            .bind(SCHEDULER_LOCK)
-            .fetch_one(&mut conn)
-            .await?;
-        if !locked {
+        if !locks::try_for_session(&mut conn, locks::SCHEDULER).await? {
             return Ok(Tick::Busy);
         }
         // `conn` holds the scheduler lock until it is dropped at the end of this tick,
@@ -203,14 +198,10 @@ impl Scheduler {
     /// look-back for them, which changes nothing current and keeps their marks, so they
     /// wait until the clock passes their figures.
     async fn dirty_shops(&self, now: DateTime<Utc>) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT DISTINCT m.shop_id FROM (SELECT unnest(shop_ids) AS shop_id FROM dirty_marks) m
-             WHERE NOT EXISTS (SELECT 1 FROM shop_figures f WHERE f.shop_id = m.shop_id AND f.as_of > $1)
-             ORDER BY 1",
-        )
-        .bind(now)
-        .fetch_all(&self.pool)
-        .await
+        sqlx::query_scalar(include_str!("sql/dirty_shops.sql"))
+            .bind(now)
+            .fetch_all(&self.pool)
+            .await
     }
 
     /// The dirty slot of `now`: the start of its interval, counted from the Unix epoch
@@ -228,11 +219,9 @@ impl Scheduler {
     /// `shopscore_scoring_lag_seconds`: the age of the oldest event not yet scored (the
     /// oldest dirty mark), 0 when every event is. Every replica reports it.
     async fn report_lag(&self, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-        let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
-            "SELECT min(marked_at) FROM dirty_marks WHERE cardinality(shop_ids) > 0",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(include_str!("sql/oldest_mark.sql"))
+            .fetch_one(&self.pool)
+            .await?;
         let lag = oldest.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
         metrics::gauge!("shopscore_scoring_lag_seconds").set(lag);
         Ok(())

@@ -130,7 +130,7 @@ pub async fn write(
 /// Tells every `serve` process, at commit, to drop the latest cards it holds
 /// (`cache::latest`).
 pub async fn notify(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, '')")
+    sqlx::query(include_str!("sql/cards_notify.sql"))
         .bind(crate::cache::SCORECARDS_CHANNEL)
         .execute(&mut *tx)
         .await?;

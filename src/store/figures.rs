@@ -77,20 +77,14 @@ pub async fn set_aside_later(
     targets: &[&str],
     as_of: DateTime<Utc>,
 ) -> Result<HashSet<String>, sqlx::Error> {
-    sqlx::query(
-        "CREATE TEMP TABLE current_figures ON COMMIT DROP AS SELECT * FROM shop_figures WHERE false",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let kept: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO current_figures SELECT * FROM shop_figures
-         WHERE shop_id = ANY($1) AND as_of > $2
-         RETURNING shop_id",
-    )
-    .bind(targets)
-    .bind(as_of)
-    .fetch_all(&mut *tx)
-    .await?;
+    sqlx::query(include_str!("sql/figures_set_aside_create.sql"))
+        .execute(&mut *tx)
+        .await?;
+    let kept: Vec<String> = sqlx::query_scalar(include_str!("sql/figures_set_aside.sql"))
+        .bind(targets)
+        .bind(as_of)
+        .fetch_all(&mut *tx)
+        .await?;
     Ok(kept.into_iter().collect())
 }
 
@@ -116,13 +110,10 @@ pub async fn industries(
     tx: &mut PgConnection,
     industries: &[String],
 ) -> Result<IndustryFigures, sqlx::Error> {
-    let rows: Vec<IndustryRow> = sqlx::query_as(
-        "SELECT industry, service_score, dsr_description, dsr_service, dsr_logistics
-         FROM shop_figures WHERE industry = ANY($1) ORDER BY shop_id",
-    )
-    .bind(industries)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows: Vec<IndustryRow> = sqlx::query_as(include_str!("sql/figures_of_industries.sql"))
+        .bind(industries)
+        .fetch_all(&mut *tx)
+        .await?;
     let mut service: HashMap<String, Vec<f64>> = HashMap::new();
     let mut dsr_lists: HashMap<String, [Vec<f64>; 3]> = HashMap::new();
     for r in rows {

@@ -31,13 +31,9 @@ impl Held {
 
 /// Makes the run's table (once per run, in its transaction).
 pub async fn create(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "CREATE TEMP TABLE held_figures
-           (shop_id text NOT NULL, industry text NOT NULL, figures text NOT NULL)
-         ON COMMIT DROP",
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(include_str!("sql/held_create.sql"))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
@@ -57,36 +53,37 @@ pub async fn hold(
 ) -> Result<(), sqlx::Error> {
     let ids: Vec<&str> = shops.iter().map(|s| s.shop_id.as_str()).collect();
     let industries: Vec<&str> = shops.iter().map(|s| s.industry.as_str()).collect();
-    sqlx::query(
-        "INSERT INTO held_figures SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
-    )
-    .bind(&ids)
-    .bind(&industries)
-    .bind(json)
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(include_str!("sql/held_insert.sql"))
+        .bind(&ids)
+        .bind(&industries)
+        .bind(json)
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
 /// Opens the cursor `next` reads: every held shop, in the order held.
 pub async fn open(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "DECLARE held_cursor NO SCROLL CURSOR FOR
-         SELECT shop_id, industry, figures FROM held_figures",
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query(include_str!("sql/held_open.sql"))
+        .execute(&mut *tx)
+        .await?;
     Ok(())
 }
 
-/// FETCH takes no bind parameters: one statement's worth of cards, written out.
-const FETCH: &str = "FETCH 1000 FROM held_cursor";
-const _: () = assert!(
-    super::cards::CHUNK == 1000,
-    "FETCH reads one chunk of cards"
-);
+/// FETCH takes no bind parameters: one statement's worth of cards (`cards::CHUNK`,
+/// checked below), written out.
+const FETCH: &str = include_str!("sql/held_fetch.sql");
 
 /// The next chunk of held shops (`cards::CHUNK`; fewer at the end, none after it).
 pub async fn next(tx: &mut PgConnection) -> Result<Vec<Held>, sqlx::Error> {
     sqlx::query_as(FETCH).fetch_all(&mut *tx).await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fetch_reads_one_chunk_of_cards() {
+        let expected = format!("FETCH {} FROM held_cursor", super::super::cards::CHUNK);
+        assert_eq!(super::FETCH.trim(), expected);
+    }
 }

@@ -82,26 +82,12 @@ pub struct Ranking<'a> {
     pub descending: bool,
 }
 
-/// A page of shops with their latest scorecard's headline columns (and the `missing`
-/// and `key` a page continues after), at most `limit`, after `(missing, key, shop_id)`,
-/// read into the caller's row type.
-pub async fn ranked<T>(
-    pool: &PgPool,
-    by: Ranking<'_>,
-    after: Option<(bool, f64, String)>,
-    limit: i64,
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
-{
-    let (missing_after, key_after, shop_after) = match after {
-        Some((m, k, id)) => (Some(m), Some(k), Some(id)),
-        None => (None, None, None),
-    };
-    // Every fragment is fixed text chosen by the figure and the order; values are bound.
-    let column = by.figure.map(Figure::column);
-    let sign = if by.descending { "-" } else { "" };
-    let (missing, key, order_by, after) = match (column, by.descending) {
+/// The ranking statement for a sort: every fragment is fixed text chosen by the figure
+/// and the order; values are bound.
+fn ranked_sql(figure: Option<Figure>, descending: bool) -> String {
+    let column = figure.map(Figure::column);
+    let sign = if descending { "-" } else { "" };
+    let (missing, key, order_by, after) = match (column, descending) {
         (None, false) => (
             "false".into(),
             "0::float8".into(),
@@ -121,11 +107,45 @@ where
             "(missing, key, shop_id) > ($4, $5, $6)",
         ),
     };
-    let sql = include_str!("sql/shops_ranked.sql")
+    include_str!("sql/shops_ranked.sql")
         .replace("{missing}", &missing)
         .replace("{key}", &key)
         .replace("{after}", after)
-        .replace("{order_by}", order_by);
+        .replace("{order_by}", order_by)
+}
+
+/// Every ranking statement (each sort, each order), for the check that prepares each
+/// against the schema (`tests/it/sql_files.rs`).
+pub fn ranked_statements() -> Vec<String> {
+    let figures = [
+        None,
+        Some(Figure::ServiceScore),
+        Some(Figure::Stars),
+        Some(Figure::CreditPoints),
+        Some(Figure::DsrService),
+    ];
+    (figures.into_iter())
+        .flat_map(|f| [false, true].map(|descending| ranked_sql(f, descending)))
+        .collect()
+}
+
+/// A page of shops with their latest scorecard's headline columns (and the `missing`
+/// and `key` a page continues after), at most `limit`, after `(missing, key, shop_id)`,
+/// read into the caller's row type.
+pub async fn ranked<T>(
+    pool: &PgPool,
+    by: Ranking<'_>,
+    after: Option<(bool, f64, String)>,
+    limit: i64,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    let (missing_after, key_after, shop_after) = match after {
+        Some((m, k, id)) => (Some(m), Some(k), Some(id)),
+        None => (None, None, None),
+    };
+    let sql = ranked_sql(by.figure, by.descending);
     sqlx::query_as(&sql)
         .bind(by.industry)
         .bind(by.min_score)
@@ -163,18 +183,15 @@ pub async fn register(pool: &PgPool, shops: &[(String, String, &str)]) -> Result
 
 /// The ids among `ids` that name no known shop, sorted.
 pub async fn unknown(pool: &PgPool, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT id FROM unnest($1::text[]) AS id
-         WHERE NOT EXISTS (SELECT 1 FROM shops s WHERE s.shop_id = id) ORDER BY 1",
-    )
-    .bind(ids)
-    .fetch_all(pool)
-    .await
+    sqlx::query_scalar(include_str!("sql/shops_unknown.sql"))
+        .bind(ids)
+        .fetch_all(pool)
+        .await
 }
 
 /// The shops that already have a tier row for `month`.
 pub async fn with_tier_row(pool: &PgPool, month: Month) -> Result<HashSet<String>, sqlx::Error> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT shop_id FROM cs_tiers WHERE month = $1")
+    let ids: Vec<String> = sqlx::query_scalar(include_str!("sql/shops_with_tier_row.sql"))
         .bind(month.label())
         .fetch_all(pool)
         .await?;

@@ -93,14 +93,10 @@ pub async fn rerank(
     month: Month,
 ) -> Result<(), sqlx::Error> {
     let label = month.label();
-    let all: Vec<MonthRow> = sqlx::query_as(
-        "SELECT shop_id, industry, scale, eligible, ineligible_reason, disqualified,
-                satisfaction_rate, ratings, cancel_reason
-         FROM cs_tiers WHERE month = $1",
-    )
-    .bind(&label)
-    .fetch_all(&mut *tx)
-    .await?;
+    let all: Vec<MonthRow> = sqlx::query_as(include_str!("sql/tiers_of_month.sql"))
+        .bind(&label)
+        .fetch_all(&mut *tx)
+        .await?;
     let eligible: Vec<(TierInput, String)> = all
         .iter()
         .filter(|r| r.eligible)

@@ -459,7 +459,7 @@ pub async fn lock_waiters(pool: &PgPool) -> i64 {
 pub async fn hold_recompute_lock(pool: &PgPool) -> sqlx::Transaction<'static, sqlx::Postgres> {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(shopscore::jobs::recompute::RECOMPUTE_LOCK)
+        .bind(shopscore::db::locks::RECOMPUTE)
         .execute(&mut *tx)
         .await
         .unwrap();

@@ -709,7 +709,7 @@ async fn a_shuffled_stream_gives_the_same_projections() {
         ("10", "buyer", "b1")
     );
     // Rebuilding from the raw events gives the same projections again.
-    let n = shopscore::ingest::writer::rebuild(&shuffled.pool)
+    let n = shopscore::ingest::project::rebuild(&shuffled.pool)
         .await
         .unwrap();
     assert_eq!(n, stream().len());

@@ -16,4 +16,5 @@ mod replicas;
 mod scheduler;
 mod scoring;
 mod snapshot;
+mod sql_files;
 mod write_path;

@@ -94,7 +94,7 @@ async fn a_fold_leaves_what_is_queued_after_it_starts() {
     // Holding the fold lock, so the fold has read where the queue ends and waits.
     let mut holder = app.pool.begin().await.unwrap();
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(shopscore::ingest::fold::FOLD_LOCK)
+        .bind(shopscore::db::locks::FOLD)
         .execute(&mut *holder)
         .await
         .unwrap();

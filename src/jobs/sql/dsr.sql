@@ -15,10 +15,10 @@ WITH first_dsr AS (
     ORDER BY shop_id, order_id, occurred_at, event_id
 ), capped AS (
     SELECT *, row_number() OVER (
-               PARTITION BY shop_id, buyer_id, width_bucket(occurred_at, $4)
+               PARTITION BY shop_id, buyer_id, width_bucket(occurred_at, $4::timestamptz[])
                ORDER BY occurred_at, event_id) AS n
     FROM first_dsr
-    WHERE occurred_at >= $4[1]
+    WHERE occurred_at >= ($4::timestamptz[])[1]
 )
 SELECT shop_id, count(*) AS count,
        sum(dsr_description)::bigint AS description, sum(dsr_service)::bigint AS service,

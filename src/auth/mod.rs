@@ -101,17 +101,14 @@ pub async fn create_key(
     name: Option<&str>,
 ) -> Result<(KeyInfo, String), sqlx::Error> {
     let NewKey { id, key } = mint();
-    let info: KeyInfo = sqlx::query_as(
-        "INSERT INTO api_keys (id, name, role, shops, secret_hash) VALUES ($1, $2, $3, $4, $5)
-         RETURNING id, name, role, shops, created_at, last_used_at, revoked_at",
-    )
-    .bind(&id)
-    .bind(name)
-    .bind(role.as_str())
-    .bind(shops)
-    .bind(hash_key(&key))
-    .fetch_one(pool)
-    .await?;
+    let info: KeyInfo = sqlx::query_as(include_str!("sql/key_insert.sql"))
+        .bind(&id)
+        .bind(name)
+        .bind(role.as_str())
+        .bind(shops)
+        .bind(hash_key(&key))
+        .fetch_one(pool)
+        .await?;
     Ok((info, key))
 }
 
@@ -123,40 +120,33 @@ pub async fn list_keys(
     limit: i64,
 ) -> Result<Vec<KeyInfo>, sqlx::Error> {
     let (at, id) = after.unzip();
-    sqlx::query_as(
-        "SELECT id, name, role, shops, created_at, last_used_at, revoked_at FROM api_keys
-         WHERE $1::timestamptz IS NULL OR (created_at, id) > ($1, $2) ORDER BY created_at, id LIMIT $3",
-    )
-    .bind(at)
-    .bind(id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    sqlx::query_as(include_str!("sql/keys_list.sql"))
+        .bind(at)
+        .bind(id)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// The name a key was given, if any.
+pub async fn key_name(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::Error> {
+    let name: Option<Option<String>> = sqlx::query_scalar(include_str!("sql/key_name.sql"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(name.flatten())
 }
 
 /// Revokes a key; `None` when there is no such key. Every `serve` process hears of it
 /// when this commits and stops accepting the key (`cache::keys`).
-/// The name a key was given, if any.
-pub async fn key_name(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::Error> {
-    let name: Option<Option<String>> =
-        sqlx::query_scalar("SELECT name FROM api_keys WHERE id = $1")
-            .bind(id)
-            .fetch_optional(pool)
-            .await?;
-    Ok(name.flatten())
-}
-
 pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let info: Option<KeyInfo> = sqlx::query_as(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE id = $1
-         RETURNING id, name, role, shops, created_at, last_used_at, revoked_at",
-    )
-    .bind(id)
-    .fetch_optional(&mut *tx)
-    .await?;
+    let info: Option<KeyInfo> = sqlx::query_as(include_str!("sql/key_revoke.sql"))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if info.is_some() {
-        sqlx::query("SELECT pg_notify($1, $2)")
+        sqlx::query(include_str!("sql/key_revoked_notify.sql"))
             .bind(crate::cache::KEYS_CHANNEL)
             .bind(id)
             .execute(&mut *tx)
@@ -230,7 +220,7 @@ pub async fn authenticate(
         .last_used_at
         .is_none_or(|t| now - t > chrono::Duration::seconds(60));
     if stale {
-        sqlx::query("UPDATE api_keys SET last_used_at = $2 WHERE id = $1")
+        sqlx::query(include_str!("sql/key_used.sql"))
             .bind(id)
             .bind(now)
             .execute(pool)
@@ -259,13 +249,10 @@ struct KeyRow {
 
 /// A key that exists, is not revoked and names a known role.
 async fn lookup(pool: &PgPool, id: &str) -> Result<Option<CachedKey>, sqlx::Error> {
-    let row: Option<KeyRow> = sqlx::query_as(
-        "SELECT role, shops, secret_hash, last_used_at FROM api_keys
-         WHERE id = $1 AND revoked_at IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+    let row: Option<KeyRow> = sqlx::query_as(include_str!("sql/key_lookup.sql"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
     Ok(row.and_then(|r| {
         Some(CachedKey::new(
             Role::parse(&r.role)?,

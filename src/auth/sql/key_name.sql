@@ -1,0 +1,1 @@
+SELECT name FROM api_keys WHERE id = $1

@@ -1,0 +1,1 @@
+DELETE FROM job_runs WHERE kind <> 'daily' AND finished_at < $1

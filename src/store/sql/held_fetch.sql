@@ -1,0 +1,1 @@
+FETCH 1000 FROM held_cursor

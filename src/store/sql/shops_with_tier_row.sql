@@ -1,0 +1,1 @@
+SELECT shop_id FROM cs_tiers WHERE month = $1
