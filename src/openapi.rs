@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use crate::ingest::body::MAX_BATCH;
-use crate::ingest::event::EventType;
+use crate::ingest::event_type::EventType;
 
 /// The generated document, completed.
 pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {

@@ -14,6 +14,8 @@ pub const SCHEDULER: i64 = 0x5_5c04_e001;
 /// Keeps folds one at a time: two at once could let the one with the older snapshot
 /// write its row last.
 pub const FOLD: i64 = 0x5_5c04_e002;
+// Two locks sharing a key would exclude each other's holders: a build error.
+const _: () = assert!(RECOMPUTE != SCHEDULER && SCHEDULER != FOLD && FOLD != RECOMPUTE);
 /// First key of a run's lock (the second is the run's id, [`run_key`]).
 pub const RUN_CLASS: i32 = 0x55c0_0001;
 
@@ -85,10 +87,5 @@ mod tests {
         assert_eq!(run_key(1), 1);
         assert_eq!(run_key(i64::from(i32::MAX)), 0);
         assert_eq!(run_key(i64::from(i32::MAX) + 5), 5);
-    }
-
-    #[test]
-    fn the_service_wide_keys_differ() {
-        assert!(RECOMPUTE != SCHEDULER && SCHEDULER != FOLD && FOLD != RECOMPUTE);
     }
 }

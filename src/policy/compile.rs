@@ -256,13 +256,14 @@ pub(super) fn programs(
                 })
             }
         };
-        let mut escalation: Vec<(u32, String)> = p
-            .escalation
-            .iter()
-            .map(|e| (e.after, e.status.clone()))
+        let mut escalation: Vec<super::Escalation> = (p.escalation.iter())
+            .map(|e| super::Escalation {
+                after: e.after,
+                status: crate::domain::ProgramStatus::parse(&e.status),
+            })
             .collect();
-        escalation.sort();
-        if escalation.iter().any(|(a, _)| *a < 2) {
+        escalation.sort_by(|a, b| (a.after, a.status.as_str()).cmp(&(b.after, b.status.as_str())));
+        if escalation.iter().any(|e| e.after < 2) {
             return Err(invalid(format!(
                 "{at}: escalation.after must be >= 2 (one failure is `fail`)"
             )));

@@ -202,6 +202,13 @@ pub struct Penalty {
     pub cap_cents: i64,
 }
 
+/// A programme's status once `after` consecutive months have failed (SPEC §4.5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Escalation {
+    pub after: u32,
+    pub status: crate::domain::ProgramStatus,
+}
+
 #[derive(Debug, Clone)]
 pub struct Program {
     pub name: String,
@@ -209,7 +216,7 @@ pub struct Program {
     pub settle_seconds: i64,
     pub exempt_first_months: Option<u32>,
     /// Sorted by `after`, ascending.
-    pub escalation: Vec<(u32, String)>,
+    pub escalation: Vec<Escalation>,
     pub rules: Vec<Rule>,
     pub penalty: Option<Penalty>,
 }

@@ -170,8 +170,8 @@ pub fn escalated_status(p: &Program, consecutive: u32) -> ProgramStatus {
     p.escalation
         .iter()
         .rev()
-        .find(|(after, _)| consecutive >= *after)
-        .map_or(ProgramStatus::Fail, |(_, s)| ProgramStatus::parse(s))
+        .find(|e| consecutive >= e.after)
+        .map_or(ProgramStatus::Fail, |e| e.status.clone())
 }
 
 /// SPEC §4.5: a programme's status before escalation: a campaign not yet settled is

@@ -510,3 +510,24 @@ pub fn shopscore(db_url: &str, args: &[&str], env: &[(&str, &str)]) -> (String, 
     assert!(out.status.success(), "shopscore {args:?}: {stderr}");
     (String::from_utf8(out.stdout).unwrap(), stderr)
 }
+
+/// A row of `job_runs`, as the scheduler tests read it.
+#[derive(Debug, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: i64,
+    pub kind: String,
+    pub slot: Option<String>,
+    pub replica: String,
+    pub outcome: String,
+    pub shops_scored: Option<i32>,
+}
+
+/// Every run on record, oldest first.
+pub async fn job_runs(pool: &PgPool) -> Vec<RunRow> {
+    sqlx::query_as(
+        "SELECT id, kind, slot, replica, outcome, shops_scored FROM job_runs ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}

@@ -14,17 +14,12 @@ use shopscore::auth::{create_key, Role};
 use sqlx::PgPool;
 
 use crate::helpers::{
-    advisory_waiters, eventually, fresh_pool, hold_recompute_lock, reviewed_order, Replica,
+    advisory_waiters, eventually, fresh_pool, hold_recompute_lock, job_runs, reviewed_order,
+    Replica, RunRow,
 };
 
-type RunRow = (i64, String, Option<String>, String, String);
-
-/// (id, kind, slot, replica, outcome), oldest first.
 async fn runs(pool: &PgPool) -> Vec<RunRow> {
-    sqlx::query_as("SELECT id, kind, slot, replica, outcome FROM job_runs ORDER BY id")
-        .fetch_all(pool)
-        .await
-        .unwrap()
+    job_runs(pool).await
 }
 
 async fn keys(pool: &PgPool) -> (String, String) {
@@ -110,26 +105,26 @@ async fn two_replicas_score_every_event_and_run_each_slot_once() {
     // A tick may be mid-run as the last review shows: let it end, then every run that
     // ended must have succeeded.
     eventually(10, "no run in progress", || async {
-        runs(&pool).await.iter().all(|r| r.4 != "running")
+        runs(&pool).await.iter().all(|r| r.outcome != "running")
     })
     .await;
     let all = runs(&pool).await;
-    assert!(all.iter().all(|r| r.4 == "succeeded"), "{all:?}");
+    assert!(all.iter().all(|r| r.outcome == "succeeded"), "{all:?}");
     let today = Utc::now()
         .with_timezone(&shopscore::policy::Policy::default_policy().tz)
         .date_naive()
         .to_string();
-    let daily: Vec<&RunRow> = all.iter().filter(|r| r.1 == "daily").collect();
+    let daily: Vec<&RunRow> = all.iter().filter(|r| r.kind == "daily").collect();
     assert_eq!(daily.len(), 1, "{all:?}");
-    assert_eq!(daily[0].2.as_deref(), Some(today.as_str()));
+    assert_eq!(daily[0].slot.as_deref(), Some(today.as_str()));
     let mut slots: Vec<(&str, &str)> = all
         .iter()
-        .map(|r| (r.1.as_str(), r.2.as_deref().unwrap()))
+        .map(|r| (r.kind.as_str(), r.slot.as_deref().unwrap()))
         .collect();
     let n = slots.len();
     slots.dedup();
     assert_eq!(slots.len(), n, "a slot ran twice: {all:?}");
-    assert!(all.iter().any(|r| r.1 == "dirty"), "{all:?}");
+    assert!(all.iter().any(|r| r.kind == "dirty"), "{all:?}");
     // Each replica reports the scoring lag; the runs are counted where they ran.
     let mut scraped = String::new();
     for base in [&a.base, &b.base] {
@@ -173,26 +168,29 @@ async fn a_run_abandoned_by_sigkill_is_taken_over_and_completed() {
     .await;
     eventually(10, "a's daily run waits for the recompute lock", || async {
         let r = runs(&pool).await;
-        r.len() == 1 && r[0].3 == "a" && r[0].4 == "running" && advisory_waiters(&pool).await > 0
+        r.len() == 1
+            && r[0].replica == "a"
+            && r[0].outcome == "running"
+            && advisory_waiters(&pool).await > 0
     })
     .await;
-    let id = runs(&pool).await[0].0;
+    let id = runs(&pool).await[0].id;
     a.signal("KILL");
 
     let b = Replica::start(&url, "b", 1).await;
     eventually(10, "b takes the run over", || async {
         let r = runs(&pool).await;
-        r.len() == 1 && r[0].3 == "b" && r[0].4 == "running"
+        r.len() == 1 && r[0].replica == "b" && r[0].outcome == "running"
     })
     .await;
     held.commit().await.unwrap();
     eventually(10, "b completes it", || async {
-        runs(&pool).await[0].4 == "succeeded"
+        runs(&pool).await[0].outcome == "succeeded"
     })
     .await;
     let r = runs(&pool).await;
     assert_eq!(
-        (r.len(), r[0].0, r[0].1.as_str(), r[0].3.as_str()),
+        (r.len(), r[0].id, r[0].kind.as_str(), r[0].replica.as_str()),
         (1, id, "daily", "b")
     );
     assert_eq!(positives(&client, &b.base, &ops, "s1").await, Some(1));

@@ -14,7 +14,7 @@ use shopscore::jobs::scheduler::{Scheduler, Tick};
 use shopscore::policy::Policy;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::TestApp;
+use crate::helpers::{job_runs, RunRow, TestApp};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -41,11 +41,8 @@ async fn tick(s: &Scheduler) -> Tick {
 }
 
 /// (kind, slot, outcome, shops_scored, replica) of every run, oldest first.
-async fn runs(app: &TestApp) -> Vec<(String, Option<String>, String, Option<i32>, String)> {
-    sqlx::query_as("SELECT kind, slot, outcome, shops_scored, replica FROM job_runs ORDER BY id")
-        .fetch_all(&app.pool)
-        .await
-        .unwrap()
+async fn runs(app: &TestApp) -> Vec<RunRow> {
+    job_runs(&app.pool).await
 }
 
 fn ran(t: &Tick) -> (JobKind, &str, usize) {
@@ -123,7 +120,7 @@ async fn dirty_runs_score_only_shops_with_new_events_once_per_slot() {
     let c = app.scorecard("A").await;
     assert_eq!(c["credit"]["reviews_180d"]["positive"], 3);
     assert_eq!(c["as_of"], "2026-11-10T09:32:00+08:00");
-    let kinds: Vec<String> = runs(&app).await.into_iter().map(|r| r.0).collect();
+    let kinds: Vec<String> = runs(&app).await.into_iter().map(|r| r.kind).collect();
     assert_eq!(kinds, ["daily", "dirty", "dirty"]);
 }
 
@@ -145,7 +142,7 @@ async fn the_daily_run_happens_once_per_local_day_and_catches_up() {
     clock.set(at("2026-11-14T15:00:00+08:00"));
     assert_eq!(ran(&tick(&s).await).1, "2026-11-14");
     assert_eq!(tick(&s).await, Tick::Idle);
-    let slots: Vec<Option<String>> = runs(&app).await.into_iter().map(|r| r.1).collect();
+    let slots: Vec<Option<String>> = runs(&app).await.into_iter().map(|r| r.slot).collect();
     assert_eq!(
         slots,
         [Some("2026-11-10"), Some("2026-11-11"), Some("2026-11-14")].map(|s| s.map(String::from))
@@ -215,7 +212,7 @@ async fn a_run_stopped_by_shutdown_is_recorded_failed_and_run_again() {
     assert_eq!(ran(&tick(&s).await), (JobKind::Daily, "2026-11-10", 1));
     let all = runs(&app).await;
     assert_eq!(all.len(), 1, "the same row, run again: {all:?}");
-    assert_eq!(all[0].2, "succeeded");
+    assert_eq!(all[0].outcome, "succeeded");
     assert_eq!(card_count(&app, "A").await, 1);
     let dirty: i64 = sqlx::query_scalar("SELECT count(*) FROM dirty_marks")
         .fetch_one(&app.pool)
@@ -252,7 +249,7 @@ async fn two_schedulers_racing_never_run_a_day_twice() {
     assert_eq!(all.len(), 6);
     assert!(all
         .iter()
-        .all(|r| r.0 == "daily" && r.2 == "succeeded" && r.3 == Some(20)));
+        .all(|r| r.kind == "daily" && r.outcome == "succeeded" && r.shops_scored == Some(20)));
 }
 
 /// An ops recompute is on record too; `GET /v1/jobs` lists runs newest first, filters
