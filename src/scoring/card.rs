@@ -93,6 +93,13 @@ pub struct MetricScore {
     pub n: u64,
     pub score: Option<f64>,
     pub passes: Option<bool>,
+    /// The value whose score is the pass mark (`scoring::target`).
+    pub target_value: f64,
+    /// How `value` must compare with `target_value` to pass.
+    pub target_condition: Op,
+    /// How far `value` is from `target_value` in its unit: 0 when it passes; null with
+    /// a null value.
+    pub distance: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -136,6 +143,13 @@ pub struct RuleResult {
     pub threshold: f64,
     pub value: Option<f64>,
     pub pass: Option<bool>,
+    /// The rule's threshold, under the name every target in the card has.
+    pub target_value: f64,
+    /// The rule's operator, likewise.
+    pub target_condition: Op,
+    /// How far `value` is from `target_value` in its unit: 0 when the rule holds; null
+    /// with a null value.
+    pub distance: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -186,7 +186,7 @@ pub fn hints(
             };
             let (best, worst) = p.bounds(industry, m);
             // The value whose score is the pass mark: 5 × (worst − v) ÷ (worst − best).
-            let pass_at = worst - p.pass_mark * (worst - best) / 5.0;
+            let pass_at = super::target::of_metric(best, worst, p.pass_mark).value;
             let gain = if total_weight > 0.0 && counted > 0 {
                 (5.0 - score) / counted as f64 * ind.weight / total_weight
             } else {
@@ -355,6 +355,9 @@ mod tests {
             threshold,
             value: Some(value),
             pass: Some(false),
+            target_value: threshold,
+            target_condition: op,
+            distance: Some((value - threshold).abs()),
         }
     }
 

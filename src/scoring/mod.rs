@@ -10,4 +10,5 @@ pub mod programs;
 mod props;
 pub mod service;
 pub mod stars;
+pub mod target;
 pub mod tiers;

@@ -7,6 +7,7 @@ use indexmap::IndexMap;
 
 use super::card::{self, LateOrder, RuleResult};
 use super::periods::ProgramPeriod;
+use super::target;
 use crate::domain::{ProgramStatus, ShopInfo};
 use crate::metric::eval::{late_orders, measure_all, Measured};
 use crate::metric::{Metric, Scope, ShopData};
@@ -137,6 +138,9 @@ pub fn evaluate_rules(
                 threshold: r.threshold,
                 value,
                 pass,
+                target_value: r.threshold,
+                target_condition: r.op,
+                distance: target::distance(value, r.threshold, pass),
             }
         })
         .collect();
@@ -222,7 +226,7 @@ mod tests {
         assert_eq!(last_exempt_month(Some(3), None), None);
     }
     use super::*;
-    use crate::policy::Policy;
+    use crate::policy::{Op, Policy};
 
     #[test]
     fn holiday_penalties_round_down_and_cap() {
@@ -270,6 +274,26 @@ mod tests {
         assert!(!failed);
         assert_eq!(rules[0].pass, Some(true));
         assert_eq!(rules[1].pass, None);
+        // Met within the tolerance: nothing left to go; a null value has no distance.
+        assert_eq!(rules[0].distance, Some(0.0));
+        assert_eq!((rules[1].target_value, rules[1].distance), (0.5, None));
+    }
+
+    #[test]
+    fn a_failing_rule_shows_its_target_and_how_far_it_is() {
+        let p = Policy::default_policy();
+        let cs = &p.programs[0];
+        let mut v = HashMap::new();
+        v.insert("online_hours_avg(09:00,24:00)".to_string(), Some(7.5));
+        v.insert("human_reply_rate(180)".to_string(), Some(0.75));
+        let (rules, failed) =
+            evaluate_rules(&cs.rules, &crate::scoring::service::measured(&v), 1e-9);
+        assert!(failed);
+        // 9 h online on average is the rule: 1.5 h short.
+        let r = &rules[0];
+        assert_eq!((r.target_value, r.target_condition), (9.0, Op::Ge));
+        assert_eq!((r.pass, r.distance), (Some(false), Some(1.5)));
+        assert_eq!((rules[1].pass, rules[1].distance), (Some(true), Some(0.0)));
     }
 
     fn shop(first: &str) -> ShopInfo {

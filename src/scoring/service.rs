@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use indexmap::IndexMap;
 
 use super::card::{DsrDimension, Indicator, MetricScore, ServiceScore};
+use super::target;
 use crate::metric::eval::{measure_all, Measured};
 use crate::metric::{Scope, ShopData};
 use crate::policy::{Policy, ServiceScorePolicy};
@@ -34,6 +35,8 @@ pub fn service_score(
             let value = measured.value;
             let (best, worst) = p.bounds(industry, m);
             let score = value.map(|v| metric_score(v, best, worst));
+            let passes = score.map(|s| s >= p.pass_mark - eps);
+            let target = target::of_metric(best, worst, p.pass_mark);
             if let Some(s) = score {
                 sum += s;
                 n += 1;
@@ -44,7 +47,10 @@ pub fn service_score(
                     value,
                     n: measured.n,
                     score,
-                    passes: score.map(|s| s >= p.pass_mark - eps),
+                    passes,
+                    target_value: target.value,
+                    target_condition: target.condition,
+                    distance: target::distance(value, target.value, passes),
                 },
             );
         }
@@ -199,6 +205,24 @@ mod tests {
             s.indicators["product"].metrics["quality_refund_rate"].passes,
             Some(false)
         );
+        // Targets: the value scoring the pass mark, 3 of 5. quality_refund_rate (0 →
+        // 0.02): 0.02 − 0.6 × 0.02 = 0.008, to be at or under; 0.01 is 0.002 over.
+        let q = &s.indicators["product"].metrics["quality_refund_rate"];
+        assert!((q.target_value - 0.008).abs() < 1e-15, "{q:?}");
+        assert_eq!(q.target_condition, crate::policy::Op::Le);
+        assert!((q.distance.unwrap() - 0.002).abs() < 1e-15, "{q:?}");
+        // delivery_hours_avg (48 → 120): 76.8 h at most; 48 h passes, so no distance.
+        let d = &s.indicators["logistics"].metrics["delivery_hours_avg"];
+        assert!((d.target_value - 76.8).abs() < 1e-12, "{d:?}");
+        assert_eq!(d.distance, Some(0.0));
+        // ship_on_time_rate(48) (1.0 → 0.8): at least 0.92; 0.9 is 0.02 short.
+        let o = &s.indicators["logistics"].metrics["ship_on_time_rate(48)"];
+        assert!((o.target_value - 0.92).abs() < 1e-15, "{o:?}");
+        assert_eq!(o.target_condition, crate::policy::Op::Ge);
+        assert!((o.distance.unwrap() - 0.02).abs() < 1e-15, "{o:?}");
+        // A null metric keeps its target and has no distance.
+        let n = &s.indicators["product"].metrics["negative_review_rate"];
+        assert!((n.target_value - 0.02).abs() < 1e-15 && n.distance.is_none());
         // 0.9 of (1.0 -> 0.8) is exactly 2.5: below the 3.0 pass mark
         assert!((metric_score(0.84, 1.0, 0.8) - 1.0).abs() < 1e-12);
         assert_eq!(metric_score(2.0, 0.0, 0.02), 0.0);

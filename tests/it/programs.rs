@@ -73,7 +73,8 @@ async fn holiday_peak_penalties_round_down_and_cap_and_coverage_counts_the_slot(
     assert_eq!(rule("online_hours_avg(00:00,24:00)")["value"], 12.5);
     assert_eq!(
         rule("coverage_rate(09:00,18:00)"),
-        json!({"metric": "coverage_rate(09:00,18:00)", "op": ">=", "threshold": 1.0, "value": 1.0, "pass": true})
+        json!({"metric": "coverage_rate(09:00,18:00)", "op": ">=", "threshold": 1.0, "value": 1.0, "pass": true,
+               "target_value": 1.0, "target_condition": ">=", "distance": 0.0})
     );
     // The basis beside the rules: the campaign's 7 whole days for the hours and the
     // coverage, the 3 orders due for the on-time rate.

@@ -57,17 +57,23 @@ async fn scorecard_numbers_match_the_hand_worked_example() {
     // product: no refunds over 4 orders -> 0 -> 5; negative 1/2 -> 5*clamp((0.05-0.5)/0.05) = 0
     assert_eq!(
         m("product", "quality_refund_rate"),
-        json!({"value": 0.0, "n": 4, "score": 5.0, "passes": true})
+        // Its target scores the pass mark, 3: 0.02 − 3 × 0.02 ÷ 5 = 0.008, at most.
+        json!({"value": 0.0, "n": 4, "score": 5.0, "passes": true,
+               "target_value": 0.008, "target_condition": "<=", "distance": 0.0})
     );
     assert_eq!(
         m("product", "negative_review_rate"),
-        json!({"value": 0.5, "n": 2, "score": 0.0, "passes": false})
+        // 0.05 − 3 × 0.05 ÷ 5 = 0.02 (0.019999999999999997 in binary), 0.48 away.
+        json!({"value": 0.5, "n": 2, "score": 0.0, "passes": false,
+               "target_value": 0.019999999999999997, "target_condition": "<=", "distance": 0.48})
     );
     // logistics: on time 0.5 -> 0; delivery 84 h -> 2.5
     assert_eq!(m("logistics", "ship_on_time_rate(48)")["value"], 0.5);
     assert_eq!(
         m("logistics", "delivery_hours_avg"),
-        json!({"value": 84.0, "n": 2, "score": 2.5, "passes": false})
+        // 120 − 3 × 72 ÷ 5 = 76.8 h at most: 7.2 h over (7.200000000000003 in binary).
+        json!({"value": 84.0, "n": 2, "score": 2.5, "passes": false,
+               "target_value": 76.8, "target_condition": "<=", "distance": 7.200000000000003})
     );
     // consultation: 50 s -> 5*(120-50)/105; satisfaction 1.0 -> 5
     let resp = 5.0 * 70.0 / 105.0;
