@@ -82,6 +82,32 @@ impl<S: Send + Sync> FromRequestParts<S> for ShopPath {
     }
 }
 
+/// The `{shop_id}` and `{metric}` segments of a metric's drill-down. The metric is its
+/// text as the policy writes it (`ship_on_time_rate(48)`); text no metric can have is
+/// a 404 like an unknown metric.
+#[derive(Debug)]
+pub struct ShopMetricPath(pub ShopId, pub String);
+
+/// The longest metric text a policy can write is far shorter.
+const METRIC_MAX: usize = 128;
+
+impl<S: Send + Sync> FromRequestParts<S> for ShopMetricPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let (shop, metric) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map(|p| p.0)
+                .map_err(|_| ApiError::shop_not_found())?;
+        let shop = ShopId::parse(&shop).ok_or_else(ApiError::shop_not_found)?;
+        if crate::text::problem(&metric, METRIC_MAX).is_some() {
+            return Err(ApiError::NotFound("no such metric".into()));
+        }
+        Ok(ShopMetricPath(shop, metric))
+    }
+}
+
 /// An `{industry}` path segment: a code outside `[a-z0-9_]{1,64}` names no industry.
 #[derive(Debug)]
 pub struct IndustryPath(pub Industry);

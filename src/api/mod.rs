@@ -2,6 +2,7 @@
 pub mod about;
 pub mod events;
 pub mod extract;
+pub mod items;
 pub mod jobs;
 pub mod keys;
 pub mod ops;

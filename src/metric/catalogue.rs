@@ -134,12 +134,18 @@ pub struct NamedMetric {
 #[error("{0}")]
 pub struct ParseError(String);
 
+/// The longest deadline a metric takes: 366 days. A deadline is added to instants, and
+/// a metric's text also comes from clients (the drill-down), so it is bounded.
+const MAX_HOURS: f64 = 366.0 * 24.0;
+
 fn hours_param(p: &str) -> Result<i64, ParseError> {
     let h: f64 = p
         .parse()
         .map_err(|_| ParseError(format!("{p:?} is not a number of hours")))?;
-    if !(h.is_finite() && h >= 0.0) {
-        return Err(ParseError(format!("{p:?} is not a number of hours")));
+    if !(h.is_finite() && (0.0..=MAX_HOURS).contains(&h)) {
+        return Err(ParseError(format!(
+            "{p:?} is not a number of hours from 0 to {MAX_HOURS} (366 days)"
+        )));
     }
     Ok((h * 3600.0).round() as i64)
 }
@@ -438,6 +444,12 @@ mod tests {
             "ship_on_time_rate",
             "online_hours_avg(18:00,09:00)",
             "coverage_rate(09:00,24:30)",
+            // Deadlines are added to instants: beyond a year, or not a number, is text
+            // no policy means (and a client may send).
+            "ship_on_time_rate(1e300)",
+            "late_shipments(8785)",
+            "complaint_closure_rate(-1)",
+            "ship_on_time_rate(NaN)",
             "ship_on_time_rate(48",
         ] {
             assert!(Metric::parse(bad, &sla()).is_err(), "{bad}");

@@ -67,7 +67,7 @@ pub fn measure_all<'m>(
         .collect()
 }
 
-fn secs(d: Duration) -> f64 {
+pub(super) fn secs(d: Duration) -> f64 {
     d.num_microseconds()
         .map_or(d.num_seconds() as f64, |us| us as f64 / 1e6)
 }
@@ -76,13 +76,32 @@ fn within(from: DateTime<Utc>, to: DateTime<Utc>, limit_s: i64) -> bool {
     to - from <= Duration::seconds(limit_s)
 }
 
-/// SPEC §3 `ship_on_time_rate(h)`: (due, on time). An order cancelled before it shipped
-/// is never due; otherwise it is due once shipped or once `paid_at + h ≤ E`.
-fn ship_counts(
+/// Where an order stands for `ship_on_time_rate(h)` at `E` (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Shipping {
+    /// Cancelled before it shipped: never due.
+    CancelledFirst,
+    /// Not shipped, and `paid_at + h` is after `E`.
+    NotDue,
+    /// Shipped within `h` of payment.
+    OnTime,
+    /// Due, and not shipped within `h` (shipped later, or not at all).
+    Late,
+}
+
+impl Shipping {
+    fn due(self) -> bool {
+        matches!(self, Shipping::OnTime | Shipping::Late)
+    }
+}
+
+/// SPEC §3 `ship_on_time_rate(h)`: each order's standing. An order cancelled before it
+/// shipped is never due; otherwise it is due once shipped or once `paid_at + h ≤ E`.
+pub(super) fn ship_counts(
     orders: &[OrderRow],
     h: i64,
     e: DateTime<Utc>,
-) -> impl Iterator<Item = (&OrderRow, bool, bool)> {
+) -> impl Iterator<Item = (&OrderRow, Shipping)> {
     orders.iter().map(move |o| {
         let paid = o.paid_at.unwrap_or(o.created_at);
         let cancelled_first = match (o.cancelled_at, o.shipped_at) {
@@ -90,17 +109,24 @@ fn ship_counts(
             (Some(_), None) => true,
             (None, _) => false,
         };
-        let due = !cancelled_first && (o.shipped_at.is_some() || paid + Duration::seconds(h) <= e);
-        let on_time = due && o.shipped_at.is_some_and(|s| within(paid, s, h));
-        (o, due, on_time)
+        let standing = if cancelled_first {
+            Shipping::CancelledFirst
+        } else if o.shipped_at.is_some_and(|s| within(paid, s, h)) {
+            Shipping::OnTime
+        } else if o.shipped_at.is_some() || paid + Duration::seconds(h) <= e {
+            Shipping::Late
+        } else {
+            Shipping::NotDue
+        };
+        (o, standing)
     })
 }
 
 /// The due orders not shipped within `h` (the penalty list of `late_shipments(h)`).
 pub fn late_orders(d: &ShopData, h: i64, e: DateTime<Utc>) -> Vec<&OrderRow> {
     ship_counts(&d.orders, h, e)
-        .filter(|(_, due, ok)| *due && !ok)
-        .map(|(o, _, _)| o)
+        .filter(|(_, s)| *s == Shipping::Late)
+        .map(|(o, _)| o)
         .collect()
 }
 
@@ -141,8 +167,11 @@ fn deadline_rate(deadlines: impl Iterator<Item = Deadline>, e: DateTime<Utc>) ->
 
 /// Due and on-time orders of `ship_on_time_rate(h)`.
 fn due_on_time(d: &ShopData, h: i64, e: DateTime<Utc>) -> (usize, usize) {
-    ship_counts(&d.orders, h, e).fold((0, 0), |(a, b), (_, due, ok)| {
-        (a + due as usize, b + ok as usize)
+    ship_counts(&d.orders, h, e).fold((0, 0), |(due, ok), (_, s)| {
+        (
+            due + s.due() as usize,
+            ok + (s == Shipping::OnTime) as usize,
+        )
     })
 }
 

@@ -10,6 +10,7 @@
 
 pub mod catalogue;
 pub mod eval;
+pub mod items;
 pub mod loader;
 pub mod presence;
 pub(crate) mod rows;

@@ -49,6 +49,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::shops::list_shops))
         .routes(routes!(api::scorecards::get_scorecard))
         .routes(routes!(api::scorecards::get_history))
+        .routes(routes!(api::items::get_metric_items))
         .routes(routes!(api::scorecards::get_benchmarks))
         .routes(routes!(api::tiers::list_tiers))
         .routes(routes!(api::jobs::list_jobs))

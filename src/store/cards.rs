@@ -136,3 +136,14 @@ pub async fn notify(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// The `as_of` of the shop's latest scorecard, if it has one.
+pub async fn latest_as_of(
+    pool: &PgPool,
+    shop_id: &str,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(include_str!("sql/scorecard_latest_as_of.sql"))
+        .bind(shop_id)
+        .fetch_one(pool)
+        .await
+}

@@ -531,3 +531,20 @@ pub async fn job_runs(pool: &PgPool) -> Vec<RunRow> {
     .await
     .unwrap()
 }
+
+/// The seeded demo marketplace (seed 7) of `shops` shops over `days` days to 20 November
+/// 2026 (local), scored as `shopscore demo` scores it.
+pub async fn seeded_demo(app: &TestApp, shops: usize, days: i64) {
+    let end: chrono::DateTime<chrono::Utc> = "2026-11-19T16:00:00Z".parse().unwrap();
+    let now: chrono::DateTime<chrono::Utc> = "2026-11-19T16:00:05Z".parse().unwrap();
+    let opts = shopscore::demo::DemoOptions {
+        shops,
+        days,
+        seed: 7,
+        end,
+    };
+    let policy = Policy::default_policy();
+    shopscore::demo::run(&app.pool, &policy, &opts, now, None)
+        .await
+        .unwrap();
+}

@@ -102,6 +102,8 @@ async fn the_readme_walkthrough_works_as_written() {
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut last = String::new();
     let mut curls = 0;
+    // What each curl printed, by its command.
+    let mut printed: Vec<(String, String)> = Vec::new();
     let block = walkthrough();
     for (command, expected) in commands(&block) {
         let argv = words(&command, &vars);
@@ -147,6 +149,7 @@ async fn the_readme_walkthrough_works_as_written() {
                 .unwrap();
                 last = String::from_utf8_lossy(&out.stdout).into_owned();
                 assert!(out.status.success(), "{command}\n→ {last}");
+                printed.push((command.clone(), last.clone()));
                 curls += 1;
             }
             other => panic!("the walkthrough runs a command this test does not know: {other:?}"),
@@ -155,11 +158,29 @@ async fn the_readme_walkthrough_works_as_written() {
             assert_eq!(last.trim(), expected, "{command}");
         }
     }
-    assert_eq!(curls, 5, "every curl of the walkthrough ran");
-    let card: Value = serde_json::from_str(&last).unwrap();
-    assert_eq!(
-        card["shop_id"], "s-1",
-        "the walkthrough ends with the scorecard"
-    );
+    assert_eq!(curls, 7, "every curl of the walkthrough ran");
+    let of = |part: &str| -> Value {
+        let (_, out) = (printed.iter().find(|(c, _)| c.contains(part)))
+            .unwrap_or_else(|| panic!("no curl of {part}"));
+        serde_json::from_str(out).unwrap()
+    };
+    let card = of("/scorecard");
+    assert_eq!(card["shop_id"], "s-1");
     assert_eq!(card["as_of"], "2026-10-20T00:00:00+08:00");
+    let ship =
+        &card["service_score"]["indicators"]["logistics"]["metrics"]["ship_on_time_rate(48)"];
+    assert_eq!(
+        (ship["value"].as_f64(), ship["n"].as_u64()),
+        (Some(0.5), Some(2))
+    );
+    // The merchant's drill-down names the late order: o-2, created and never shipped.
+    let late = of("/items");
+    assert_eq!(late["totals"]["denominator"], 1);
+    let items = late["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], "o-2");
+    assert_eq!(
+        items[0]["reason"],
+        "not shipped 48 h after creation (no payment recorded)"
+    );
 }

@@ -6,27 +6,14 @@
 //! edit of the default policy, whose hash every card carries), regenerate the file with
 //! `SHOPSCORE_UPDATE_SNAPSHOTS=1 cargo test --test it snapshot` and review its diff.
 
-use chrono::{DateTime, Utc};
-use shopscore::demo::{run, DemoOptions};
-use shopscore::policy::Policy;
-
-use crate::helpers::TestApp;
+use crate::helpers::{seeded_demo, TestApp};
 
 #[tokio::test]
 async fn the_demo_scorecards_are_byte_for_byte_the_recorded_ones() {
     let app = TestApp::spawn().await;
     // 150 days to Nov 20: the October holiday campaign, cs_daily past its exemption
     // (June to August) for two months, five-star months, and October's tiers.
-    let end: DateTime<Utc> = "2026-11-19T16:00:00Z".parse().unwrap();
-    let now: DateTime<Utc> = "2026-11-19T16:00:05Z".parse().unwrap();
-    let opts = DemoOptions {
-        shops: 12,
-        days: 150,
-        seed: 7,
-        end,
-    };
-    let policy = Policy::default_policy();
-    run(&app.pool, &policy, &opts, now, None).await.unwrap();
+    seeded_demo(&app, 12, 150).await;
     let bodies: Vec<String> = sqlx::query_scalar(
         "SELECT body::text FROM scorecards ORDER BY shop_id, as_of, computed_at",
     )

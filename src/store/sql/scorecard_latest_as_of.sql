@@ -1,0 +1,1 @@
+SELECT max(as_of) FROM scorecards WHERE shop_id = $1
