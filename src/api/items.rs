@@ -92,9 +92,13 @@ pub struct MetricItems {
 /// The entities behind one metric of a shop: for each, its id, the times that decided
 /// it, and whether it counts in the numerator, in the denominator only, as a term of an
 /// average, or not at all (and why). Items are in id order (byte order), keyset-paged.
-/// Listed so far: the order metrics (`orders`, `ship_on_time_rate(h)`,
-/// `late_shipments(h)`, `late_shipment_rate(h)`, `delivery_hours_avg`,
-/// `seller_cancel_rate`); other metrics are a 422. Roles: `ops`, or a `merchant` key
+/// Listed so far: the metrics of orders, refunds, conversations and complaints
+/// (`orders`, `ship_on_time_rate(h)`, `late_shipments(h)`, `late_shipment_rate(h)`,
+/// `delivery_hours_avg`, `seller_cancel_rate`, `refund_hours_avg`, `refund_sla_rate`,
+/// `conversations`, `human_response_seconds_avg`, `human_reply_rate(s)`,
+/// `bot_first_responses`, `offline_message_rate`, `max_daily_offline_message_rate`,
+/// `complaints`, `complaint_reception_rate(h)`, `complaint_closure_rate(h)`,
+/// `irregular_closures`); other metrics are a 422. Roles: `ops`, or a `merchant` key
 /// bound to the shop.
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/metrics/{metric}/items", tag = "scorecards",
@@ -138,11 +142,11 @@ pub async fn get_metric_items(
 
     let mut loader = Loader::new(&state.pool, vec![shop_id.to_string()]);
     let data = loader.get(scope, [&metric]).await?.shop(&shop_id);
-    let Some(all) = items(&metric, data, scope.e) else {
+    let Some(all) = items(&metric, data, scope.e, tz) else {
         return Err(ApiError::Unprocessable {
             message: "this metric's items are not listed yet".into(),
             details: vec![
-                json!({"field": "metric", "message": "items are listed for the order metrics: orders, ship_on_time_rate(h), late_shipments(h), late_shipment_rate(h), delivery_hours_avg, seller_cancel_rate"}),
+                json!({"field": "metric", "message": "items are listed for the metrics of orders, refunds, conversations and complaints (see the API description); not yet for rates of one kind over another, reviews, satisfaction ratings, presence hours or tallies"}),
             ],
         });
     };

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::catalogue::{Metric, NamedMetric};
+use super::catalogue::{Metric, NamedMetric, RefundSla};
 use super::presence;
-use super::{OrderRow, Scope, ShopData};
+use super::{ComplaintRow, OrderRow, RefundRow, Scope, ShopData};
 use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Sender};
 
 /// A metric's value with its basis `n`: how many things it was computed over — a rate's
@@ -132,16 +132,20 @@ pub fn late_orders(d: &ShopData, h: i64, e: DateTime<Utc>) -> Vec<&OrderRow> {
 
 /// Something that falls due `limit_s` after `from` unless done earlier (a refund, a
 /// reply, a complaint's acceptance or closure).
-struct Deadline {
-    from: DateTime<Utc>,
-    done: Option<DateTime<Utc>>,
-    limit_s: i64,
+pub(super) struct Deadline {
+    pub from: DateTime<Utc>,
+    pub done: Option<DateTime<Utc>>,
+    pub limit_s: i64,
     /// Whether what was done counts (a closure must be a proper resolution).
-    done_well: bool,
+    pub done_well: bool,
 }
 
 impl Deadline {
-    fn plain(from: DateTime<Utc>, done: Option<DateTime<Utc>>, limit_s: i64) -> Deadline {
+    pub(super) fn plain(
+        from: DateTime<Utc>,
+        done: Option<DateTime<Utc>>,
+        limit_s: i64,
+    ) -> Deadline {
         Deadline {
             from,
             done,
@@ -151,18 +155,77 @@ impl Deadline {
     }
 }
 
-/// SPEC §3's "due / on time" rates: an item is due once done or once its limit has
-/// passed at E; on time when done within the limit (and done well). The basis is the
-/// items due.
+/// Where a deadline stands at `E`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Standing {
+    /// Not done, and its limit has not passed.
+    NotDue,
+    /// Done (well) within its limit.
+    OnTime,
+    /// Due, and not done well within its limit.
+    Late,
+}
+
+impl Deadline {
+    /// SPEC §3's "due / on time": due once done or once its limit has passed at E; on
+    /// time when done within the limit (and done well).
+    pub(super) fn standing(&self, e: DateTime<Utc>) -> Standing {
+        if self.done.is_none() && self.from + Duration::seconds(self.limit_s) > e {
+            Standing::NotDue
+        } else if self.done_well
+            && self
+                .done
+                .is_some_and(|t| within(self.from, t, self.limit_s))
+        {
+            Standing::OnTime
+        } else {
+            Standing::Late
+        }
+    }
+}
+
+/// SPEC §3's "due / on time" rates: the items on time over the items due.
 fn deadline_rate(deadlines: impl Iterator<Item = Deadline>, e: DateTime<Utc>) -> Measured {
     let (mut due, mut ok) = (0, 0);
     for d in deadlines {
-        if d.done.is_some() || d.from + Duration::seconds(d.limit_s) <= e {
-            due += 1;
-            ok += (d.done_well && d.done.is_some_and(|t| within(d.from, t, d.limit_s))) as usize;
+        match d.standing(e) {
+            Standing::NotDue => {}
+            Standing::OnTime => (due, ok) = (due + 1, ok + 1),
+            Standing::Late => due += 1,
         }
     }
     Measured::ratio(ok, due)
+}
+
+/// Why a refund has no deadline under `refund_sla_rate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NoSla {
+    /// Its reason has no SLA (or it has no reason).
+    Unlisted,
+    /// Rejected and never completed.
+    Rejected,
+}
+
+/// A refund's deadline under `sla`, or why it has none (it is then excluded).
+pub(super) fn refund_deadline(r: &RefundRow, sla: &RefundSla) -> Result<Deadline, NoSla> {
+    let limit = (r.reason.and_then(|reason| sla.seconds_for(reason))).ok_or(NoSla::Unlisted)?;
+    if r.completed_at.is_none() && r.rejected_at.is_some() {
+        return Err(NoSla::Rejected);
+    }
+    Ok(Deadline::plain(r.requested_at, r.completed_at, limit))
+}
+
+/// A complaint's closure deadline: on time only when resolved (not irregular), with a
+/// follow-up by then.
+pub(super) fn closure_deadline(c: &ComplaintRow, h: i64) -> Deadline {
+    Deadline {
+        from: c.opened_at,
+        done: c.resolved_at,
+        limit_s: h,
+        done_well: c.outcome == Some(ComplaintOutcome::Resolved)
+            && c.first_followup_at
+                .is_some_and(|f| c.resolved_at.is_some_and(|r| f <= r)),
+    }
 }
 
 /// Due and on-time orders of `ship_on_time_rate(h)`.
@@ -235,12 +298,10 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
                 .filter_map(|r| r.completed_at.map(|c| secs(c - r.requested_at) / 3600.0)),
         ),
         Metric::RefundSlaRate(sla) => {
-            let deadlines = d.refunds.iter().filter_map(|r| {
-                let limit = r.reason.and_then(|reason| sla.seconds_for(reason))?;
-                // Rejected and never completed: excluded.
-                let rejected = r.completed_at.is_none() && r.rejected_at.is_some();
-                (!rejected).then_some(Deadline::plain(r.requested_at, r.completed_at, limit))
-            });
+            let deadlines = d
+                .refunds
+                .iter()
+                .filter_map(|r| refund_deadline(r, sla).ok());
             deadline_rate(deadlines, e)
         }
         Metric::Conversations => Measured::count(d.chats.len(), d.chats.len()),
@@ -314,18 +375,9 @@ pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
                 .map(|c| Deadline::plain(c.opened_at, c.accepted_at, *h)),
             e,
         ),
-        // On time only when resolved (not irregular), with a follow-up by then.
-        Metric::ComplaintClosureRate(h) => deadline_rate(
-            d.complaints.iter().map(|c| Deadline {
-                from: c.opened_at,
-                done: c.resolved_at,
-                limit_s: *h,
-                done_well: c.outcome == Some(ComplaintOutcome::Resolved)
-                    && c.first_followup_at
-                        .is_some_and(|f| c.resolved_at.is_some_and(|r| f <= r)),
-            }),
-            e,
-        ),
+        Metric::ComplaintClosureRate(h) => {
+            deadline_rate(d.complaints.iter().map(|c| closure_deadline(c, *h)), e)
+        }
         Metric::IrregularClosures => Measured::count(
             share(&d.complaints, |c| {
                 c.outcome == Some(ComplaintOutcome::Irregular)

@@ -3,16 +3,22 @@
 //! decided it. Pure, and built from the same decisions as `eval::measure`, so the
 //! items of a metric always add up to its value and basis.
 //!
-//! Listed so far: the metrics of the order family (`orders`, `ship_on_time_rate(h)`,
-//! `late_shipments(h)`, `late_shipment_rate(h)`, `delivery_hours_avg`,
-//! `seller_cancel_rate`). [`items`] answers `None` for the others.
+//! Listed so far: the metrics whose items are the orders, refunds, conversations or
+//! complaints of the window. [`items`] answers `None` for the others: rates of one kind
+//! of entity over another (`quality_refund_rate`, `complaint_rate`, `ruling_rate`),
+//! reviews and satisfaction ratings (loaded as counts), presence (hours per day) and
+//! the tallies of verifications and integrity flags.
 
 use chrono::{DateTime, Duration, Utc};
 
+use chrono_tz::Tz;
+
 use super::catalogue::Metric;
-use super::eval::{ship_counts, Shipping};
-use super::{OrderRow, ShopData};
-use crate::domain::CancelInitiator;
+use super::eval::{
+    closure_deadline, refund_deadline, secs, ship_counts, Deadline, NoSla, Shipping, Standing,
+};
+use super::{presence, ChatRow, ComplaintRow, OrderRow, RefundRow, ShopData};
+use crate::domain::{CancelInitiator, ComplaintOutcome, Sender};
 
 crate::domain::vocabulary! {
     /// How an entity takes part in its metric.
@@ -45,35 +51,71 @@ pub struct Item {
 
 /// The items of `m` in the window `d` was loaded for, evaluated at `e`, in id order;
 /// `None` for a metric not listed yet.
-pub fn items(m: &Metric, d: &ShopData, e: DateTime<Utc>) -> Option<Vec<Item>> {
+pub fn items(m: &Metric, d: &ShopData, e: DateTime<Utc>, tz: Tz) -> Option<Vec<Item>> {
+    use Counts::{Denominator as Den, Excluded as Out, Numerator as Num};
     let mut out: Vec<Item> = match m {
-        Metric::Orders => (d.orders.iter())
-            .map(|o| {
-                order_item(
-                    o,
-                    Counts::Numerator,
-                    "an order created in the window".into(),
-                )
-            })
-            .collect(),
-        Metric::ShipOnTimeRate(h) => shipping(d, *h, e, Counts::Numerator, Counts::Denominator),
-        Metric::LateShipments(h) | Metric::LateShipmentRate(h) => {
-            shipping(d, *h, e, Counts::Denominator, Counts::Numerator)
-        }
+        Metric::Orders => each(&d.orders, order_entity, |_| {
+            (Num, "an order created in the window".into())
+        }),
+        Metric::ShipOnTimeRate(h) => shipping(d, *h, e, Num, Den),
+        Metric::LateShipments(h) | Metric::LateShipmentRate(h) => shipping(d, *h, e, Den, Num),
         Metric::DeliveryHoursAvg => d.orders.iter().map(delivery).collect(),
-        Metric::SellerCancelRate => (d.orders.iter())
-            .map(|o| match o.cancel_initiator {
-                Some(CancelInitiator::Seller) => {
-                    order_item(o, Counts::Numerator, "cancelled by the seller".into())
+        Metric::SellerCancelRate => each(&d.orders, order_entity, |o| match o.cancel_initiator {
+            Some(CancelInitiator::Seller) => (Num, "cancelled by the seller".into()),
+            Some(_) => (Den, "cancelled, not by the seller".into()),
+            None => (Den, "not cancelled".into()),
+        }),
+        Metric::RefundHoursAvg => d.refunds.iter().map(refund_hours).collect(),
+        Metric::RefundSlaRate(sla) => (d.refunds.iter())
+            .map(|r| match refund_deadline(r, sla) {
+                Ok(dl) => deadline_item(refund_item(r), &dl, e, &REFUND),
+                Err(NoSla::Unlisted) => {
+                    with(refund_item(r), Out, "its reason has no refund SLA".into())
                 }
-                Some(_) => order_item(
-                    o,
-                    Counts::Denominator,
-                    "cancelled, not by the seller".into(),
-                ),
-                None => order_item(o, Counts::Denominator, "not cancelled".into()),
+                Err(NoSla::Rejected) => {
+                    with(refund_item(r), Out, "rejected, never completed".into())
+                }
             })
             .collect(),
+        Metric::Conversations => each(&d.chats, chat_item, |_| {
+            (Num, "a conversation started in the window".into())
+        }),
+        Metric::HumanResponseSecondsAvg => d.chats.iter().map(human_response).collect(),
+        Metric::HumanReplyRate(s) => deadlines(&d.chats, chat_item, e, &REPLY, |c| {
+            Deadline::plain(c.t0, c.first_human, *s)
+        }),
+        Metric::BotFirstResponses => each(&d.chats, chat_item, |c| match c.first_sender {
+            Some(Sender::Bot) => (Num, "a bot answered first".into()),
+            Some(other) => (Den, format!("answered first by the {}", other.as_str())),
+            None => (Den, "no answer yet".into()),
+        }),
+        Metric::OfflineMessageRate | Metric::MaxDailyOfflineMessageRate => {
+            each(&d.chats, chat_item, |c| {
+                let day = c.t0.with_timezone(&tz).date_naive();
+                match presence::staffed_at(&d.staffed, c.t0) {
+                    false => (Num, format!("started on {day} with no agent online")),
+                    true => (Den, format!("started on {day} with an agent online")),
+                }
+            })
+        }
+        Metric::Complaints => each(&d.complaints, complaint_item, |_| {
+            (Num, "a complaint opened in the window".into())
+        }),
+        Metric::ComplaintReceptionRate(h) => {
+            deadlines(&d.complaints, complaint_item, e, &RECEPTION, |c| {
+                Deadline::plain(c.opened_at, c.accepted_at, *h)
+            })
+        }
+        Metric::ComplaintClosureRate(h) => d
+            .complaints
+            .iter()
+            .map(|c| closure_item(c, *h, e))
+            .collect(),
+        Metric::IrregularClosures => each(&d.complaints, complaint_item, |c| match c.outcome {
+            Some(ComplaintOutcome::Irregular) => (Num, "closed as irregular".into()),
+            Some(o) => (Den, format!("closed as {}", o.as_str())),
+            None => (Den, "not closed".into()),
+        }),
         _ => return None,
     };
     // Byte order, as every id compares (SPEC §1), for a stable keyset page.
@@ -83,23 +125,7 @@ pub fn items(m: &Metric, d: &ShopData, e: DateTime<Utc>) -> Option<Vec<Item>> {
 
 /// An order with its known times.
 fn order_item(o: &OrderRow, counts: Counts, reason: String) -> Item {
-    let times = [
-        ("created_at", Some(o.created_at)),
-        ("paid_at", o.paid_at),
-        ("shipped_at", o.shipped_at),
-        ("delivered_at", o.delivered_at),
-        ("cancelled_at", o.cancelled_at),
-    ];
-    Item {
-        id: o.order_id.clone(),
-        counts,
-        reason,
-        value: None,
-        times: times
-            .into_iter()
-            .filter_map(|(k, t)| Some((k, t?)))
-            .collect(),
-    }
+    with(order_entity(o), counts, reason)
 }
 
 /// Hours, as people read them: 48, 50.5, 0.25.
@@ -152,159 +178,257 @@ fn shipping(d: &ShopData, h: i64, e: DateTime<Utc>, on_time: Counts, late: Count
         .collect()
 }
 
+/// `item` counting as `counts`, for `reason`.
+fn with(item: Item, counts: Counts, reason: String) -> Item {
+    Item {
+        counts,
+        reason,
+        ..item
+    }
+}
+
+/// An entity with its id and times, its counting still to be decided.
+fn entity(id: &str, times: &[(&'static str, Option<DateTime<Utc>>)]) -> Item {
+    Item {
+        id: id.to_string(),
+        counts: Counts::Excluded,
+        reason: String::new(),
+        value: None,
+        times: times
+            .iter()
+            .filter_map(|(k, t)| Some((*k, (*t)?)))
+            .collect(),
+    }
+}
+
+fn refund_item(r: &RefundRow) -> Item {
+    entity(
+        &r.refund_id,
+        &[
+            ("requested_at", Some(r.requested_at)),
+            ("completed_at", r.completed_at),
+            ("rejected_at", r.rejected_at),
+        ],
+    )
+}
+
+fn chat_item(c: &ChatRow) -> Item {
+    entity(
+        &c.conversation_id,
+        &[
+            ("started_at", Some(c.t0)),
+            ("first_human_reply_at", c.first_human),
+        ],
+    )
+}
+
+fn complaint_item(c: &ComplaintRow) -> Item {
+    entity(
+        &c.complaint_id,
+        &[
+            ("opened_at", Some(c.opened_at)),
+            ("accepted_at", c.accepted_at),
+            ("first_followup_at", c.first_followup_at),
+            ("resolved_at", c.resolved_at),
+        ],
+    )
+}
+
+/// Seconds or hours, as the limit was written: 180 s, 4 h.
+fn span(d: Duration) -> String {
+    if d.num_seconds() < 3600 {
+        format!("{} s", d.num_seconds())
+    } else {
+        format!("{} h", hours(d))
+    }
+}
+
+/// What a deadline is for, in words: what doing it is ("accepted"), what not having
+/// done it is ("not accepted"), and what starts it ("opening").
+struct Words {
+    done: &'static str,
+    not_done: &'static str,
+    from: &'static str,
+}
+
+const REFUND: Words = Words {
+    done: "completed",
+    not_done: "not completed",
+    from: "the request",
+};
+const REPLY: Words = Words {
+    done: "a human replied",
+    not_done: "no human reply",
+    from: "the first buyer message",
+};
+const RECEPTION: Words = Words {
+    done: "accepted",
+    not_done: "not accepted",
+    from: "opening",
+};
+const CLOSURE: Words = Words {
+    done: "resolved",
+    not_done: "not resolved",
+    from: "opening",
+};
+
+/// Each of `rows` as its item, counting as `decide` says.
+fn each<T>(rows: &[T], item: fn(&T) -> Item, decide: impl Fn(&T) -> (Counts, String)) -> Vec<Item> {
+    (rows.iter())
+        .map(|r| {
+            let (counts, reason) = decide(r);
+            with(item(r), counts, reason)
+        })
+        .collect()
+}
+
+/// Each of `rows` as its item, counting by its deadline (`deadline_item`).
+fn deadlines<T>(
+    rows: &[T],
+    item: fn(&T) -> Item,
+    e: DateTime<Utc>,
+    words: &Words,
+    deadline: impl Fn(&T) -> Deadline,
+) -> Vec<Item> {
+    (rows.iter())
+        .map(|r| deadline_item(item(r), &deadline(r), e, words))
+        .collect()
+}
+
+/// An order with its known times (its counting still to be decided).
+fn order_entity(o: &OrderRow) -> Item {
+    entity(
+        &o.order_id,
+        &[
+            ("created_at", Some(o.created_at)),
+            ("paid_at", o.paid_at),
+            ("shipped_at", o.shipped_at),
+            ("delivered_at", o.delivered_at),
+            ("cancelled_at", o.cancelled_at),
+        ],
+    )
+}
+
+/// An entity with a deadline: on time to the numerator, late to the denominator, not
+/// yet due excluded.
+fn deadline_item(item: Item, dl: &Deadline, e: DateTime<Utc>, w: &Words) -> Item {
+    let Words {
+        done,
+        not_done,
+        from,
+    } = w;
+    let limit = span(Duration::seconds(dl.limit_s));
+    match (dl.standing(e), dl.done) {
+        (Standing::NotDue, _) => with(
+            item,
+            Counts::Excluded,
+            format!("not due yet: {limit} after {from} is after the evaluation instant"),
+        ),
+        (Standing::OnTime, Some(t)) => with(
+            item,
+            Counts::Numerator,
+            format!("{done} {} after {from}, within {limit}", span(t - dl.from)),
+        ),
+        (Standing::Late, Some(t)) => with(
+            item,
+            Counts::Denominator,
+            format!("{done} {} after {from}, over {limit}", span(t - dl.from)),
+        ),
+        (_, None) => with(
+            item,
+            Counts::Denominator,
+            format!("{not_done} within {limit} of {from}"),
+        ),
+    }
+}
+
+/// A complaint of `complaint_closure_rate(h)`: like any deadline, except that a closure
+/// counts only as a proper resolution with a follow-up by then.
+fn closure_item(c: &ComplaintRow, h: i64, e: DateTime<Utc>) -> Item {
+    let dl = closure_deadline(c, h);
+    let item = deadline_item(complaint_item(c), &dl, e, &CLOSURE);
+    let in_time = c
+        .resolved_at
+        .is_some_and(|r| r - c.opened_at <= Duration::seconds(h));
+    if dl.standing(e) != Standing::Late || !in_time {
+        return item;
+    }
+    // Closed in time, but not as a proper resolution with a follow-up.
+    let reason = match c.outcome {
+        Some(ComplaintOutcome::Resolved) => {
+            "resolved in time, but without a follow-up before it".to_string()
+        }
+        Some(o) => format!("closed in time as {}, not resolved", o.as_str()),
+        None => "closed in time, not resolved".to_string(),
+    };
+    with(item, Counts::Denominator, reason)
+}
+
+/// An entity of an average: a term once `end` is known (`value` from `start` to `end`,
+/// in hours or in seconds), excluded as `missing` otherwise.
+fn term(
+    item: Item,
+    start: DateTime<Utc>,
+    end: Option<DateTime<Utc>>,
+    unit: Per,
+    words: [&str; 3],
+) -> Item {
+    let [done, from, missing] = words;
+    let Some(end) = end else {
+        return with(item, Counts::Excluded, missing.into());
+    };
+    let seconds = secs(end - start);
+    Item {
+        value: Some(match unit {
+            Per::Hour => seconds / 3600.0,
+            Per::Second => seconds,
+        }),
+        ..with(
+            item,
+            Counts::Term,
+            format!("{done} {} after {from}", span(end - start)),
+        )
+    }
+}
+
+/// The unit of an average's terms.
+enum Per {
+    Hour,
+    Second,
+}
+
+/// A refund of `refund_hours_avg`: a term once completed.
+fn refund_hours(r: &RefundRow) -> Item {
+    let words = ["completed", "the request", "not completed"];
+    term(
+        refund_item(r),
+        r.requested_at,
+        r.completed_at,
+        Per::Hour,
+        words,
+    )
+}
+
+/// A conversation of `human_response_seconds_avg`: a term once a human replied.
+fn human_response(c: &ChatRow) -> Item {
+    let words = [
+        "a human replied",
+        "the first buyer message",
+        "no human reply",
+    ];
+    term(chat_item(c), c.t0, c.first_human, Per::Second, words)
+}
+
 /// An order of `delivery_hours_avg`: a term once shipped and delivered.
 fn delivery(o: &OrderRow) -> Item {
-    match (o.shipped_at, o.delivered_at) {
-        (Some(s), Some(dl)) => {
-            let mut item = order_item(
-                o,
-                Counts::Term,
-                format!("delivered {} h after shipping", hours(dl - s)),
-            );
-            item.value = Some(super::eval::secs(dl - s) / 3600.0);
-            item
+    match o.shipped_at {
+        Some(s) => {
+            let words = ["delivered", "shipping", "shipped, not delivered yet"];
+            term(order_entity(o), s, o.delivered_at, Per::Hour, words)
         }
-        (None, _) => order_item(o, Counts::Excluded, "not shipped".into()),
-        (Some(_), None) => order_item(o, Counts::Excluded, "shipped, not delivered yet".into()),
+        None => with(order_entity(o), Counts::Excluded, "not shipped".into()),
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::metric::eval::measure;
-    use crate::metric::Scope;
-
-    fn t(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    fn order(id: &str, paid: &str, shipped: Option<&str>, cancelled: Option<&str>) -> OrderRow {
-        OrderRow {
-            order_id: id.into(),
-            created_at: t(paid),
-            paid_at: Some(t(paid)),
-            shipped_at: shipped.map(t),
-            delivered_at: None,
-            cancelled_at: cancelled.map(t),
-            cancel_initiator: cancelled.map(|_| CancelInitiator::Seller),
-            amount_cents: Some(1000),
-        }
-    }
-
-    /// Evaluated at 10 October: "b" shipped 50 h after payment, "a" 24 h, "c" is unshipped
-    /// 72 h after payment, "d" was paid 10 h before the instant, "e" cancelled unshipped.
-    fn shop() -> (ShopData, Scope) {
-        let e = t("2026-10-10T00:00:00Z");
-        let d = ShopData {
-            orders: vec![
-                order(
-                    "b",
-                    "2026-10-01T00:00:00Z",
-                    Some("2026-10-03T02:00:00Z"),
-                    None,
-                ),
-                order(
-                    "a",
-                    "2026-10-01T00:00:00Z",
-                    Some("2026-10-02T00:00:00Z"),
-                    None,
-                ),
-                order("c", "2026-10-07T00:00:00Z", None, None),
-                order("d", "2026-10-09T14:00:00Z", None, None),
-                order(
-                    "e",
-                    "2026-10-01T00:00:00Z",
-                    None,
-                    Some("2026-10-01T01:00:00Z"),
-                ),
-            ],
-            ..ShopData::default()
-        };
-        let lo = t("2026-10-01T00:00:00Z");
-        (d, Scope { lo, hi: e, e })
-    }
-
-    fn by_id(items: &[Item]) -> Vec<(&str, Counts, &str)> {
-        items
-            .iter()
-            .map(|i| (i.id.as_str(), i.counts, i.reason.as_str()))
-            .collect()
-    }
-
-    #[test]
-    fn ship_on_time_lists_every_order_with_why_it_counts() {
-        let (d, scope) = shop();
-        let items = items(&Metric::ShipOnTimeRate(48 * 3600), &d, scope.e).unwrap();
-        assert_eq!(
-            by_id(&items),
-            [
-                (
-                    "a",
-                    Counts::Numerator,
-                    "shipped 24 h after payment, within 48 h"
-                ),
-                (
-                    "b",
-                    Counts::Denominator,
-                    "shipped 50 h after payment, over 48 h"
-                ),
-                ("c", Counts::Denominator, "not shipped 48 h after payment"),
-                (
-                    "d",
-                    Counts::Excluded,
-                    "not due yet: 48 h after payment is after the evaluation instant"
-                ),
-                ("e", Counts::Excluded, "cancelled before it shipped"),
-            ]
-        );
-        // 1 on time of 3 due, as the metric says.
-        let m = measure(
-            &Metric::ShipOnTimeRate(48 * 3600),
-            &d,
-            scope,
-            chrono_tz::UTC,
-        );
-        assert_eq!((m.value, m.n), (Some(1.0 / 3.0), 3));
-        assert_eq!(
-            items[0].times,
-            [
-                ("created_at", t("2026-10-01T00:00:00Z")),
-                ("paid_at", t("2026-10-01T00:00:00Z")),
-                ("shipped_at", t("2026-10-02T00:00:00Z"))
-            ]
-        );
-    }
-
-    #[test]
-    fn late_shipments_count_the_late_ones() {
-        let (d, scope) = shop();
-        let items = items(&Metric::LateShipments(48 * 3600), &d, scope.e).unwrap();
-        let late: Vec<&str> = (items.iter())
-            .filter(|i| i.counts == Counts::Numerator)
-            .map(|i| i.id.as_str())
-            .collect();
-        assert_eq!(late, ["b", "c"]);
-    }
-
-    #[test]
-    fn delivery_hours_list_their_terms() {
-        let (mut d, _) = shop();
-        d.orders[0].delivered_at = Some(t("2026-10-04T14:00:00Z")); // b: 36 h after shipping
-        let items = items(&Metric::DeliveryHoursAvg, &d, t("2026-10-10T00:00:00Z")).unwrap();
-        let b = items.iter().find(|i| i.id == "b").unwrap();
-        assert_eq!((b.counts, b.value), (Counts::Term, Some(36.0)));
-        assert_eq!(b.reason, "delivered 36 h after shipping");
-        let a = items.iter().find(|i| i.id == "a").unwrap();
-        assert_eq!(
-            (a.counts, a.reason.as_str()),
-            (Counts::Excluded, "shipped, not delivered yet")
-        );
-    }
-
-    #[test]
-    fn metrics_of_other_families_are_not_listed_yet() {
-        let (d, scope) = shop();
-        assert_eq!(items(&Metric::Conversations, &d, scope.e), None);
-    }
-}
+mod tests;

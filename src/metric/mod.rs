@@ -79,6 +79,7 @@ pub struct RefundRow {
     pub requested_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
     pub rejected_at: Option<DateTime<Utc>>,
+    pub refund_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -86,6 +87,7 @@ pub struct ChatRow {
     pub t0: DateTime<Utc>,
     pub first_sender: Option<Sender>,
     pub first_human: Option<DateTime<Utc>>,
+    pub conversation_id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +98,7 @@ pub struct ComplaintRow {
     pub outcome: Option<ComplaintOutcome>,
     pub ruled_against: Option<bool>,
     pub first_followup_at: Option<DateTime<Utc>>,
+    pub complaint_id: String,
 }
 
 /// One shop's entity rows for one scope.

@@ -117,31 +117,33 @@ pub(super) fn order(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> 
     Ok(())
 }
 
-/// `sql/refunds.sql`: shop, reason, requested, completed, rejected.
+/// `sql/refunds.sql`: shop, reason, requested, completed, rejected, refund.
 pub(super) fn refund(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = RefundRow {
         reason: col(row, 1)?,
         requested_at: time(row, 2)?,
         completed_at: time_opt(row, 3)?,
         rejected_at: time_opt(row, 4)?,
+        refund_id: col(row, 5)?,
     };
     out.refunds.push(r);
     Ok(())
 }
 
-/// `sql/chat.sql`: shop, start, first responder, first human reply.
+/// `sql/chat.sql`: shop, start, first responder, first human reply, conversation.
 pub(super) fn chat(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = ChatRow {
         t0: time(row, 1)?,
         first_sender: col(row, 2)?,
         first_human: time_opt(row, 3)?,
+        conversation_id: col(row, 4)?,
     };
     out.chats.push(r);
     Ok(())
 }
 
 /// `sql/complaints.sql`: shop, opened, accepted, resolved, outcome, ruled against, first
-/// follow-up.
+/// follow-up, complaint.
 pub(super) fn complaint(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Error> {
     let r = ComplaintRow {
         opened_at: time(row, 1)?,
@@ -150,6 +152,7 @@ pub(super) fn complaint(row: &PgRow, out: &mut ShopData) -> Result<(), sqlx::Err
         outcome: col(row, 4)?,
         ruled_against: col(row, 5)?,
         first_followup_at: time_opt(row, 6)?,
+        complaint_id: col(row, 7)?,
     };
     out.complaints.push(r);
     Ok(())

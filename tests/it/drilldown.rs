@@ -175,7 +175,7 @@ async fn bad_requests_get_a_clear_answer_and_other_shops_stay_hidden() {
     .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["details"][0]["field"], "window");
-    let (status, body) = get("/v1/shops/A/metrics/conversations/items", key.clone()).await;
+    let (status, body) = get("/v1/shops/A/metrics/quality_refund_rate/items", key.clone()).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["details"][0]["field"], "metric");
     let (status, _) = get("/v1/shops/A/metrics/orders/items?limit=0", key.clone()).await;
@@ -220,6 +220,7 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
         .await
         .unwrap();
     let mut checked = 0;
+    let mut listed_metrics = std::collections::BTreeSet::new();
     for shop in &shops {
         let card = app.scorecard(shop).await;
         // (window, metric, value, n) of every order metric the card shows.
@@ -262,24 +263,57 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             let total: u64 = all.iter().map(|k| t[k].as_u64().unwrap()).sum();
             assert_eq!(listed, total.min(500), "{path}");
             let n = n.as_u64().unwrap();
-            let (num, den, term) = (
-                t["numerator"].as_u64().unwrap(),
-                t["denominator"].as_u64().unwrap(),
-                t["term"].as_u64().unwrap(),
-            );
-            if metric == "delivery_hours_avg" {
-                assert_eq!(term, n, "{path}");
-            } else if metric.starts_with("ship_on_time_rate") {
-                assert_eq!(num + den, n, "{path}");
-                if n > 0 {
-                    let rate = value.as_f64().unwrap();
-                    assert!((num as f64 / n as f64 - rate).abs() < 1e-12, "{path}");
+            let count = |k: &str| t[k].as_u64().unwrap();
+            let (num, den, term) = (count("numerator"), count("denominator"), count("term"));
+            let base = metric.split('(').next().unwrap();
+            match base {
+                "delivery_hours_avg" | "refund_hours_avg" | "human_response_seconds_avg" => {
+                    assert_eq!(term, n, "{path}")
+                }
+                "max_daily_offline_message_rate" => assert_eq!(num + den, n, "{path}"),
+                "orders"
+                | "conversations"
+                | "complaints"
+                | "bot_first_responses"
+                | "irregular_closures"
+                | "late_shipments" => {
+                    assert_eq!((num + den, Some(num as f64)), (n, value.as_f64()), "{path}")
+                }
+                _ => {
+                    assert_eq!(num + den, n, "{path}");
+                    if n > 0 {
+                        let rate = value.as_f64().unwrap();
+                        assert!((num as f64 / n as f64 - rate).abs() < 1e-12, "{path}");
+                    }
                 }
             }
+            listed_metrics.insert(metric.clone());
             checked += 1;
         }
     }
-    // Each card shows ship_on_time_rate(48) and delivery_hours_avg, and the holiday
-    // programme's ship_on_time_rate(72).
-    assert!(checked >= 2 * shops.len(), "only {checked} figures checked");
+    // The card's order, chat, refund and complaint metrics: the service score's and
+    // both programmes' rules.
+    let listed: Vec<&str> = listed_metrics.iter().map(String::as_str).collect();
+    assert_eq!(
+        listed,
+        [
+            "bot_first_responses",
+            "complaint_closure_rate(120)",
+            "complaint_reception_rate(24)",
+            "delivery_hours_avg",
+            "human_reply_rate(180)",
+            "human_reply_rate(45)",
+            "human_response_seconds_avg",
+            "max_daily_offline_message_rate",
+            "offline_message_rate",
+            "refund_hours_avg",
+            "refund_sla_rate",
+            "ship_on_time_rate(48)",
+            "ship_on_time_rate(72)",
+        ]
+    );
+    assert!(
+        checked >= 10 * shops.len(),
+        "only {checked} figures checked"
+    );
 }

@@ -128,6 +128,7 @@ fn refund_sla_excludes_rejected_and_unlisted_reasons() {
         requested_at: t(req),
         completed_at: done.map(t),
         rejected_at: rej.map(t),
+        refund_id: format!("{reason}-{req}"),
     };
     let d = ShopData {
         refunds: vec![
@@ -177,21 +178,25 @@ fn chat_and_complaints() {
                 t0: t("2026-10-01T00:00:00Z"),
                 first_sender: Some(Sender::Bot),
                 first_human: Some(t("2026-10-01T00:01:00Z")),
+                conversation_id: "c1".into(),
             },
             ChatRow {
                 t0: t("2026-10-01T00:00:00Z"),
                 first_sender: Some(Sender::Agent),
                 first_human: Some(t("2026-10-01T00:00:30Z")),
+                conversation_id: "c2".into(),
             },
             ChatRow {
                 t0: t("2026-10-01T00:00:00Z"),
                 first_sender: None,
                 first_human: None,
+                conversation_id: "c3".into(),
             },
             ChatRow {
                 t0: t("2026-10-09T23:59:30Z"),
                 first_sender: None,
                 first_human: None,
+                conversation_id: "c4".into(),
             }, // not yet due at 45 s
         ],
         complaints: vec![
@@ -202,6 +207,7 @@ fn chat_and_complaints() {
                 outcome: Some(ComplaintOutcome::Resolved),
                 ruled_against: Some(true),
                 first_followup_at: Some(t("2026-10-01T12:00:00Z")),
+                complaint_id: "k1".into(),
             },
             ComplaintRow {
                 opened_at: t("2026-10-01T00:00:00Z"),
@@ -210,6 +216,7 @@ fn chat_and_complaints() {
                 outcome: Some(ComplaintOutcome::Resolved),
                 ruled_against: Some(false),
                 first_followup_at: None,
+                complaint_id: "k2".into(),
             },
         ],
         ..Default::default()

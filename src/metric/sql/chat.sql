@@ -4,6 +4,7 @@
 -- (`ingest/fold_conversations.sql` says why these columns answer every window).
 SELECT shop_id, started_at AS t0,
        CASE WHEN first_response_at <= $4 THEN first_sender END AS first_sender,
-       CASE WHEN first_human_at <= $4 THEN first_human_at END AS first_human
+       CASE WHEN first_human_at <= $4 THEN first_human_at END AS first_human,
+       conversation_id
 FROM conversations
 WHERE shop_id = ANY($1) AND started_at >= $2 AND started_at < $3 AND started_at <= $4
