@@ -20,7 +20,8 @@
 //! 5. incremental: new events for 1 % and then 10 % of the shops, and a recompute of
 //!    those shops (what a scheduler tick does with its dirty shops);
 //! 6. reads: `wrk` (2 threads, 32 connections) on `/healthz`, then on the scorecards of
-//!    random shops, same server (skipped, with a note, when `wrk` is not installed);
+//!    random shops, then on a drill-down page of random shops (the on-time rate's
+//!    orders), same server (skipped, with a note, when `wrk` is not installed);
 //! 7. storage: bytes per stored scorecard snapshot, and so per shop and day under the
 //!    retention policy.
 //!
@@ -321,26 +322,37 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
         .output()
         .is_ok()
     {
-        let lua = std::env::temp_dir().join(format!("shopscore-bench-{}.lua", std::process::id()));
         let list = ids
             .iter()
             .map(|s| format!("{s:?}"))
             .collect::<Vec<_>>()
             .join(",");
-        std::fs::write(
-            &lua,
-            format!(
-                "local shops = {{{list}}}\n\
-                 request = function()\n  \
-                   local path = \"/v1/shops/\" .. shops[math.random(#shops)] .. \"/scorecard\"\n  \
-                   return wrk.format(\"GET\", path, {{[\"Authorization\"] = \"Bearer {}\"}})\n\
-                 end\n",
-                server.key
-            ),
-        )?;
+        // A `wrk` script asking for `/v1/shops/<a random shop><suffix>`.
+        let script = |name: &str, suffix: &str| -> anyhow::Result<std::path::PathBuf> {
+            let lua = std::env::temp_dir()
+                .join(format!("shopscore-bench-{name}-{}.lua", std::process::id()));
+            std::fs::write(
+                &lua,
+                format!(
+                    "local shops = {{{list}}}\n\
+                     request = function()\n  \
+                       local path = \"/v1/shops/\" .. shops[math.random(#shops)] .. \"{suffix}\"\n  \
+                       return wrk.format(\"GET\", path, {{[\"Authorization\"] = \"Bearer {}\"}})\n\
+                     end\n",
+                    server.key
+                ),
+            )?;
+            Ok(lua)
+        };
         let health = wrk(&format!("{}/healthz", server.base), None, a.read_seconds)?;
-        let cards = wrk(&server.base, Some(&lua), a.read_seconds)?;
-        let _ = std::fs::remove_file(&lua);
+        let cards_lua = script("cards", "/scorecard")?;
+        let cards = wrk(&server.base, Some(&cards_lua), a.read_seconds)?;
+        // A drill-down page: every order of the service window (up to 100) with how it
+        // counts for the on-time rate, loaded and classified on each request.
+        let items_lua = script("items", "/metrics/ship_on_time_rate(48)/items?limit=100")?;
+        let items = wrk(&server.base, Some(&items_lua), a.read_seconds)?;
+        let _ = std::fs::remove_file(&cards_lua);
+        let _ = std::fs::remove_file(&items_lua);
         println!(
             "reads (wrk, 2 threads, 32 connections, {} s each): /healthz {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); \
              scorecards of random shops {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, non-2xx {}): {:.2} × /healthz",
@@ -353,6 +365,15 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
             cards.p99,
             cards.non_2xx,
             cards.rate / health.rate
+        );
+        println!(
+            "drill-down pages (ship_on_time_rate(48) items, limit 100) of random shops: {:.0} req/s \
+             (p50 {:.2} ms, p99 {:.2} ms, non-2xx {}): {:.2} × /healthz",
+            items.rate,
+            items.p50,
+            items.p99,
+            items.non_2xx,
+            items.rate / health.rate
         );
     } else {
         println!("reads: skipped, wrk is not installed (apt-get install wrk)");
