@@ -98,7 +98,8 @@ pub struct MetricItems {
 /// `conversations`, `human_response_seconds_avg`, `human_reply_rate(s)`,
 /// `bot_first_responses`, `offline_message_rate`, `max_daily_offline_message_rate`,
 /// `complaints`, `complaint_reception_rate(h)`, `complaint_closure_rate(h)`,
-/// `irregular_closures`); other metrics are a 422. Roles: `ops`, or a `merchant` key
+/// `irregular_closures`) and presence (`online_hours_avg(slot)`, `coverage_rate(slot)`:
+/// one item per whole local day, its id the date); other metrics are a 422. Roles: `ops`, or a `merchant` key
 /// bound to the shop.
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/metrics/{metric}/items", tag = "scorecards",
@@ -121,17 +122,16 @@ pub async fn get_metric_items(
     let (limit, after) = (page.limit()?, page.after()?);
     let policy = &state.policy;
     let tz = policy.tz;
-    if !store::shops::exists(&state.pool, &shop_id).await? {
+    let asked = (q.as_of.as_deref())
+        .map(|s| parse_as_of("as_of", s, state.clock.now(), tz))
+        .transpose()?;
+    let (known, latest) = store::cards::known_and_latest_as_of(&state.pool, &shop_id).await?;
+    if !known {
         return Err(ApiError::shop_not_found());
     }
-    let as_of = match q.as_of.as_deref() {
-        Some(s) => parse_as_of("as_of", s, state.clock.now(), tz)?,
-        None => store::cards::latest_as_of(&state.pool, &shop_id)
-            .await?
-            .ok_or_else(|| {
-                ApiError::NotFound("no scorecard for this shop yet: give as_of".into())
-            })?,
-    };
+    let as_of = asked
+        .or(latest)
+        .ok_or_else(|| ApiError::NotFound("no scorecard for this shop yet: give as_of".into()))?;
     let window = q.window.as_deref().unwrap_or("service");
     let (scope, metric) = resolve(policy, as_of, window, &name)?;
     let Some(metric) = metric else {
@@ -142,11 +142,11 @@ pub async fn get_metric_items(
 
     let mut loader = Loader::new(&state.pool, vec![shop_id.to_string()]);
     let data = loader.get(scope, [&metric]).await?.shop(&shop_id);
-    let Some(all) = items(&metric, data, scope.e, tz) else {
+    let Some(all) = items(&metric, data, scope, tz) else {
         return Err(ApiError::Unprocessable {
             message: "this metric's items are not listed yet".into(),
             details: vec![
-                json!({"field": "metric", "message": "items are listed for the metrics of orders, refunds, conversations and complaints (see the API description); not yet for rates of one kind over another, reviews, satisfaction ratings, presence hours or tallies"}),
+                json!({"field": "metric", "message": "items are listed for the metrics of orders, refunds, conversations, complaints and presence (see the API description); not yet for rates of one kind over another, reviews, satisfaction ratings or tallies"}),
             ],
         });
     };

@@ -4,20 +4,22 @@
 //! items of a metric always add up to its value and basis.
 //!
 //! Listed so far: the metrics whose items are the orders, refunds, conversations or
-//! complaints of the window. [`items`] answers `None` for the others: rates of one kind
-//! of entity over another (`quality_refund_rate`, `complaint_rate`, `ruling_rate`),
-//! reviews and satisfaction ratings (loaded as counts), presence (hours per day) and
-//! the tallies of verifications and integrity flags.
+//! complaints of the window, and presence (`online_hours_avg`, `coverage_rate`: each
+//! whole day a term). [`items`] answers `None` for the others: rates of one kind of
+//! entity over another (`quality_refund_rate`, `complaint_rate`, `ruling_rate`),
+//! reviews and satisfaction ratings (loaded as counts) and the tallies of
+//! verifications and integrity flags.
 
 use chrono::{DateTime, Duration, Utc};
 
 use chrono_tz::Tz;
 
 use super::catalogue::Metric;
+use super::catalogue::Slot;
 use super::eval::{
     closure_deadline, refund_deadline, secs, ship_counts, Deadline, NoSla, Shipping, Standing,
 };
-use super::{presence, ChatRow, ComplaintRow, OrderRow, RefundRow, ShopData};
+use super::{presence, ChatRow, ComplaintRow, OrderRow, RefundRow, Scope, ShopData};
 use crate::domain::{CancelInitiator, ComplaintOutcome, Sender};
 
 crate::domain::vocabulary! {
@@ -51,7 +53,8 @@ pub struct Item {
 
 /// The items of `m` in the window `d` was loaded for, evaluated at `e`, in id order;
 /// `None` for a metric not listed yet.
-pub fn items(m: &Metric, d: &ShopData, e: DateTime<Utc>, tz: Tz) -> Option<Vec<Item>> {
+pub fn items(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<Vec<Item>> {
+    let e = scope.e;
     use Counts::{Denominator as Den, Excluded as Out, Numerator as Num};
     let mut out: Vec<Item> = match m {
         Metric::Orders => each(&d.orders, order_entity, |_| {
@@ -116,6 +119,8 @@ pub fn items(m: &Metric, d: &ShopData, e: DateTime<Utc>, tz: Tz) -> Option<Vec<I
             Some(o) => (Den, format!("closed as {}", o.as_str())),
             None => (Den, "not closed".into()),
         }),
+        Metric::OnlineHoursAvg(slot) => days(d, *slot, scope, tz, Per::Hour),
+        Metric::CoverageRate(slot) => days(d, *slot, scope, tz, Per::ShareOfSlot),
         _ => return None,
     };
     // Byte order, as every id compares (SPEC §1), for a stable keyset page.
@@ -130,9 +135,7 @@ fn order_item(o: &OrderRow, counts: Counts, reason: String) -> Item {
 
 /// Hours, as people read them: 48, 50.5, 0.25.
 fn hours(d: Duration) -> String {
-    let h = d.num_seconds() as f64 / 3600.0;
-    let s = format!("{:.2}", h);
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
+    hours_text(d.num_seconds() as f64 / 3600.0)
 }
 
 /// The orders of the shipping metrics: due and on time go to `on_time`, due and late
@@ -380,7 +383,7 @@ fn term(
     let seconds = secs(end - start);
     Item {
         value: Some(match unit {
-            Per::Hour => seconds / 3600.0,
+            Per::Hour | Per::ShareOfSlot => seconds / 3600.0,
             Per::Second => seconds,
         }),
         ..with(
@@ -395,6 +398,46 @@ fn term(
 enum Per {
     Hour,
     Second,
+    /// Hours of a day's slot over the slot's length (`coverage_rate`).
+    ShareOfSlot,
+}
+
+/// The whole local days of the window, each a term of `online_hours_avg(slot)` (its
+/// staffed hours of the slot) or of `coverage_rate(slot)` (that over the slot's hours).
+/// The id is the day; days the window holds only in part are not terms, and not listed.
+fn days(d: &ShopData, slot: Slot, scope: Scope, tz: Tz, unit: Per) -> Vec<Item> {
+    (presence::whole_days(tz, scope.lo, scope.hi, scope.e).into_iter())
+        .map(|day| {
+            let hours = presence::slot_hours(tz, &d.staffed, slot, day);
+            let (from, to) = presence::slot_of(tz, slot, day);
+            let value = match unit {
+                Per::ShareOfSlot => hours / slot.hours(),
+                Per::Hour | Per::Second => hours,
+            };
+            let reason = format!(
+                "staffed {} h of the slot's {} h",
+                hours_text(hours),
+                hours_text(slot.hours())
+            );
+            Item {
+                value: Some(value),
+                ..with(
+                    entity(
+                        &day.to_string(),
+                        &[("slot_start", Some(from)), ("slot_end", Some(to))],
+                    ),
+                    Counts::Term,
+                    reason,
+                )
+            }
+        })
+        .collect()
+}
+
+/// A number of hours as people read them (at most two decimals): 48, 10.5, 0.25.
+fn hours_text(h: f64) -> String {
+    let s = format!("{h:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A refund of `refund_hours_avg`: a term once completed.

@@ -87,6 +87,20 @@ pub fn whole_days(tz: Tz, lo: Time, hi: Time, e: Time) -> Vec<NaiveDate> {
     out
 }
 
+/// The slot of local day `day`, as instants.
+pub fn slot_of(tz: Tz, slot: Slot, day: NaiveDate) -> (Time, Time) {
+    (
+        local_instant(tz, day, slot.start_min),
+        local_instant(tz, day, slot.end_min),
+    )
+}
+
+/// Staffed hours of the slot on local day `day`.
+pub fn slot_hours(tz: Tz, staffed: &[(Time, Time)], slot: Slot, day: NaiveDate) -> f64 {
+    let (from, to) = slot_of(tz, slot, day);
+    staffed_seconds(staffed, from, to) / 3600.0
+}
+
 /// `online_hours_avg(slot)`: mean staffed hours of the slot over the whole days, and
 /// how many whole days there were (none: null).
 pub fn online_hours_avg(
@@ -98,16 +112,7 @@ pub fn online_hours_avg(
     e: Time,
 ) -> (Option<f64>, usize) {
     let days = whole_days(tz, lo, hi, e);
-    let total: f64 = days
-        .iter()
-        .map(|d| {
-            staffed_seconds(
-                staffed,
-                local_instant(tz, *d, slot.start_min),
-                local_instant(tz, *d, slot.end_min),
-            ) / 3600.0
-        })
-        .sum();
+    let total: f64 = days.iter().map(|d| slot_hours(tz, staffed, slot, *d)).sum();
     let n = days.len();
     ((n > 0).then(|| total / n as f64), n)
 }

@@ -137,12 +137,13 @@ pub async fn notify(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// The `as_of` of the shop's latest scorecard, if it has one.
-pub async fn latest_as_of(
+/// Whether the shop is known, and the `as_of` of its latest scorecard if it has one
+/// (one round trip: the drill-down asks both on every page).
+pub async fn known_and_latest_as_of(
     pool: &PgPool,
     shop_id: &str,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(include_str!("sql/scorecard_latest_as_of.sql"))
+) -> Result<(bool, Option<DateTime<Utc>>), sqlx::Error> {
+    sqlx::query_as(include_str!("sql/scorecard_latest_as_of.sql"))
         .bind(shop_id)
         .fetch_one(pool)
         .await

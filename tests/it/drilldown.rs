@@ -267,8 +267,20 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             let (num, den, term) = (count("numerator"), count("denominator"), count("term"));
             let base = metric.split('(').next().unwrap();
             match base {
-                "delivery_hours_avg" | "refund_hours_avg" | "human_response_seconds_avg" => {
-                    assert_eq!(term, n, "{path}")
+                "delivery_hours_avg"
+                | "refund_hours_avg"
+                | "human_response_seconds_avg"
+                | "online_hours_avg"
+                | "coverage_rate" => {
+                    assert_eq!(term, n, "{path}");
+                    // The terms' mean is the value (every item is on this page).
+                    let terms: Vec<f64> = (page["items"].as_array().unwrap().iter())
+                        .filter_map(|i| i["value"].as_f64())
+                        .collect();
+                    if n > 0 && listed == total {
+                        let mean = terms.iter().sum::<f64>() / terms.len() as f64;
+                        assert!((mean - value.as_f64().unwrap()).abs() < 1e-9, "{path}");
+                    }
                 }
                 "max_daily_offline_message_rate" => assert_eq!(num + den, n, "{path}"),
                 "orders"
@@ -291,8 +303,8 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             checked += 1;
         }
     }
-    // The card's order, chat, refund and complaint metrics: the service score's and
-    // both programmes' rules.
+    // The card's order, chat, refund, complaint and presence metrics: the service
+    // score's and both programmes' rules.
     let listed: Vec<&str> = listed_metrics.iter().map(String::as_str).collect();
     assert_eq!(
         listed,
@@ -300,12 +312,15 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             "bot_first_responses",
             "complaint_closure_rate(120)",
             "complaint_reception_rate(24)",
+            "coverage_rate(09:00,18:00)",
             "delivery_hours_avg",
             "human_reply_rate(180)",
             "human_reply_rate(45)",
             "human_response_seconds_avg",
             "max_daily_offline_message_rate",
             "offline_message_rate",
+            "online_hours_avg(00:00,24:00)",
+            "online_hours_avg(09:00,24:00)",
             "refund_hours_avg",
             "refund_sla_rate",
             "ship_on_time_rate(48)",

@@ -66,7 +66,7 @@ fn ship_on_time_lists_every_order_with_why_it_counts() {
     let items = items(
         &Metric::ShipOnTimeRate(48 * 3600),
         &d,
-        scope.e,
+        scope,
         chrono_tz::UTC,
     )
     .unwrap();
@@ -113,13 +113,7 @@ fn ship_on_time_lists_every_order_with_why_it_counts() {
 #[test]
 fn late_shipments_count_the_late_ones() {
     let (d, scope) = shop();
-    let items = items(
-        &Metric::LateShipments(48 * 3600),
-        &d,
-        scope.e,
-        chrono_tz::UTC,
-    )
-    .unwrap();
+    let items = items(&Metric::LateShipments(48 * 3600), &d, scope, chrono_tz::UTC).unwrap();
     let late: Vec<&str> = (items.iter())
         .filter(|i| i.counts == Counts::Numerator)
         .map(|i| i.id.as_str())
@@ -129,15 +123,9 @@ fn late_shipments_count_the_late_ones() {
 
 #[test]
 fn delivery_hours_list_their_terms() {
-    let (mut d, _) = shop();
+    let (mut d, scope) = shop();
     d.orders[0].delivered_at = Some(t("2026-10-04T14:00:00Z")); // b: 36 h after shipping
-    let items = items(
-        &Metric::DeliveryHoursAvg,
-        &d,
-        t("2026-10-10T00:00:00Z"),
-        chrono_tz::UTC,
-    )
-    .unwrap();
+    let items = items(&Metric::DeliveryHoursAvg, &d, scope, chrono_tz::UTC).unwrap();
     let b = items.iter().find(|i| i.id == "b").unwrap();
     assert_eq!((b.counts, b.value), (Counts::Term, Some(36.0)));
     assert_eq!(b.reason, "delivered 36 h after shipping");
@@ -197,7 +185,12 @@ fn conversations_and_complaints_say_why_they_count() {
         ],
         ..ShopData::default()
     };
-    let chats = items(&Metric::HumanReplyRate(180), &d, e, chrono_tz::UTC).unwrap();
+    let scope = Scope {
+        lo: t("2026-10-01T00:00:00Z"),
+        hi: e,
+        e,
+    };
+    let chats = items(&Metric::HumanReplyRate(180), &d, scope, chrono_tz::UTC).unwrap();
     assert_eq!(
         by_id(&chats),
         [
@@ -228,7 +221,7 @@ fn conversations_and_complaints_say_why_they_count() {
     let closures = items(
         &Metric::ComplaintClosureRate(120 * 3600),
         &d,
-        e,
+        scope,
         chrono_tz::UTC,
     )
     .unwrap();
@@ -274,7 +267,60 @@ fn conversations_and_complaints_say_why_they_count() {
 fn rates_of_one_kind_over_another_are_not_listed_yet() {
     let (d, scope) = shop();
     assert_eq!(
-        items(&Metric::QualityRefundRate, &d, scope.e, chrono_tz::UTC),
+        items(&Metric::QualityRefundRate, &d, scope, chrono_tz::UTC),
         None
     );
+}
+
+#[test]
+fn presence_lists_each_whole_day_with_its_staffed_hours() {
+    use crate::metric::catalogue::Slot;
+    // 1–3 October (Shanghai), evaluated at the end of the 3rd: three whole days. An agent
+    // online 09:00–19:30 on the 1st, none on the 2nd, all day on the 3rd.
+    let tz = chrono_tz::Asia::Shanghai;
+    let d = ShopData {
+        staffed: vec![
+            (
+                t("2026-10-01T09:00:00+08:00"),
+                t("2026-10-01T19:30:00+08:00"),
+            ),
+            (
+                t("2026-10-03T00:00:00+08:00"),
+                t("2026-10-04T00:00:00+08:00"),
+            ),
+        ],
+        ..ShopData::default()
+    };
+    let e = t("2026-10-04T00:00:00+08:00");
+    let scope = Scope {
+        lo: t("2026-10-01T00:00:00+08:00"),
+        hi: e,
+        e,
+    };
+    let slot = Slot {
+        start_min: 9 * 60,
+        end_min: 24 * 60,
+    };
+    let days = items(&Metric::OnlineHoursAvg(slot), &d, scope, tz).unwrap();
+    let got: Vec<(&str, Option<f64>, &str)> = days
+        .iter()
+        .map(|i| (i.id.as_str(), i.value, i.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "2026-10-01",
+                Some(10.5),
+                "staffed 10.5 h of the slot's 15 h"
+            ),
+            ("2026-10-02", Some(0.0), "staffed 0 h of the slot's 15 h"),
+            ("2026-10-03", Some(15.0), "staffed 15 h of the slot's 15 h"),
+        ]
+    );
+    // Their mean is the metric: (10.5 + 0 + 15) / 3 = 8.5.
+    let m = measure(&Metric::OnlineHoursAvg(slot), &d, scope, tz);
+    assert_eq!((m.value, m.n), (Some(8.5), 3));
+    let coverage = items(&Metric::CoverageRate(slot), &d, scope, tz).unwrap();
+    assert_eq!(coverage[0].value, Some(0.7));
 }
