@@ -16,6 +16,11 @@ pub struct Tagged {
 }
 
 impl Tagged {
+    /// The body as sent.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
     pub fn new(body: Vec<u8>) -> Tagged {
         let tag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..12]));
         Tagged {

@@ -125,7 +125,16 @@ pub async fn get_metric_items(
     let asked = (q.as_of.as_deref())
         .map(|s| parse_as_of("as_of", s, state.clock.now(), tz))
         .transpose()?;
-    let (known, latest) = store::cards::known_and_latest_as_of(&state.pool, &shop_id).await?;
+    // A shop whose latest card this process holds is known, and the card says its
+    // `as_of` (`cache::latest`): no statement needed for either.
+    let cached = state
+        .latest
+        .get(&shop_id)
+        .and_then(|c| card_as_of(c.body()));
+    let (known, latest) = match cached {
+        Some(as_of) => (true, Some(as_of)),
+        None => store::cards::known_and_latest_as_of(&state.pool, &shop_id).await?,
+    };
     if !known {
         return Err(ApiError::shop_not_found());
     }
@@ -190,6 +199,18 @@ pub async fn get_metric_items(
         next_cursor,
     };
     Ok(etag::respond(&headers, &body))
+}
+
+/// The `as_of` a stored scorecard body names.
+fn card_as_of(body: &[u8]) -> Option<DateTime<Utc>> {
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        as_of: &'a str,
+    }
+    let head: Head = serde_json::from_slice(body).ok()?;
+    let at = DateTime::parse_from_rfc3339(head.as_of).ok()?;
+    Some(at.with_timezone(&Utc))
 }
 
 /// The window's scope at `as_of`, and the metric named `name` as that window scores
