@@ -15,9 +15,11 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
 use crate::etag;
+use crate::metric;
+use crate::metric::catalogue::Family;
 use crate::metric::catalogue::Metric;
 use crate::metric::eval::measure;
-use crate::metric::items::{items, Counts, Item};
+use crate::metric::items::{self, Counts, Item};
 use crate::metric::loader::Loader;
 use crate::metric::Scope;
 use crate::policy::Policy;
@@ -98,8 +100,13 @@ pub struct MetricItems {
 /// `conversations`, `human_response_seconds_avg`, `human_reply_rate(s)`,
 /// `bot_first_responses`, `offline_message_rate`, `max_daily_offline_message_rate`,
 /// `complaints`, `complaint_reception_rate(h)`, `complaint_closure_rate(h)`,
-/// `irregular_closures`) and presence (`online_hours_avg(slot)`, `coverage_rate(slot)`:
-/// one item per whole local day, its id the date); other metrics are a 422. Roles: `ops`, or a `merchant` key
+/// `irregular_closures`), presence (`online_hours_avg(slot)`, `coverage_rate(slot)`:
+/// one item per whole local day, its id the date), reviews (`negative_review_rate`,
+/// `positive_rate`, `reviews`: each order's counted review) and satisfaction ratings
+/// (`satisfaction_rate`, `satisfaction_ratings`: each conversation's counted rating).
+/// Not yet: `quality_refund_rate`, `complaint_rate`, `ruling_rate` (one kind of entity
+/// over another) and the tallies (`verified_conduct_complaints`,
+/// `conduct_verifications`, `integrity_flags`): a 422. Roles: `ops`, or a `merchant` key
 /// bound to the shop.
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/metrics/{metric}/items", tag = "scorecards",
@@ -151,11 +158,24 @@ pub async fn get_metric_items(
 
     let mut loader = Loader::new(&state.pool, vec![shop_id.to_string()]);
     let data = loader.get(scope, [&metric]).await?.shop(&shop_id);
-    let Some(all) = items(&metric, data, scope, tz) else {
+    // Reviews and ratings are loaded as counts per rating: their items have a query of
+    // their own.
+    let listed = match metric.families() {
+        [Family::Reviews] => items::reviews(
+            &metric,
+            &metric::review_items(&state.pool, &shop_id, scope).await?,
+        ),
+        [Family::Ratings] => items::ratings(
+            &metric,
+            &metric::rating_items(&state.pool, &shop_id, scope).await?,
+        ),
+        _ => items::items(&metric, data, scope, tz),
+    };
+    let Some(all) = listed else {
         return Err(ApiError::Unprocessable {
             message: "this metric's items are not listed yet".into(),
             details: vec![
-                json!({"field": "metric", "message": "items are listed for the metrics of orders, refunds, conversations, complaints and presence (see the API description); not yet for rates of one kind over another, reviews, satisfaction ratings or tallies"}),
+                json!({"field": "metric", "message": "items are listed for every metric but the rates of one kind of entity over another (quality_refund_rate, complaint_rate, ruling_rate) and the tallies (verified_conduct_complaints, conduct_verifications, integrity_flags)"}),
             ],
         });
     };

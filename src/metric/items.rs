@@ -5,22 +5,21 @@
 //!
 //! Listed so far: the metrics whose items are the orders, refunds, conversations or
 //! complaints of the window, and presence (`online_hours_avg`, `coverage_rate`: each
-//! whole day a term). [`items`] answers `None` for the others: rates of one kind of
-//! entity over another (`quality_refund_rate`, `complaint_rate`, `ruling_rate`),
-//! reviews and satisfaction ratings (loaded as counts) and the tallies of
-//! verifications and integrity flags.
+//! whole day a term) by [`items`]; reviews and satisfaction ratings, which the metrics
+//! load as counts, from rows of their own by [`reviews`] and [`ratings`]. Not listed
+//! (`None`): rates of one kind of entity over another (`quality_refund_rate`,
+//! `complaint_rate`, `ruling_rate`) and the tallies of verifications and integrity
+//! flags.
 
-use chrono::{DateTime, Duration, Utc};
-
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::catalogue::Metric;
-use super::catalogue::Slot;
-use super::eval::{
-    closure_deadline, refund_deadline, secs, ship_counts, Deadline, NoSla, Shipping, Standing,
-};
-use super::{presence, ChatRow, ComplaintRow, OrderRow, RefundRow, Scope, ShopData};
+use super::eval::{refund_deadline, Deadline, NoSla};
+use super::{presence, RatingItemRow, ReviewItemRow, Scope, ShopData};
 use crate::domain::{CancelInitiator, ComplaintOutcome, Sender};
+
+use parts::*;
 
 crate::domain::vocabulary! {
     /// How an entity takes part in its metric.
@@ -56,7 +55,7 @@ pub struct Item {
 pub fn items(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<Vec<Item>> {
     let e = scope.e;
     use Counts::{Denominator as Den, Excluded as Out, Numerator as Num};
-    let mut out: Vec<Item> = match m {
+    let out: Vec<Item> = match m {
         Metric::Orders => each(&d.orders, order_entity, |_| {
             (Num, "an order created in the window".into())
         }),
@@ -123,355 +122,62 @@ pub fn items(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<Vec<Item>
         Metric::CoverageRate(slot) => days(d, *slot, scope, tz, Per::ShareOfSlot),
         _ => return None,
     };
-    // Byte order, as every id compares (SPEC §1), for a stable keyset page.
-    out.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
-    Some(out)
+    Some(sorted(out))
 }
 
-/// An order with its known times.
-fn order_item(o: &OrderRow, counts: Counts, reason: String) -> Item {
-    with(order_entity(o), counts, reason)
-}
-
-/// Hours, as people read them: 48, 50.5, 0.25.
-fn hours(d: Duration) -> String {
-    hours_text(d.num_seconds() as f64 / 3600.0)
-}
-
-/// The orders of the shipping metrics: due and on time go to `on_time`, due and late
-/// to `late`, the rest are excluded.
-fn shipping(d: &ShopData, h: i64, e: DateTime<Utc>, on_time: Counts, late: Counts) -> Vec<Item> {
-    let limit = hours(Duration::seconds(h));
-    ship_counts(&d.orders, h, e)
-        .map(|(o, s)| {
-            let paid = o.paid_at.unwrap_or(o.created_at);
-            // SPEC §3: without a payment, the clock starts when the order was created.
-            let start = match o.paid_at {
-                Some(_) => "payment",
-                None => "creation (no payment recorded)",
-            };
-            let (counts, reason) = match s {
-                Shipping::CancelledFirst => {
-                    (Counts::Excluded, "cancelled before it shipped".into())
-                }
-                Shipping::NotDue => (
-                    Counts::Excluded,
-                    format!("not due yet: {limit} h after {start} is after the evaluation instant"),
-                ),
-                Shipping::OnTime => {
-                    let took = hours(o.shipped_at.unwrap_or(paid) - paid);
-                    (
-                        on_time,
-                        format!("shipped {took} h after {start}, within {limit} h"),
-                    )
-                }
-                Shipping::Late => match o.shipped_at {
-                    Some(at) => (
-                        late,
-                        format!(
-                            "shipped {} h after {start}, over {limit} h",
-                            hours(at - paid)
-                        ),
-                    ),
-                    None => (late, format!("not shipped {limit} h after {start}")),
-                },
-            };
-            order_item(o, counts, reason)
-        })
-        .collect()
-}
-
-/// `item` counting as `counts`, for `reason`.
-fn with(item: Item, counts: Counts, reason: String) -> Item {
-    Item {
-        counts,
-        reason,
-        ..item
-    }
-}
-
-/// An entity with its id and times, its counting still to be decided.
-fn entity(id: &str, times: &[(&'static str, Option<DateTime<Utc>>)]) -> Item {
-    Item {
-        id: id.to_string(),
-        counts: Counts::Excluded,
-        reason: String::new(),
-        value: None,
-        times: times
-            .iter()
-            .filter_map(|(k, t)| Some((*k, (*t)?)))
-            .collect(),
-    }
-}
-
-fn refund_item(r: &RefundRow) -> Item {
-    entity(
-        &r.refund_id,
-        &[
-            ("requested_at", Some(r.requested_at)),
-            ("completed_at", r.completed_at),
-            ("rejected_at", r.rejected_at),
-        ],
-    )
-}
-
-fn chat_item(c: &ChatRow) -> Item {
-    entity(
-        &c.conversation_id,
-        &[
-            ("started_at", Some(c.t0)),
-            ("first_human_reply_at", c.first_human),
-        ],
-    )
-}
-
-fn complaint_item(c: &ComplaintRow) -> Item {
-    entity(
-        &c.complaint_id,
-        &[
-            ("opened_at", Some(c.opened_at)),
-            ("accepted_at", c.accepted_at),
-            ("first_followup_at", c.first_followup_at),
-            ("resolved_at", c.resolved_at),
-        ],
-    )
-}
-
-/// Seconds or hours, as the limit was written: 180 s, 4 h.
-fn span(d: Duration) -> String {
-    if d.num_seconds() < 3600 {
-        format!("{} s", d.num_seconds())
-    } else {
-        format!("{} h", hours(d))
-    }
-}
-
-/// What a deadline is for, in words: what doing it is ("accepted"), what not having
-/// done it is ("not accepted"), and what starts it ("opening").
-struct Words {
-    done: &'static str,
-    not_done: &'static str,
-    from: &'static str,
-}
-
-const REFUND: Words = Words {
-    done: "completed",
-    not_done: "not completed",
-    from: "the request",
-};
-const REPLY: Words = Words {
-    done: "a human replied",
-    not_done: "no human reply",
-    from: "the first buyer message",
-};
-const RECEPTION: Words = Words {
-    done: "accepted",
-    not_done: "not accepted",
-    from: "opening",
-};
-const CLOSURE: Words = Words {
-    done: "resolved",
-    not_done: "not resolved",
-    from: "opening",
-};
-
-/// Each of `rows` as its item, counting as `decide` says.
-fn each<T>(rows: &[T], item: fn(&T) -> Item, decide: impl Fn(&T) -> (Counts, String)) -> Vec<Item> {
-    (rows.iter())
-        .map(|r| {
-            let (counts, reason) = decide(r);
-            with(item(r), counts, reason)
-        })
-        .collect()
-}
-
-/// Each of `rows` as its item, counting by its deadline (`deadline_item`).
-fn deadlines<T>(
-    rows: &[T],
-    item: fn(&T) -> Item,
-    e: DateTime<Utc>,
-    words: &Words,
-    deadline: impl Fn(&T) -> Deadline,
-) -> Vec<Item> {
-    (rows.iter())
-        .map(|r| deadline_item(item(r), &deadline(r), e, words))
-        .collect()
-}
-
-/// An order with its known times (its counting still to be decided).
-fn order_entity(o: &OrderRow) -> Item {
-    entity(
-        &o.order_id,
-        &[
-            ("created_at", Some(o.created_at)),
-            ("paid_at", o.paid_at),
-            ("shipped_at", o.shipped_at),
-            ("delivered_at", o.delivered_at),
-            ("cancelled_at", o.cancelled_at),
-        ],
-    )
-}
-
-/// An entity with a deadline: on time to the numerator, late to the denominator, not
-/// yet due excluded.
-fn deadline_item(item: Item, dl: &Deadline, e: DateTime<Utc>, w: &Words) -> Item {
-    let Words {
-        done,
-        not_done,
-        from,
-    } = w;
-    let limit = span(Duration::seconds(dl.limit_s));
-    match (dl.standing(e), dl.done) {
-        (Standing::NotDue, _) => with(
-            item,
-            Counts::Excluded,
-            format!("not due yet: {limit} after {from} is after the evaluation instant"),
-        ),
-        (Standing::OnTime, Some(t)) => with(
-            item,
-            Counts::Numerator,
-            format!("{done} {} after {from}, within {limit}", span(t - dl.from)),
-        ),
-        (Standing::Late, Some(t)) => with(
-            item,
-            Counts::Denominator,
-            format!("{done} {} after {from}, over {limit}", span(t - dl.from)),
-        ),
-        (_, None) => with(
-            item,
-            Counts::Denominator,
-            format!("{not_done} within {limit} of {from}"),
-        ),
-    }
-}
-
-/// A complaint of `complaint_closure_rate(h)`: like any deadline, except that a closure
-/// counts only as a proper resolution with a follow-up by then.
-fn closure_item(c: &ComplaintRow, h: i64, e: DateTime<Utc>) -> Item {
-    let dl = closure_deadline(c, h);
-    let item = deadline_item(complaint_item(c), &dl, e, &CLOSURE);
-    let in_time = c
-        .resolved_at
-        .is_some_and(|r| r - c.opened_at <= Duration::seconds(h));
-    if dl.standing(e) != Standing::Late || !in_time {
-        return item;
-    }
-    // Closed in time, but not as a proper resolution with a follow-up.
-    let reason = match c.outcome {
-        Some(ComplaintOutcome::Resolved) => {
-            "resolved in time, but without a follow-up before it".to_string()
-        }
-        Some(o) => format!("closed in time as {}, not resolved", o.as_str()),
-        None => "closed in time, not resolved".to_string(),
+/// The items of a review metric (`negative_review_rate`, `positive_rate`, `reviews`):
+/// each order's counted review; `None` for other metrics.
+pub fn reviews(m: &Metric, rows: &[ReviewItemRow]) -> Option<Vec<Item>> {
+    let word = |rating: i16| match rating {
+        r if r > 0 => "positive",
+        0 => "neutral",
+        _ => "negative",
     };
-    with(item, Counts::Denominator, reason)
-}
-
-/// An entity of an average: a term once `end` is known (`value` from `start` to `end`,
-/// in hours or in seconds), excluded as `missing` otherwise.
-fn term(
-    item: Item,
-    start: DateTime<Utc>,
-    end: Option<DateTime<Utc>>,
-    unit: Per,
-    words: [&str; 3],
-) -> Item {
-    let [done, from, missing] = words;
-    let Some(end) = end else {
-        return with(item, Counts::Excluded, missing.into());
+    let decide = |rating: i16| -> (Counts, String) {
+        let counted = match m {
+            Metric::NegativeReviewRate => rating < 0,
+            Metric::PositiveRate => rating > 0,
+            _ => true,
+        };
+        let counts = if counted {
+            Counts::Numerator
+        } else {
+            Counts::Denominator
+        };
+        (counts, format!("reviewed {}", word(rating)))
     };
-    let seconds = secs(end - start);
-    Item {
-        value: Some(match unit {
-            Per::Hour | Per::ShareOfSlot => seconds / 3600.0,
-            Per::Second => seconds,
-        }),
-        ..with(
-            item,
-            Counts::Term,
-            format!("{done} {} after {from}", span(end - start)),
-        )
+    if !matches!(
+        m,
+        Metric::NegativeReviewRate | Metric::PositiveRate | Metric::Reviews
+    ) {
+        return None;
     }
+    let out = rows.iter().map(|(order, rating, at)| {
+        let (counts, reason) = decide(*rating);
+        with(entity(order, &[("reviewed_at", Some(*at))]), counts, reason)
+    });
+    Some(sorted(out.collect()))
 }
 
-/// The unit of an average's terms.
-enum Per {
-    Hour,
-    Second,
-    /// Hours of a day's slot over the slot's length (`coverage_rate`).
-    ShareOfSlot,
-}
-
-/// The whole local days of the window, each a term of `online_hours_avg(slot)` (its
-/// staffed hours of the slot) or of `coverage_rate(slot)` (that over the slot's hours).
-/// The id is the day; days the window holds only in part are not terms, and not listed.
-fn days(d: &ShopData, slot: Slot, scope: Scope, tz: Tz, unit: Per) -> Vec<Item> {
-    (presence::whole_days(tz, scope.lo, scope.hi, scope.e).into_iter())
-        .map(|day| {
-            let hours = presence::slot_hours(tz, &d.staffed, slot, day);
-            let (from, to) = presence::slot_of(tz, slot, day);
-            let value = match unit {
-                Per::ShareOfSlot => hours / slot.hours(),
-                Per::Hour | Per::Second => hours,
-            };
-            let reason = format!(
-                "staffed {} h of the slot's {} h",
-                hours_text(hours),
-                hours_text(slot.hours())
-            );
-            Item {
-                value: Some(value),
-                ..with(
-                    entity(
-                        &day.to_string(),
-                        &[("slot_start", Some(from)), ("slot_end", Some(to))],
-                    ),
-                    Counts::Term,
-                    reason,
-                )
-            }
-        })
-        .collect()
-}
-
-/// A number of hours as people read them (at most two decimals): 48, 10.5, 0.25.
-fn hours_text(h: f64) -> String {
-    let s = format!("{h:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-/// A refund of `refund_hours_avg`: a term once completed.
-fn refund_hours(r: &RefundRow) -> Item {
-    let words = ["completed", "the request", "not completed"];
-    term(
-        refund_item(r),
-        r.requested_at,
-        r.completed_at,
-        Per::Hour,
-        words,
-    )
-}
-
-/// A conversation of `human_response_seconds_avg`: a term once a human replied.
-fn human_response(c: &ChatRow) -> Item {
-    let words = [
-        "a human replied",
-        "the first buyer message",
-        "no human reply",
-    ];
-    term(chat_item(c), c.t0, c.first_human, Per::Second, words)
-}
-
-/// An order of `delivery_hours_avg`: a term once shipped and delivered.
-fn delivery(o: &OrderRow) -> Item {
-    match o.shipped_at {
-        Some(s) => {
-            let words = ["delivered", "shipping", "shipped, not delivered yet"];
-            term(order_entity(o), s, o.delivered_at, Per::Hour, words)
-        }
-        None => with(order_entity(o), Counts::Excluded, "not shipped".into()),
+/// The items of a satisfaction metric (`satisfaction_rate`, `satisfaction_ratings`):
+/// each conversation's counted rating; `None` for other metrics.
+pub fn ratings(m: &Metric, rows: &[RatingItemRow]) -> Option<Vec<Item>> {
+    if !matches!(m, Metric::SatisfactionRate | Metric::SatisfactionRatings) {
+        return None;
     }
+    let out = rows.iter().map(|(conversation, s, at)| {
+        let counted = *m == Metric::SatisfactionRatings || s.is_satisfied();
+        let counts = if counted {
+            Counts::Numerator
+        } else {
+            Counts::Denominator
+        };
+        let item = entity(conversation, &[("rated_at", Some(*at))]);
+        with(item, counts, format!("rated {}", s.as_str()))
+    });
+    Some(sorted(out.collect()))
 }
 
+mod parts;
 #[cfg(test)]
 mod tests;

@@ -307,3 +307,44 @@ pub async fn load_into(
     }
     Ok(())
 }
+
+/// One counted review of the drill-down: its order, rating (+1, 0, −1) and time.
+pub type ReviewItemRow = (String, i16, Time);
+/// One counted satisfaction rating of the drill-down: its conversation, rating and time.
+pub type RatingItemRow = (String, Satisfaction, Time);
+
+/// The counted reviews of one shop in `scope`, one row each (the rows `Reviews` counts).
+pub async fn review_items(
+    pool: &PgPool,
+    shop: &str,
+    scope: Scope,
+) -> Result<Vec<ReviewItemRow>, sqlx::Error> {
+    item_rows(pool, include_str!("sql/review_items.sql"), shop, scope).await
+}
+
+/// The counted satisfaction ratings of one shop in `scope`, one row each.
+pub async fn rating_items(
+    pool: &PgPool,
+    shop: &str,
+    scope: Scope,
+) -> Result<Vec<RatingItemRow>, sqlx::Error> {
+    item_rows(pool, include_str!("sql/rating_items.sql"), shop, scope).await
+}
+
+async fn item_rows<T>(
+    pool: &PgPool,
+    sql: &'static str,
+    shop: &str,
+    scope: Scope,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin,
+{
+    sqlx::query_as(sql)
+        .bind(shop)
+        .bind(scope.lo)
+        .bind(scope.hi)
+        .bind(scope.e)
+        .fetch_all(pool)
+        .await
+}

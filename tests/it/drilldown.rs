@@ -303,8 +303,9 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             checked += 1;
         }
     }
-    // The card's order, chat, refund, complaint and presence metrics: the service
-    // score's and both programmes' rules.
+    // Every metric of the card but quality_refund_rate and complaint_rate and
+    // ruling_rate (one kind of entity over another): the service score's and both
+    // programmes' rules.
     let listed: Vec<&str> = listed_metrics.iter().map(String::as_str).collect();
     assert_eq!(
         listed,
@@ -318,11 +319,13 @@ async fn on_the_demo_the_items_add_up_to_every_order_figure_of_every_card() {
             "human_reply_rate(45)",
             "human_response_seconds_avg",
             "max_daily_offline_message_rate",
+            "negative_review_rate",
             "offline_message_rate",
             "online_hours_avg(00:00,24:00)",
             "online_hours_avg(09:00,24:00)",
             "refund_hours_avg",
             "refund_sla_rate",
+            "satisfaction_rate",
             "ship_on_time_rate(48)",
             "ship_on_time_rate(72)",
         ]

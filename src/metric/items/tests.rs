@@ -1,7 +1,7 @@
 //! Items worked out by hand, and their totals against the metric's value.
 use super::*;
 use crate::metric::eval::measure;
-use crate::metric::Scope;
+use crate::metric::{ChatRow, ComplaintRow, OrderRow};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -323,4 +323,40 @@ fn presence_lists_each_whole_day_with_its_staffed_hours() {
     assert_eq!((m.value, m.n), (Some(8.5), 3));
     let coverage = items(&Metric::CoverageRate(slot), &d, scope, tz).unwrap();
     assert_eq!(coverage[0].value, Some(0.7));
+}
+
+#[test]
+fn reviews_and_ratings_list_each_counted_one() {
+    use crate::domain::Satisfaction;
+    let at = t("2026-10-02T00:00:00Z");
+    let rows = vec![
+        ("o2".to_string(), -1, at),
+        ("o1".to_string(), 1, at),
+        ("o3".to_string(), 0, at),
+    ];
+    let negative = reviews(&Metric::NegativeReviewRate, &rows).unwrap();
+    let got: Vec<(&str, Counts, &str)> = negative
+        .iter()
+        .map(|i| (i.id.as_str(), i.counts, i.reason.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("o1", Counts::Denominator, "reviewed positive"),
+            ("o2", Counts::Numerator, "reviewed negative"),
+            ("o3", Counts::Denominator, "reviewed neutral"),
+        ]
+    );
+    assert_eq!(negative[0].times, [("reviewed_at", at)]);
+    assert_eq!(reviews(&Metric::Orders, &rows), None);
+    let rated = vec![
+        ("c1".to_string(), Satisfaction::Satisfied, at),
+        ("c2".to_string(), Satisfaction::Unsatisfied, at),
+    ];
+    let rate = ratings(&Metric::SatisfactionRate, &rated).unwrap();
+    assert_eq!(
+        (rate[0].counts, rate[1].counts),
+        (Counts::Numerator, Counts::Denominator)
+    );
+    assert_eq!(rate[1].reason, "rated unsatisfied");
 }
