@@ -104,9 +104,9 @@ pub struct MetricItems {
 /// one item per whole local day, its id the date), reviews (`negative_review_rate`,
 /// `positive_rate`, `reviews`: each order's counted review) and satisfaction ratings
 /// (`satisfaction_rate`, `satisfaction_ratings`: each conversation's counted rating).
-/// Not yet: `quality_refund_rate`, `complaint_rate`, `ruling_rate` (one kind of entity
-/// over another) and the tallies (`verified_conduct_complaints`,
-/// `conduct_verifications`, `integrity_flags`): a 422. Roles: `ops`, or a `merchant` key
+/// and the tallies (`verified_conduct_complaints`, `conduct_verifications`,
+/// `integrity_flags`: each thing counted). Not yet: `quality_refund_rate`,
+/// `complaint_rate`, `ruling_rate` (one kind of entity over another): a 422. Roles: `ops`, or a `merchant` key
 /// bound to the shop.
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/metrics/{metric}/items", tag = "scorecards",
@@ -169,13 +169,17 @@ pub async fn get_metric_items(
             &metric,
             &metric::rating_items(&state.pool, &shop_id, scope).await?,
         ),
+        [Family::Verified | Family::Verifications | Family::Integrity] => {
+            (metric::tally_items(&state.pool, &metric, &shop_id, scope).await?)
+                .map(|rows| items::tallied(&rows))
+        }
         _ => items::items(&metric, data, scope, tz),
     };
     let Some(all) = listed else {
         return Err(ApiError::Unprocessable {
             message: "this metric's items are not listed yet".into(),
             details: vec![
-                json!({"field": "metric", "message": "items are listed for every metric but the rates of one kind of entity over another (quality_refund_rate, complaint_rate, ruling_rate) and the tallies (verified_conduct_complaints, conduct_verifications, integrity_flags)"}),
+                json!({"field": "metric", "message": "items are listed for every metric but the rates of one kind of entity over another: quality_refund_rate, complaint_rate, ruling_rate"}),
             ],
         });
     };

@@ -5,18 +5,18 @@
 //!
 //! Listed so far: the metrics whose items are the orders, refunds, conversations or
 //! complaints of the window, and presence (`online_hours_avg`, `coverage_rate`: each
-//! whole day a term) by [`items`]; reviews and satisfaction ratings, which the metrics
-//! load as counts, from rows of their own by [`reviews`] and [`ratings`]. Not listed
-//! (`None`): rates of one kind of entity over another (`quality_refund_rate`,
-//! `complaint_rate`, `ruling_rate`) and the tallies of verifications and integrity
-//! flags.
+//! whole day a term) by [`items`]; reviews, satisfaction ratings and the tallies of
+//! verifications and integrity flags, which the metrics load as counts, from rows of
+//! their own by [`reviews`], [`ratings`] and [`tallied`]. Not listed (`None`): rates of
+//! one kind of entity over another (`quality_refund_rate`, `complaint_rate`,
+//! `ruling_rate`).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use super::catalogue::Metric;
 use super::eval::{refund_deadline, Deadline, NoSla};
-use super::{presence, RatingItemRow, ReviewItemRow, Scope, ShopData};
+use super::{presence, RatingItemRow, ReviewItemRow, Scope, ShopData, TallyItemRow};
 use crate::domain::{CancelInitiator, ComplaintOutcome, Sender};
 
 use parts::*;
@@ -157,6 +157,19 @@ pub fn reviews(m: &Metric, rows: &[ReviewItemRow]) -> Option<Vec<Item>> {
         with(entity(order, &[("reviewed_at", Some(*at))]), counts, reason)
     });
     Some(sorted(out.collect()))
+}
+
+/// The items of a tally (`verified_conduct_complaints`, `conduct_verifications`,
+/// `integrity_flags`): each thing it counts.
+pub fn tallied(rows: &[TallyItemRow]) -> Vec<Item> {
+    let out = rows.iter().map(|(id, at, what)| {
+        with(
+            entity(id, &[("occurred_at", Some(*at))]),
+            Counts::Numerator,
+            what.clone(),
+        )
+    });
+    sorted(out.collect())
 }
 
 /// The items of a satisfaction metric (`satisfaction_rate`, `satisfaction_ratings`):

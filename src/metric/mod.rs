@@ -331,6 +331,26 @@ pub async fn rating_items(
     item_rows(pool, include_str!("sql/rating_items.sql"), shop, scope).await
 }
 
+/// One tallied thing of the drill-down: its id, time and what it is, in words.
+pub type TallyItemRow = (String, Time, String);
+
+/// The things one of the tallies counts for one shop in `scope` (`verified_conduct_complaints`,
+/// `conduct_verifications`, `integrity_flags`), one row each; `None` for other metrics.
+pub async fn tally_items(
+    pool: &PgPool,
+    m: &Metric,
+    shop: &str,
+    scope: Scope,
+) -> Result<Option<Vec<TallyItemRow>>, sqlx::Error> {
+    let sql = match m {
+        Metric::VerifiedConductComplaints => include_str!("sql/verified_items.sql"),
+        Metric::ConductVerifications => include_str!("sql/verification_items.sql"),
+        Metric::IntegrityFlags => include_str!("sql/integrity_items.sql"),
+        _ => return Ok(None),
+    };
+    item_rows(pool, sql, shop, scope).await.map(Some)
+}
+
 async fn item_rows<T>(
     pool: &PgPool,
     sql: &'static str,

@@ -152,6 +152,61 @@ async fn averages_list_their_terms_and_windows_follow_the_card() {
 }
 
 #[tokio::test]
+async fn the_tallies_list_what_they_count() {
+    let app = app_with_shop_a().await;
+    let a = ShopEvents("A");
+    let opened = json!({"complaint_id": "k1", "category": "quality"});
+    let verified = json!({"complaint_id": "k1", "conduct": "abuse"});
+    app.post_ok(vec![
+        a.ev(
+            "k1-o",
+            "complaint.opened",
+            "2026-10-02T10:00:00+08:00",
+            opened,
+        ),
+        a.ev(
+            "k1-v",
+            "complaint.verified",
+            "2026-10-03T10:00:00+08:00",
+            verified,
+        ),
+        a.ev(
+            "f1",
+            "integrity.flagged",
+            "2026-10-04T10:00:00+08:00",
+            json!({"kind": "fake_reviews"}),
+        ),
+    ])
+    .await;
+    let ops = app.ops.clone();
+    let page = |metric: &'static str| {
+        let (app, ops) = (&app, ops.clone());
+        async move {
+            let path = format!("/v1/shops/A/metrics/{metric}/items?window=2026-10&as_of=2026-10-10T00:00:00%2B08:00");
+            let (status, page) = app.json(Method::GET, &path, Some(&ops), None).await;
+            assert_eq!(status, 200, "{metric}: {page}");
+            page
+        }
+    };
+    let flags = page("integrity_flags").await;
+    assert_eq!(
+        (flags["value"].clone(), flags["n"].clone()),
+        (json!(1.0), json!(1))
+    );
+    assert_eq!(flags["items"][0]["id"], "f1");
+    assert_eq!(flags["items"][0]["reason"], "flagged fake_reviews");
+    let verifications = page("conduct_verifications").await;
+    assert_eq!(verifications["items"][0]["id"], "k1-v");
+    assert_eq!(
+        verifications["items"][0]["reason"],
+        "verifies complaint k1 (abuse)"
+    );
+    let verified = page("verified_conduct_complaints").await;
+    assert_eq!(ids(&verified), [("k1", "numerator")]);
+    assert_eq!(verified["totals"]["numerator"], 1);
+}
+
+#[tokio::test]
 async fn bad_requests_get_a_clear_answer_and_other_shops_stay_hidden() {
     let app = app_with_shop_a().await;
     let key = app.merchant(&["A"]).await;
