@@ -19,7 +19,7 @@ use crate::metric;
 use crate::metric::catalogue::Family;
 use crate::metric::catalogue::Metric;
 use crate::metric::eval::measure;
-use crate::metric::items::{self, Counts, Item};
+use crate::metric::items::{self, Counts, Item, Kind};
 use crate::metric::loader::Loader;
 use crate::metric::Scope;
 use crate::policy::Policy;
@@ -44,7 +44,10 @@ pub struct ItemsQuery {
 /// One entity behind the metric.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MetricItem {
-    /// The entity's id (an order id for the order metrics).
+    /// What the item is: an order, a refund, a conversation, …
+    pub kind: Kind,
+    /// Its id (an order's, a conversation's; for a day, the date; for a verification or a
+    /// flag, the event's).
     pub id: String,
     pub counts: Counts,
     /// Why it counts as it does.
@@ -93,20 +96,14 @@ pub struct MetricItems {
 
 /// The entities behind one metric of a shop: for each, its id, the times that decided
 /// it, and whether it counts in the numerator, in the denominator only, as a term of an
-/// average, or not at all (and why). Items are in id order (byte order), keyset-paged.
-/// Listed so far: the metrics of orders, refunds, conversations and complaints
-/// (`orders`, `ship_on_time_rate(h)`, `late_shipments(h)`, `late_shipment_rate(h)`,
-/// `delivery_hours_avg`, `seller_cancel_rate`, `refund_hours_avg`, `refund_sla_rate`,
-/// `conversations`, `human_response_seconds_avg`, `human_reply_rate(s)`,
-/// `bot_first_responses`, `offline_message_rate`, `max_daily_offline_message_rate`,
-/// `complaints`, `complaint_reception_rate(h)`, `complaint_closure_rate(h)`,
-/// `irregular_closures`), presence (`online_hours_avg(slot)`, `coverage_rate(slot)`:
-/// one item per whole local day, its id the date), reviews (`negative_review_rate`,
-/// `positive_rate`, `reviews`: each order's counted review) and satisfaction ratings
-/// (`satisfaction_rate`, `satisfaction_ratings`: each conversation's counted rating).
-/// and the tallies (`verified_conduct_complaints`, `conduct_verifications`,
-/// `integrity_flags`: each thing counted). Not yet: `quality_refund_rate`,
-/// `complaint_rate`, `ruling_rate` (one kind of entity over another): a 422. Roles: `ops`, or a `merchant` key
+/// average, or not at all (and why). Items are in id order (byte order, then `kind`),
+/// keyset-paged. Every metric of the catalogue lists its items: orders, refunds,
+/// conversations, complaints; presence lists each whole local day (id: the date) with
+/// its staffed hours; reviews and satisfaction ratings each counted one; the tallies
+/// each thing counted. For most metrics `n` = numerator + denominator items; for the
+/// rates of one kind over another (`quality_refund_rate`, `complaint_rate`,
+/// `ruling_rate`) the orders are the denominator (`n`) and the refunds or complaints
+/// the numerator counts are listed beside them. Roles: `ops`, or a `merchant` key
 /// bound to the shop.
 #[utoipa::path(
     get, path = "/v1/shops/{shop_id}/metrics/{metric}/items", tag = "scorecards",
@@ -126,7 +123,13 @@ pub async fn get_metric_items(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require_shop(&shop_id)?;
-    let (limit, after) = (page.limit()?, page.after()?);
+    let limit = page.limit()?;
+    // The last item's (id, kind); a cursor without a kind continues after every item of
+    // its id.
+    let after: Option<(String, &str)> = page.after()?.map(|c| match c.rsplit_once('/') {
+        Some((id, kind)) => (id.to_string(), Kind::parse(kind).map_or("~", Kind::as_str)),
+        None => (c, "~"),
+    });
     let policy = &state.policy;
     let tz = policy.tz;
     let asked = (q.as_of.as_deref())
@@ -171,7 +174,7 @@ pub async fn get_metric_items(
         ),
         [Family::Verified | Family::Verifications | Family::Integrity] => {
             (metric::tally_items(&state.pool, &metric, &shop_id, scope).await?)
-                .map(|rows| items::tallied(&rows))
+                .map(|rows| items::tallied(&metric, &rows))
         }
         _ => items::items(&metric, data, scope, tz),
     };
@@ -197,14 +200,16 @@ pub async fn get_metric_items(
         .filter(|i| q.counts.is_none_or(|c| i.counts == c))
         .filter(|i| {
             after
-                .as_deref()
-                .is_none_or(|a| i.id.as_bytes() > a.as_bytes())
+                .as_ref()
+                .is_none_or(|(id, kind)| i.key() > (id.as_bytes(), kind))
         })
         .take(limit as usize + 1)
         .collect();
     let next_cursor = (chosen.len() > limit as usize).then(|| {
         chosen.truncate(limit as usize);
-        encode_cursor(&chosen.last().expect("limit is at least 1").id)
+        let last = chosen.last().expect("limit is at least 1");
+        // Ids never hold a `/` (SPEC §2): the cursor is the last item's key.
+        encode_cursor(&format!("{}/{}", last.id, last.kind.as_str()))
     });
     let body = MetricItems {
         shop_id: shop_id.to_string(),
@@ -277,6 +282,7 @@ fn resolve(
 
 fn out(i: &Item, tz: chrono_tz::Tz) -> MetricItem {
     MetricItem {
+        kind: i.kind,
         id: i.id.clone(),
         counts: i.counts,
         reason: i.reason.clone(),

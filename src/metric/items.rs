@@ -3,13 +3,12 @@
 //! decided it. Pure, and built from the same decisions as `eval::measure`, so the
 //! items of a metric always add up to its value and basis.
 //!
-//! Listed so far: the metrics whose items are the orders, refunds, conversations or
-//! complaints of the window, and presence (`online_hours_avg`, `coverage_rate`: each
-//! whole day a term) by [`items`]; reviews, satisfaction ratings and the tallies of
-//! verifications and integrity flags, which the metrics load as counts, from rows of
-//! their own by [`reviews`], [`ratings`] and [`tallied`]. Not listed (`None`): rates of
-//! one kind of entity over another (`quality_refund_rate`, `complaint_rate`,
-//! `ruling_rate`).
+//! Every metric of the catalogue is listed: those whose items are the window's orders,
+//! refunds, conversations or complaints, presence (each whole day a term) and the rates
+//! of one kind over another (the orders as denominator, the refunds or complaints the
+//! numerator counts beside them) by [`items`]; reviews, satisfaction ratings and the
+//! tallies, which the metrics load as counts, from rows of their own by [`reviews`],
+//! [`ratings`] and [`tallied`].
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -17,16 +16,16 @@ use chrono_tz::Tz;
 use super::catalogue::Metric;
 use super::eval::{refund_deadline, Deadline, NoSla};
 use super::{presence, RatingItemRow, ReviewItemRow, Scope, ShopData, TallyItemRow};
-use crate::domain::{CancelInitiator, ComplaintOutcome, Sender};
+use crate::domain::{CancelInitiator, ComplaintOutcome, RefundReason, Sender};
 
 use parts::*;
 
 crate::domain::vocabulary! {
     /// How an entity takes part in its metric.
     Counts {
-        /// Counted in the numerator (and the denominator): an on-time shipment of
-        /// `ship_on_time_rate`, a late one of `late_shipments`, each thing a count
-        /// counts.
+        /// Counted in the numerator: an on-time shipment of `ship_on_time_rate`, a late
+        /// one of `late_shipments`, each thing a count counts. In the denominator too,
+        /// except for a rate of one kind over another (a quality refund is not an order).
         Numerator = "numerator",
         /// Counted in the denominator only: due, but not what the numerator counts.
         Denominator = "denominator",
@@ -37,9 +36,31 @@ crate::domain::vocabulary! {
     }
 }
 
+crate::domain::vocabulary! {
+    /// What an item is.
+    Kind {
+        Order = "order",
+        Refund = "refund",
+        /// A conversation (its id is the conversation's).
+        Conversation = "conversation",
+        Complaint = "complaint",
+        /// An order's counted review (its id is the order's).
+        Review = "review",
+        /// A conversation's counted satisfaction rating (its id is the conversation's).
+        Rating = "rating",
+        /// A whole local day of the window (its id is the date).
+        Day = "day",
+        /// A `complaint.verified` event (its id is the event's).
+        Verification = "verification",
+        /// An `integrity.flagged` event (its id is the event's).
+        Flag = "flag",
+    }
+}
+
 /// One entity of a metric's window.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Item {
+    pub kind: Kind,
     pub id: String,
     pub counts: Counts,
     /// Why it counts as it does, for people: "shipped 50.5 h after payment, over 48 h".
@@ -48,6 +69,14 @@ pub struct Item {
     pub value: Option<f64>,
     /// The times that decided it, by name (only those known at the evaluation instant).
     pub times: Vec<(&'static str, DateTime<Utc>)>,
+}
+
+impl Item {
+    /// Its place in a page: by id in byte order (SPEC §1), then by kind (an order and a
+    /// refund may share an id).
+    pub fn key(&self) -> (&[u8], &'static str) {
+        (self.id.as_bytes(), self.kind.as_str())
+    }
 }
 
 /// The items of `m` in the window `d` was loaded for, evaluated at `e`, in id order;
@@ -120,6 +149,32 @@ pub fn items(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<Vec<Item>
         }),
         Metric::OnlineHoursAvg(slot) => days(d, *slot, scope, tz, Per::Hour),
         Metric::CoverageRate(slot) => days(d, *slot, scope, tz, Per::ShareOfSlot),
+        // A rate of one kind over another: the orders are its denominator, and the
+        // refunds or complaints that the numerator counts are listed beside them.
+        Metric::QualityRefundRate => per_order(
+            d,
+            each(&d.refunds, refund_item, |r| match r.reason {
+                Some(RefundReason::Quality) => (Num, "a quality refund".into()),
+                Some(other) => (Out, format!("a refund for {}, not quality", other.as_str())),
+                None => (Out, "a refund with no reason".into()),
+            }),
+        ),
+        Metric::ComplaintRate => per_order(
+            d,
+            each(&d.complaints, complaint_item, |_| {
+                (Num, "a complaint opened in the window".into())
+            }),
+        ),
+        Metric::RulingRate => per_order(
+            d,
+            each(&d.complaints, complaint_item, |c| {
+                match (c.resolved_at, c.ruled_against) {
+                    (Some(_), Some(true)) => (Num, "ruled against the shop".into()),
+                    (Some(_), _) => (Out, "resolved, not ruled against the shop".into()),
+                    (None, _) => (Out, "not resolved".into()),
+                }
+            }),
+        ),
         _ => return None,
     };
     Some(sorted(out))
@@ -154,17 +209,26 @@ pub fn reviews(m: &Metric, rows: &[ReviewItemRow]) -> Option<Vec<Item>> {
     }
     let out = rows.iter().map(|(order, rating, at)| {
         let (counts, reason) = decide(*rating);
-        with(entity(order, &[("reviewed_at", Some(*at))]), counts, reason)
+        with(
+            entity(Kind::Review, order, &[("reviewed_at", Some(*at))]),
+            counts,
+            reason,
+        )
     });
     Some(sorted(out.collect()))
 }
 
 /// The items of a tally (`verified_conduct_complaints`, `conduct_verifications`,
 /// `integrity_flags`): each thing it counts.
-pub fn tallied(rows: &[TallyItemRow]) -> Vec<Item> {
+pub fn tallied(m: &Metric, rows: &[TallyItemRow]) -> Vec<Item> {
+    let kind = match m {
+        Metric::VerifiedConductComplaints => Kind::Complaint,
+        Metric::ConductVerifications => Kind::Verification,
+        _ => Kind::Flag,
+    };
     let out = rows.iter().map(|(id, at, what)| {
         with(
-            entity(id, &[("occurred_at", Some(*at))]),
+            entity(kind, id, &[("occurred_at", Some(*at))]),
             Counts::Numerator,
             what.clone(),
         )
@@ -185,7 +249,7 @@ pub fn ratings(m: &Metric, rows: &[RatingItemRow]) -> Option<Vec<Item>> {
         } else {
             Counts::Denominator
         };
-        let item = entity(conversation, &[("rated_at", Some(*at))]);
+        let item = entity(Kind::Rating, conversation, &[("rated_at", Some(*at))]);
         with(item, counts, format!("rated {}", s.as_str()))
     });
     Some(sorted(out.collect()))

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
-use super::{Counts, Item};
+use super::{Counts, Item, Kind};
 use crate::domain::ComplaintOutcome;
 use crate::metric::catalogue::Slot;
 use crate::metric::eval::{closure_deadline, secs, ship_counts, Deadline, Shipping, Standing};
@@ -71,8 +71,22 @@ pub(super) fn shipping(
 
 /// In id order (byte order, as every id compares, SPEC §1), for a stable keyset page.
 pub(super) fn sorted(mut items: Vec<Item>) -> Vec<Item> {
-    items.sort_by(|a, b| a.id.as_bytes().cmp(b.id.as_bytes()));
+    items.sort_by(|a, b| a.key().cmp(&b.key()));
     items
+}
+
+/// The items of a rate of one kind over another (`quality_refund_rate`: quality
+/// refunds per order): the window's orders, its denominator, and `counted`, the
+/// refunds or complaints its numerator may count.
+pub(super) fn per_order(d: &ShopData, counted: Vec<Item>) -> Vec<Item> {
+    let orders = (d.orders.iter()).map(|o| {
+        order_item(
+            o,
+            Counts::Denominator,
+            "an order created in the window".into(),
+        )
+    });
+    orders.chain(counted).collect()
 }
 
 /// `item` counting as `counts`, for `reason`.
@@ -85,8 +99,13 @@ pub(super) fn with(item: Item, counts: Counts, reason: String) -> Item {
 }
 
 /// An entity with its id and times, its counting still to be decided.
-pub(super) fn entity(id: &str, times: &[(&'static str, Option<DateTime<Utc>>)]) -> Item {
+pub(super) fn entity(
+    kind: Kind,
+    id: &str,
+    times: &[(&'static str, Option<DateTime<Utc>>)],
+) -> Item {
     Item {
+        kind,
         id: id.to_string(),
         counts: Counts::Excluded,
         reason: String::new(),
@@ -100,6 +119,7 @@ pub(super) fn entity(id: &str, times: &[(&'static str, Option<DateTime<Utc>>)]) 
 
 pub(super) fn refund_item(r: &RefundRow) -> Item {
     entity(
+        Kind::Refund,
         &r.refund_id,
         &[
             ("requested_at", Some(r.requested_at)),
@@ -111,6 +131,7 @@ pub(super) fn refund_item(r: &RefundRow) -> Item {
 
 pub(super) fn chat_item(c: &ChatRow) -> Item {
     entity(
+        Kind::Conversation,
         &c.conversation_id,
         &[
             ("started_at", Some(c.t0)),
@@ -121,6 +142,7 @@ pub(super) fn chat_item(c: &ChatRow) -> Item {
 
 pub(super) fn complaint_item(c: &ComplaintRow) -> Item {
     entity(
+        Kind::Complaint,
         &c.complaint_id,
         &[
             ("opened_at", Some(c.opened_at)),
@@ -199,6 +221,7 @@ pub(super) fn deadlines<T>(
 /// An order with its known times (its counting still to be decided).
 pub(super) fn order_entity(o: &OrderRow) -> Item {
     entity(
+        Kind::Order,
         &o.order_id,
         &[
             ("created_at", Some(o.created_at)),
@@ -321,6 +344,7 @@ pub(super) fn days(d: &ShopData, slot: Slot, scope: Scope, tz: Tz, unit: Per) ->
                 value: Some(value),
                 ..with(
                     entity(
+                        Kind::Day,
                         &day.to_string(),
                         &[("slot_start", Some(from)), ("slot_end", Some(to))],
                     ),

@@ -1,7 +1,7 @@
 //! Items worked out by hand, and their totals against the metric's value.
 use super::*;
 use crate::metric::eval::measure;
-use crate::metric::{ChatRow, ComplaintRow, OrderRow};
+use crate::metric::{ChatRow, ComplaintRow, OrderRow, RefundRow};
 
 fn t(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -264,12 +264,15 @@ fn conversations_and_complaints_say_why_they_count() {
 }
 
 #[test]
-fn rates_of_one_kind_over_another_are_not_listed_yet() {
+fn review_rating_and_tally_metrics_take_their_own_rows() {
     let (d, scope) = shop();
-    assert_eq!(
-        items(&Metric::QualityRefundRate, &d, scope, chrono_tz::UTC),
-        None
-    );
+    for m in [
+        Metric::Reviews,
+        Metric::SatisfactionRate,
+        Metric::IntegrityFlags,
+    ] {
+        assert_eq!(items(&m, &d, scope, chrono_tz::UTC), None, "{m:?}");
+    }
 }
 
 #[test]
@@ -359,4 +362,49 @@ fn reviews_and_ratings_list_each_counted_one() {
         (Counts::Numerator, Counts::Denominator)
     );
     assert_eq!(rate[1].reason, "rated unsatisfied");
+}
+
+#[test]
+fn a_rate_of_refunds_per_order_lists_both_kinds_in_id_then_kind_order() {
+    let refund = |id: &str, reason| RefundRow {
+        reason: Some(reason),
+        requested_at: t("2026-10-02T00:00:00Z"),
+        completed_at: None,
+        rejected_at: None,
+        refund_id: id.into(),
+    };
+    let d = ShopData {
+        orders: vec![
+            order("b", "2026-10-01T00:00:00Z", None, None),
+            order("a", "2026-10-01T00:00:00Z", None, None),
+        ],
+        refunds: vec![
+            refund("r2", crate::domain::RefundReason::NotReceived),
+            refund("a", crate::domain::RefundReason::Quality),
+        ],
+        ..ShopData::default()
+    };
+    let e = t("2026-10-10T00:00:00Z");
+    let scope = Scope {
+        lo: t("2026-10-01T00:00:00Z"),
+        hi: e,
+        e,
+    };
+    let listed = items(&Metric::QualityRefundRate, &d, scope, chrono_tz::UTC).unwrap();
+    let got: Vec<(&str, Kind, Counts)> = listed
+        .iter()
+        .map(|i| (i.id.as_str(), i.kind, i.counts))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("a", Kind::Order, Counts::Denominator),
+            ("a", Kind::Refund, Counts::Numerator),
+            ("b", Kind::Order, Counts::Denominator),
+            ("r2", Kind::Refund, Counts::Excluded),
+        ]
+    );
+    // 1 quality refund over 2 orders.
+    let m = measure(&Metric::QualityRefundRate, &d, scope, chrono_tz::UTC);
+    assert_eq!((m.value, m.n), (Some(0.5), 2));
 }
