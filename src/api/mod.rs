@@ -6,6 +6,7 @@ pub mod items;
 pub mod jobs;
 pub mod keys;
 pub mod ops;
+pub mod projection;
 pub mod scorecards;
 pub mod shops;
 pub mod tiers;

@@ -3,6 +3,7 @@ pub mod batches;
 pub mod cards;
 pub mod figures;
 pub mod programs;
+pub mod projection;
 pub mod recompute;
 pub mod retention;
 pub mod runs;

@@ -100,7 +100,52 @@ impl Periods {
     }
 }
 
+/// The open periods at `as_of`, evaluated as if they closed then (the projection, issue
+/// 24): each programme's and the tier month's.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub as_of: DateTime<Utc>,
+    /// In policy order.
+    pub programs: Vec<ProgramPeriod>,
+    /// The month of `as_of`, from its start, its events up to `as_of`.
+    pub tier_month: Month,
+    pub tier_scope: Scope,
+}
+
+impl Projected {
+    pub fn new(policy: &Policy, as_of: DateTime<Utc>) -> Projected {
+        let tz = policy.tz;
+        let month = Month::of(as_of, tz);
+        Projected {
+            as_of,
+            programs: (policy.programs.iter())
+                .map(|p| ProgramPeriod::open(p, as_of, tz))
+                .collect(),
+            tier_month: month,
+            tier_scope: Scope::period(month.start(tz), month.end(tz), as_of),
+        }
+    }
+}
+
 impl ProgramPeriod {
+    /// The period of `p` open at `as_of` (a monthly programme's month of `as_of`; the
+    /// latest campaign; the rolling window), evaluated at `as_of` as if it closed then:
+    /// never `in_progress`.
+    fn open(p: &Program, as_of: DateTime<Utc>, tz: Tz) -> ProgramPeriod {
+        let mut period = ProgramPeriod::new(p, as_of, tz);
+        if let PeriodKind::Month = p.period {
+            let m = Month::of(as_of, tz);
+            period.scope = Scope::period(m.start(tz), m.end(tz), as_of);
+            period.label = m.label();
+            period.month = Some(m);
+        }
+        // A campaign keeps its evaluation instant (`as_of`, or its settle time once
+        // passed: a settled period never changes); only its status stops being
+        // `in_progress`.
+        period.in_progress = false;
+        period
+    }
+
     fn new(p: &Program, as_of: DateTime<Utc>, tz: Tz) -> ProgramPeriod {
         let (start, end, label, month) = match &p.period {
             PeriodKind::Month => {
@@ -155,6 +200,43 @@ impl ProgramPeriod {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_projection_closes_the_open_periods_at_as_of() {
+        let policy = Policy::default_policy();
+        let as_of = DateTime::parse_from_rfc3339("2026-12-05T10:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let p = Projected::new(&policy, as_of);
+        let tz = policy.tz;
+        // cs_daily: December so far, not November (the card's complete month).
+        let cs = &p.programs[0];
+        assert_eq!(
+            (cs.label.as_str(), cs.month),
+            ("2026-12", Some(Month::of(as_of, tz)))
+        );
+        assert_eq!(
+            (cs.scope.lo, cs.scope.e),
+            (Month::of(as_of, tz).start(tz), as_of)
+        );
+        // holiday_peak: the October campaign, settled on 13 October: as the card has it.
+        let h = &p.programs[1];
+        let settled = DateTime::parse_from_rfc3339("2026-10-13T00:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        assert_eq!(
+            (h.label.as_str(), h.in_progress, h.scope.e),
+            ("2026-10-01/2026-10-07", false, settled)
+        );
+        // In the campaign, it closes at as_of: pass or fail on the data so far.
+        let during = DateTime::parse_from_rfc3339("2026-10-05T12:00:00+08:00")
+            .unwrap()
+            .to_utc();
+        let h = &Projected::new(&policy, during).programs[1];
+        assert_eq!((h.in_progress, h.scope.e), (false, during));
+        assert_eq!(p.tier_month.label(), "2026-12");
+        assert_eq!(p.tier_scope.e, as_of);
+    }
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -160,6 +160,14 @@ where
 }
 
 /// Every known shop, by id.
+/// One shop as a run scores it; `None` for an unknown shop.
+pub async fn info(pool: &PgPool, shop_id: &str) -> Result<Option<ShopInfo>, sqlx::Error> {
+    sqlx::query_as(include_str!("sql/shop_info.sql"))
+        .bind(shop_id)
+        .fetch_optional(pool)
+        .await
+}
+
 pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
     sqlx::query_as(include_str!("sql/shops.sql"))
         .fetch_all(pool)

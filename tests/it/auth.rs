@@ -100,6 +100,15 @@ async fn every_route_answers_every_role_as_spec_says() {
             ),
             None,
         ),
+        (
+            Method::GET,
+            "/v1/shops/{shop_id}/projection",
+            format!(
+                "/v1/shops/mine/projection?as_of={}",
+                allowed.replace('+', "%2B")
+            ),
+            None,
+        ),
         (Method::GET, "/v1/cs-tiers", "/v1/cs-tiers".into(), None),
         (
             Method::GET,
@@ -236,6 +245,7 @@ async fn a_merchant_cannot_reach_another_shop_by_any_path() {
         "/v1/shops/theirs/history",
         "/v1/shops/theirs/history?from=2026-01-01T00:00:00Z",
         "/v1/shops/theirs/metrics/orders/items",
+        "/v1/shops/theirs/projection",
         "/v1/shops/theirs/metrics/no_such_metric/items?window=nope",
         "/v1/shops/ghost/scorecard",
         "/v1/shops/THEIRS",

@@ -10,6 +10,7 @@ mod hints;
 mod ingest;
 mod openapi;
 mod programs;
+mod projection;
 mod properties;
 mod ranking;
 mod readme;
