@@ -20,11 +20,22 @@ pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 }
 
 /// Examples of what the API answers, real output: a scorecard of `shopscore demo
-/// --shops 12 --days 60 --end 2026-11-20T00:00:00+08:00` (shop 007), its first hint, and
-/// the 422 for an event with a negative amount. Tests read them back into the types.
-pub const EXAMPLES: [(&str, &str); 3] = [
+/// --shops 12 --days 60 --end 2026-11-20T00:00:00+08:00` (shop 007), its first hint, a
+/// page of its late orders (`ship_on_time_rate(48)/items?counts=denominator&limit=2`,
+/// with `--seed 7`), its projection at the same instant, and the 422 for an event with a
+/// negative amount. Tests read them back into the types, or check their fields against
+/// the schemas.
+pub const EXAMPLES: [(&str, &str); 5] = [
     ("Scorecard", include_str!("openapi_examples/scorecard.json")),
     ("Hint", include_str!("openapi_examples/hint.json")),
+    (
+        "MetricItems",
+        include_str!("openapi_examples/metric_items.json"),
+    ),
+    (
+        "Projection",
+        include_str!("openapi_examples/projection.json"),
+    ),
     ("ErrorBody", include_str!("openapi_examples/error.json")),
 ];
 

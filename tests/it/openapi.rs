@@ -83,11 +83,52 @@ fn the_spec_examples_match_the_types() {
     assert_eq!(error["error"]["code"], "validation_failed");
     let doc = shopscore::router::openapi();
     let doc = serde_json::to_value(doc).unwrap();
-    for name in ["Scorecard", "Hint", "ErrorBody"] {
+    // The drill-down and projection answers: every field the schema names, no other.
+    let fields = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let schema = |name: &str| -> Value {
+        let mut s = doc_fields(name);
+        s.sort();
+        Value::from(s)
+    };
+    let items: Value = serde_json::from_str(examples["MetricItems"]).unwrap();
+    assert_eq!(Value::from(fields(&items)), schema("MetricItems"));
+    assert_eq!(
+        Value::from(fields(&items["items"][0])),
+        schema("MetricItem")
+    );
+    assert_eq!(Value::from(fields(&items["window"])), schema("Window"));
+    let projection: Value = serde_json::from_str(examples["Projection"]).unwrap();
+    assert_eq!(Value::from(fields(&projection)), schema("Projection"));
+    assert_eq!(
+        Value::from(fields(&projection["cs_tier"])),
+        schema("ProjectedTier")
+    );
+    for name in [
+        "Scorecard",
+        "Hint",
+        "MetricItems",
+        "Projection",
+        "ErrorBody",
+    ] {
         let example = &doc["components"]["schemas"][name]["example"];
         assert_eq!(
             example,
             &serde_json::from_str::<Value>(examples[name]).unwrap()
         );
     }
+}
+
+/// The property names of a schema of the generated document.
+fn doc_fields(name: &str) -> Vec<String> {
+    let doc = serde_json::to_value(shopscore::router::openapi()).unwrap();
+    let props = doc["components"]["schemas"][name]["properties"].as_object();
+    props
+        .unwrap_or_else(|| panic!("no schema {name}"))
+        .keys()
+        .cloned()
+        .collect()
 }
