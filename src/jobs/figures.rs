@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use indexmap::IndexMap;
-
-use super::programs::program;
+use super::programs;
 use crate::domain::ShopInfo;
 use crate::metric::loader::Loader;
 use crate::metric::rows::{col, each_row, time, time_opt};
@@ -112,12 +110,7 @@ pub async fn shop_figures(
     }
 
     // Programmes.
-    let mut progs: HashMap<String, IndexMap<String, Option<card::Program>>> = HashMap::new();
-    for (p, period) in policy.programs.iter().zip(&periods.programs) {
-        for (id, r) in program(loader, policy, p, period, batch).await? {
-            progs.entry(id).or_default().insert(p.name.clone(), r);
-        }
-    }
+    let mut progs = programs::every(loader, policy, &periods.programs, batch).await?;
 
     let mut out = HashMap::new();
     for info in batch {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use indexmap::IndexMap;
 use sqlx::PgPool;
 
 use crate::domain::ShopInfo;
@@ -13,6 +14,23 @@ use crate::metric::{self, Metric, ScopeData};
 use crate::policy::{Policy, Program};
 use crate::scoring::periods::ProgramPeriod;
 use crate::scoring::{card, programs};
+
+/// Every programme of the policy for a batch, each for its period (`periods`, in
+/// policy order): each shop's programmes, every one present (`None`: not in it yet).
+pub async fn every(
+    loader: &mut Loader<'_>,
+    policy: &Policy,
+    periods: &[ProgramPeriod],
+    batch: &[&ShopInfo],
+) -> Result<HashMap<String, IndexMap<String, Option<card::Program>>>, sqlx::Error> {
+    let mut out: HashMap<String, IndexMap<String, Option<card::Program>>> = HashMap::new();
+    for (p, period) in policy.programs.iter().zip(periods) {
+        for (id, card) in program(loader, policy, p, period, batch).await? {
+            out.entry(id).or_default().insert(p.name.clone(), card);
+        }
+    }
+    Ok(out)
+}
 
 /// One programme for a batch: each shop's card (`None`: not in the programme yet).
 pub async fn program(

@@ -33,11 +33,8 @@ pub async fn project(
 ) -> Result<Projection, sqlx::Error> {
     let periods = Projected::new(policy, as_of);
     let mut loader = Loader::new(pool, vec![shop.shop_id.clone()]);
-    let mut out = IndexMap::new();
-    for (p, period) in policy.programs.iter().zip(&periods.programs) {
-        let mut cards = programs::program(&mut loader, policy, p, period, &[shop]).await?;
-        out.insert(p.name.clone(), cards.pop().and_then(|(_, c)| c));
-    }
+    let mut every = programs::every(&mut loader, policy, &periods.programs, &[shop]).await?;
+    let out = every.remove(&shop.shop_id).unwrap_or_default();
     // Nothing of the month after cancels a month that has not closed.
     let none_yet = as_of + chrono::Duration::microseconds(1);
     let tier = TierPeriod {

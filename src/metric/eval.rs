@@ -167,16 +167,18 @@ pub(super) enum Standing {
 }
 
 impl Deadline {
+    /// Whether it was done within its limit (well or not).
+    pub(super) fn done_in_time(&self) -> bool {
+        self.done
+            .is_some_and(|t| within(self.from, t, self.limit_s))
+    }
+
     /// SPEC §3's "due / on time": due once done or once its limit has passed at E; on
     /// time when done within the limit (and done well).
     pub(super) fn standing(&self, e: DateTime<Utc>) -> Standing {
         if self.done.is_none() && self.from + Duration::seconds(self.limit_s) > e {
             Standing::NotDue
-        } else if self.done_well
-            && self
-                .done
-                .is_some_and(|t| within(self.from, t, self.limit_s))
-        {
+        } else if self.done_well && self.done_in_time() {
             Standing::OnTime
         } else {
             Standing::Late

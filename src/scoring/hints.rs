@@ -14,14 +14,7 @@ use super::card::{Hint, Program, RuleResult, ServiceScore};
 use crate::domain::ProgramStatus;
 use crate::metric::catalogue::Unit;
 use crate::policy::{HintsPolicy, Language, Op, Policy};
-
-/// At most two decimals, halves rounded up as people do (0.625 → 0.63, where `{:.2}`
-/// rounds to even), without trailing zeros: 0.5, 57, 1.25.
-fn number(v: f64) -> String {
-    let s = format!("{:.2}", (v * 100.0).round() / 100.0);
-    let s = s.trim_end_matches('0').trim_end_matches('.');
-    if s == "-0" { "0" } else { s }.to_string()
-}
+use crate::text::number;
 
 /// A value with its unit, as people read it: 78.39%, 95 s, 10.5 h, 8.
 fn quantity(v: f64, unit: Unit, lang: Language) -> String {

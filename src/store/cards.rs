@@ -143,7 +143,7 @@ pub async fn known_and_latest_as_of(
     pool: &PgPool,
     shop_id: &str,
 ) -> Result<(bool, Option<DateTime<Utc>>), sqlx::Error> {
-    sqlx::query_as(include_str!("sql/scorecard_latest_as_of.sql"))
+    sqlx::query_as(include_str!("sql/shop_known_and_latest_as_of.sql"))
         .bind(shop_id)
         .fetch_one(pool)
         .await

@@ -9,6 +9,7 @@ use crate::domain::ComplaintOutcome;
 use crate::metric::catalogue::Slot;
 use crate::metric::eval::{closure_deadline, secs, ship_counts, Deadline, Shipping, Standing};
 use crate::metric::{presence, ChatRow, ComplaintRow, OrderRow, RefundRow, Scope, ShopData};
+use crate::text::number;
 
 /// An order with its known times.
 pub(super) fn order_item(o: &OrderRow, counts: Counts, reason: String) -> Item {
@@ -17,7 +18,7 @@ pub(super) fn order_item(o: &OrderRow, counts: Counts, reason: String) -> Item {
 
 /// Hours, as people read them: 48, 50.5, 0.25.
 pub(super) fn hours(d: Duration) -> String {
-    hours_text(d.num_seconds() as f64 / 3600.0)
+    number(d.num_seconds() as f64 / 3600.0)
 }
 
 /// The orders of the shipping metrics: due and on time go to `on_time`, due and late
@@ -271,9 +272,7 @@ pub(super) fn deadline_item(item: Item, dl: &Deadline, e: DateTime<Utc>, w: &Wor
 pub(super) fn closure_item(c: &ComplaintRow, h: i64, e: DateTime<Utc>) -> Item {
     let dl = closure_deadline(c, h);
     let item = deadline_item(complaint_item(c), &dl, e, &CLOSURE);
-    let in_time = c
-        .resolved_at
-        .is_some_and(|r| r - c.opened_at <= Duration::seconds(h));
+    let in_time = dl.done_in_time();
     if dl.standing(e) != Standing::Late || !in_time {
         return item;
     }
@@ -337,8 +336,8 @@ pub(super) fn days(d: &ShopData, slot: Slot, scope: Scope, tz: Tz, unit: Per) ->
             };
             let reason = format!(
                 "staffed {} h of the slot's {} h",
-                hours_text(hours),
-                hours_text(slot.hours())
+                number(hours),
+                number(slot.hours())
             );
             Item {
                 value: Some(value),
@@ -354,12 +353,6 @@ pub(super) fn days(d: &ShopData, slot: Slot, scope: Scope, tz: Tz, unit: Per) ->
             }
         })
         .collect()
-}
-
-/// A number of hours as people read them (at most two decimals): 48, 10.5, 0.25.
-pub(super) fn hours_text(h: f64) -> String {
-    let s = format!("{h:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// A refund of `refund_hours_avg`: a term once completed.
