@@ -22,10 +22,11 @@ pub fn complete(doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
 /// Examples of what the API answers, real output: a scorecard of `shopscore demo
 /// --shops 12 --days 60 --end 2026-11-20T00:00:00+08:00` (shop 007), its first hint, a
 /// page of its late orders (`ship_on_time_rate(48)/items?counts=denominator&limit=2`,
-/// with `--seed 7`), its projection at the same instant, and the 422 for an event with a
-/// negative amount. Tests read them back into the types, or check their fields against
+/// with `--seed 7`), its projection at the same instant, a simulation of it (negative
+/// reviews at 1 %, one late order left out), and the 422 for an event with a negative
+/// amount. Tests read them back into the types, or check their fields against
 /// the schemas.
-pub const EXAMPLES: [(&str, &str); 5] = [
+pub const EXAMPLES: [(&str, &str); 6] = [
     ("Scorecard", include_str!("openapi_examples/scorecard.json")),
     ("Hint", include_str!("openapi_examples/hint.json")),
     (
@@ -35,6 +36,10 @@ pub const EXAMPLES: [(&str, &str); 5] = [
     (
         "Projection",
         include_str!("openapi_examples/projection.json"),
+    ),
+    (
+        "Simulation",
+        include_str!("openapi_examples/simulation.json"),
     ),
     ("ErrorBody", include_str!("openapi_examples/error.json")),
 ];

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::extract::{Query, ShopMetricPath};
-use super::{encode_cursor, parse_as_of, Page};
+use super::{card_as_of, encode_cursor, parse_as_of, Page};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::error::{ApiError, ErrorBody};
@@ -228,18 +228,6 @@ pub async fn get_metric_items(
         next_cursor,
     };
     Ok(etag::respond(&headers, &body))
-}
-
-/// The `as_of` a stored scorecard body names.
-fn card_as_of(body: &[u8]) -> Option<DateTime<Utc>> {
-    #[derive(Deserialize)]
-    struct Head<'a> {
-        #[serde(borrow)]
-        as_of: &'a str,
-    }
-    let head: Head = serde_json::from_slice(body).ok()?;
-    let at = DateTime::parse_from_rfc3339(head.as_of).ok()?;
-    Some(at.with_timezone(&Utc))
 }
 
 /// The window's scope at `as_of`, and the metric named `name` as that window scores

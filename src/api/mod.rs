@@ -9,6 +9,7 @@ pub mod ops;
 pub mod projection;
 pub mod scorecards;
 pub mod shops;
+pub mod simulate;
 pub mod tiers;
 
 use base64::Engine;
@@ -82,10 +83,20 @@ impl<T: utoipa::ToSchema> List<T> {
     }
 }
 
-/// Parses a JSON request body: malformed JSON is a 400, JSON of the wrong shape a 422
-/// whose one detail names the field (`{"field": "industry", "message": "…"}`; the
-/// field is `.` when the body as a whole is of the wrong type).
+/// Parses a JSON request body, an object: malformed JSON is a 400, JSON of the wrong
+/// shape a 422 whose one detail names the field (`{"field": "industry", "message":
+/// "…"}`; the field is `.` when the body as a whole is of the wrong type: serde would
+/// otherwise read an array as a struct's fields in order).
 pub fn parse_body<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, ApiError> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    let json = || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok();
+    if first.is_some_and(|b| *b != b'{') && json() {
+        let message = "must be a JSON object";
+        return Err(ApiError::Unprocessable {
+            message: format!("invalid {what}: the body {message}"),
+            details: vec![serde_json::json!({"field": ".", "message": message})],
+        });
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed: Result<T, _> = serde_path_to_error::deserialize(&mut de);
     let value = parsed.map_err(|e| {
@@ -124,6 +135,18 @@ fn data_message(e: &serde_json::Error) -> String {
         Some(i) => text[..i].to_string(),
         None => text,
     }
+}
+
+/// The `as_of` a stored scorecard body names.
+pub(super) fn card_as_of(body: &[u8]) -> Option<DateTime<Utc>> {
+    #[derive(Deserialize)]
+    struct Head<'a> {
+        #[serde(borrow)]
+        as_of: &'a str,
+    }
+    let head: Head = serde_json::from_slice(body).ok()?;
+    let at = DateTime::parse_from_rfc3339(head.as_of).ok()?;
+    Some(at.with_timezone(&Utc))
 }
 
 /// An `as_of`-like instant (`as_of`, `from`, `to`): RFC 3339 (else 400), within SPEC

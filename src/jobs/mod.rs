@@ -8,5 +8,6 @@ pub mod recompute;
 pub mod retention;
 pub mod runs;
 pub mod scheduler;
+pub mod simulate;
 pub mod stop;
 pub mod tiers;

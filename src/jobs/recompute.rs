@@ -94,7 +94,7 @@ pub async fn recompute(
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let industry = store::figures::industries(&mut tx, &industries).await?;
+    let industry = store::figures::industries(&mut tx, &industries, None).await?;
     if !kept.is_empty() {
         store::figures::restore_later(&mut tx).await?;
     }

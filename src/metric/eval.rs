@@ -251,8 +251,21 @@ pub fn evaluate(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Option<f64> {
     measure(m, d, scope, tz).value
 }
 
-/// The value of `m` for one shop in `scope`, with its basis.
+/// The value of `m` for one shop in `scope`, with its basis: a value a what-if sets
+/// (`ShopData::values`) replaces the rows' value, on the rows' basis.
 pub fn measure(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
+    let measured = from_rows(m, d, scope, tz);
+    match d.values.as_deref().and_then(|set| set.get(m)) {
+        Some(&v) => Measured {
+            value: Some(v),
+            ..measured
+        },
+        None => measured,
+    }
+}
+
+/// The value of `m` as the shop's rows give it.
+fn from_rows(m: &Metric, d: &ShopData, scope: Scope, tz: Tz) -> Measured {
     let e = scope.e;
     let orders = d.orders.len();
     match m {

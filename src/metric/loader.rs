@@ -6,12 +6,16 @@ use std::collections::HashMap;
 
 use sqlx::PgPool;
 
+use super::adjust::Adjustments;
 use super::{families, load_into, Family, Metric, Scope, ScopeData};
 
 pub struct Loader<'a> {
     pub pool: &'a PgPool,
     pub shops: Vec<String>,
     cache: HashMap<Scope, ScopeData>,
+    /// A what-if's changes, applied to every scope this loader gives (not to the
+    /// earlier months a failure chain walks: those load their own rows).
+    adjust: Option<Adjustments>,
 }
 
 impl<'a> Loader<'a> {
@@ -20,6 +24,15 @@ impl<'a> Loader<'a> {
             pool,
             shops,
             cache: HashMap::new(),
+            adjust: None,
+        }
+    }
+
+    /// This loader, with `adjust` applied to its shops' rows in every scope it gives.
+    pub fn adjusted(self, adjust: Adjustments) -> Self {
+        Loader {
+            adjust: Some(adjust),
+            ..self
         }
     }
 
@@ -32,6 +45,11 @@ impl<'a> Loader<'a> {
         let fams = families(ms);
         let data = self.cache.entry(scope).or_default();
         load_into(self.pool, &self.shops, scope, &fams, data).await?;
+        if let Some(adjust) = &self.adjust {
+            for shop in &self.shops {
+                adjust.apply(data.at(shop));
+            }
+        }
         Ok(data)
     }
 

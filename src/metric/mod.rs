@@ -8,6 +8,7 @@
 //! writes (`ship_on_time_rate(72)`, a programme's own refund SLAs, a daily slot) needs
 //! no new SQL and is unit-tested without a database.
 
+pub mod adjust;
 pub mod catalogue;
 pub mod eval;
 pub mod items;
@@ -118,6 +119,8 @@ pub struct ShopData {
     /// Verification events in the window.
     pub verifications: i64,
     pub integrity: i64,
+    /// Metric values a what-if sets (`adjust`): they replace what the rows give.
+    pub values: Option<std::sync::Arc<std::collections::BTreeMap<Metric, f64>>>,
 }
 
 /// Entity rows for a batch of shops in one scope.

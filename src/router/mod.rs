@@ -51,6 +51,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::scorecards::get_history))
         .routes(routes!(api::items::get_metric_items))
         .routes(routes!(api::projection::get_projection))
+        .routes(routes!(api::simulate::post_simulate))
         .routes(routes!(api::scorecards::get_benchmarks))
         .routes(routes!(api::tiers::list_tiers))
         .routes(routes!(api::jobs::list_jobs))

@@ -12,3 +12,4 @@ pub mod service;
 pub mod stars;
 pub mod target;
 pub mod tiers;
+pub mod whatif;

@@ -98,6 +98,7 @@ pub async fn restore_later(tx: &mut PgConnection) -> Result<(), sqlx::Error> {
 
 #[derive(sqlx::FromRow)]
 struct IndustryRow {
+    shop_id: String,
     industry: String,
     service_score: Option<f64>,
     dsr_description: Option<f64>,
@@ -105,15 +106,30 @@ struct IndustryRow {
     dsr_logistics: Option<f64>,
 }
 
-/// Every non-null figure of each of `industries`, in shop order.
+/// A shop's figures as a what-if has them, in place of its stored ones.
+pub struct Swap<'a> {
+    pub shop_id: &'a str,
+    pub figures: &'a ShopFigures,
+}
+
+/// Every non-null figure of each of `industries`, in shop order; with `swap`, that
+/// shop's stored figures replaced by the swap's (a what-if compares with the others'
+/// stored figures, its own at the place a run would put them).
 pub async fn industries(
     tx: &mut PgConnection,
     industries: &[String],
+    swap: Option<Swap<'_>>,
 ) -> Result<IndustryFigures, sqlx::Error> {
-    let rows: Vec<IndustryRow> = sqlx::query_as(include_str!("sql/figures_of_industries.sql"))
+    let mut rows: Vec<IndustryRow> = sqlx::query_as(include_str!("sql/figures_of_industries.sql"))
         .bind(industries)
         .fetch_all(&mut *tx)
         .await?;
+    if let Some(s) = swap {
+        if let Some(row) = rows.iter_mut().find(|r| r.shop_id == s.shop_id) {
+            row.service_score = s.figures.service.score;
+            [row.dsr_description, row.dsr_service, row.dsr_logistics] = s.figures.dsr.map(|d| d.0);
+        }
+    }
     let mut service: HashMap<String, Vec<f64>> = HashMap::new();
     let mut dsr_lists: HashMap<String, [Vec<f64>; 3]> = HashMap::new();
     for r in rows {

@@ -159,7 +159,6 @@ where
         .await
 }
 
-/// Every known shop, by id.
 /// One shop as a run scores it; `None` for an unknown shop.
 pub async fn info(pool: &PgPool, shop_id: &str) -> Result<Option<ShopInfo>, sqlx::Error> {
     sqlx::query_as(include_str!("sql/shop_info.sql"))
@@ -168,6 +167,7 @@ pub async fn info(pool: &PgPool, shop_id: &str) -> Result<Option<ShopInfo>, sqlx
         .await
 }
 
+/// Every known shop, by id.
 pub async fn all(pool: &PgPool) -> Result<Vec<ShopInfo>, sqlx::Error> {
     sqlx::query_as(include_str!("sql/shops.sql"))
         .fetch_all(pool)

@@ -101,19 +101,13 @@ pub async fn rerank(
         .iter()
         .filter(|r| r.eligible)
         .map(|r| {
-            (
-                TierInput {
-                    shop_id: r.shop_id.clone(),
-                    industry: r.industry.clone(),
-                    orders: 0,
-                    integrity_flags: 0,
-                    ratings: r.ratings,
-                    satisfaction_rate: r.satisfaction_rate,
-                    service_score: None,
-                    consultation: None,
-                },
-                r.scale.clone(),
-            )
+            let input = ranked_input(
+                r.shop_id.clone(),
+                r.industry.clone(),
+                r.satisfaction_rate,
+                r.ratings,
+            );
+            (input, r.scale.clone())
         })
         .collect();
     let ranked: HashMap<String, tiers::Ranked> =
@@ -160,6 +154,61 @@ pub async fn rerank(
         .execute(&mut *tx)
         .await?;
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct EligibleRow {
+    shop_id: String,
+    scale: String,
+    satisfaction_rate: Option<f64>,
+    ratings: i64,
+}
+
+/// The eligible rows of `month` in `industry` other than `shop_id`'s, as ranking reads
+/// them (with their scale).
+pub async fn eligible_others(
+    pool: &PgPool,
+    month: Month,
+    industry: &str,
+    shop_id: &str,
+) -> Result<Vec<(TierInput, String)>, sqlx::Error> {
+    let rows: Vec<EligibleRow> = sqlx::query_as(include_str!("sql/tiers_eligible_of_industry.sql"))
+        .bind(month.label())
+        .bind(industry)
+        .bind(shop_id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let input = ranked_input(
+                r.shop_id,
+                industry.to_string(),
+                r.satisfaction_rate,
+                r.ratings,
+            );
+            (input, r.scale)
+        })
+        .collect())
+}
+
+/// What ranking reads of a stored row (the rest of `TierInput` decided eligibility).
+fn ranked_input(
+    shop_id: String,
+    industry: String,
+    satisfaction_rate: Option<f64>,
+    ratings: i64,
+) -> TierInput {
+    TierInput {
+        shop_id,
+        industry,
+        orders: 0,
+        integrity_flags: 0,
+        ratings,
+        satisfaction_rate,
+        service_score: None,
+        consultation: None,
+    }
 }
 
 /// A stored `cs_tiers` row, as the scorecard and `GET /v1/cs-tiers` read it.

@@ -109,6 +109,12 @@ async fn every_route_answers_every_role_as_spec_says() {
             ),
             None,
         ),
+        (
+            Method::POST,
+            "/v1/shops/{shop_id}/simulate",
+            "/v1/shops/mine/simulate".into(),
+            Some(json!({"values": {"orders": 3}})),
+        ),
         (Method::GET, "/v1/cs-tiers", "/v1/cs-tiers".into(), None),
         (
             Method::GET,
@@ -258,6 +264,11 @@ async fn a_merchant_cannot_reach_another_shop_by_any_path() {
             b, unknown,
             "{path}: the body must not differ from an unknown shop's"
         );
+    }
+    for path in ["/v1/shops/theirs/simulate", "/v1/shops/ghost/simulate"] {
+        let body = json!({"values": {"orders": 3}});
+        let (s, b) = (app.json(Method::POST, path, Some(&merchant), Some(&body))).await;
+        assert_eq!((s, &b), (404, &unknown), "{path}");
     }
     // Ops views are closed to merchants; its own shop is open.
     for path in ["/v1/cs-tiers", "/v1/keys"] {

@@ -17,6 +17,7 @@ mod readme;
 mod replicas;
 mod scheduler;
 mod scoring;
+mod simulate;
 mod snapshot;
 mod sql_files;
 mod write_path;

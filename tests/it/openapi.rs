@@ -45,7 +45,7 @@ fn every_v1_operation_declares_its_roles() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 18);
+    assert_eq!(checked, 19);
     assert_eq!(
         doc["components"]["securitySchemes"]["api_key"]["scheme"],
         "bearer"
@@ -107,11 +107,19 @@ fn the_spec_examples_match_the_types() {
         Value::from(fields(&projection["cs_tier"])),
         schema("ProjectedTier")
     );
+    let simulation: Value = serde_json::from_str(examples["Simulation"]).unwrap();
+    assert_eq!(Value::from(fields(&simulation)), schema("Simulation"));
+    assert_eq!(
+        Value::from(fields(&simulation["changes"][0])),
+        schema("Change")
+    );
+    round_trip::<Scorecard>(&simulation["card"].to_string());
     for name in [
         "Scorecard",
         "Hint",
         "MetricItems",
         "Projection",
+        "Simulation",
         "ErrorBody",
     ] {
         let example = &doc["components"]["schemas"][name]["example"];

@@ -1,4 +1,4 @@
-SELECT industry, service_score, dsr_description, dsr_service, dsr_logistics
+SELECT shop_id, industry, service_score, dsr_description, dsr_service, dsr_logistics
 FROM shop_figures
 WHERE industry = ANY($1)
 ORDER BY shop_id
