@@ -21,7 +21,8 @@
 //!    those shops (what a scheduler tick does with its dirty shops);
 //! 6. reads: `wrk` (2 threads, 32 connections) on `/healthz`, then on the scorecards of
 //!    random shops, then on a drill-down page of random shops (the on-time rate's
-//!    orders), same server (skipped, with a note, when `wrk` is not installed);
+//!    orders), then on a what-if of random shops (32 connections, then one client
+//!    alone), same server (skipped, with a note, when `wrk` is not installed);
 //! 7. storage: bytes per stored scorecard snapshot, and so per shop and day under the
 //!    retention policy.
 //!
@@ -157,9 +158,25 @@ fn ms(s: &str) -> f64 {
     }
 }
 
+/// `wrk` with 2 threads and 32 connections (one thread and one connection with
+/// `single`: one client's latency, no queueing).
 fn wrk(url: &str, script: Option<&std::path::Path>, seconds: u32) -> anyhow::Result<Wrk> {
+    wrk_with(url, script, seconds, false)
+}
+
+fn wrk_with(
+    url: &str,
+    script: Option<&std::path::Path>,
+    seconds: u32,
+    single: bool,
+) -> anyhow::Result<Wrk> {
     let mut cmd = std::process::Command::new("wrk");
-    cmd.args(["-t2", "-c32", &format!("-d{seconds}s"), "--latency"]);
+    let (threads, conns) = if single {
+        ("-t1", "-c1")
+    } else {
+        ("-t2", "-c32")
+    };
+    cmd.args([threads, conns, &format!("-d{seconds}s"), "--latency"]);
     if let Some(s) = script {
         cmd.arg("-s").arg(s);
     }
@@ -327,8 +344,20 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
             .map(|s| format!("{s:?}"))
             .collect::<Vec<_>>()
             .join(",");
-        // A `wrk` script asking for `/v1/shops/<a random shop><suffix>`.
-        let script = |name: &str, suffix: &str| -> anyhow::Result<std::path::PathBuf> {
+        // A `wrk` script asking for `/v1/shops/<a random shop><suffix>` (a POST of
+        // `body` when there is one).
+        let script_with = |name: &str,
+                           suffix: &str,
+                           body: Option<&str>|
+         -> anyhow::Result<std::path::PathBuf> {
+            let (method, body, ctype) = match body {
+                Some(b) => (
+                    "POST",
+                    format!("{b:?}"),
+                    ", [\"Content-Type\"] = \"application/json\"",
+                ),
+                None => ("GET", "nil".to_string(), ""),
+            };
             let lua = std::env::temp_dir()
                 .join(format!("shopscore-bench-{name}-{}.lua", std::process::id()));
             std::fs::write(
@@ -337,13 +366,14 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
                     "local shops = {{{list}}}\n\
                      request = function()\n  \
                        local path = \"/v1/shops/\" .. shops[math.random(#shops)] .. \"{suffix}\"\n  \
-                       return wrk.format(\"GET\", path, {{[\"Authorization\"] = \"Bearer {}\"}})\n\
+                       return wrk.format(\"{method}\", path, {{[\"Authorization\"] = \"Bearer {}\"{ctype}}}, {body})\n\
                      end\n",
                     server.key
                 ),
             )?;
             Ok(lua)
         };
+        let script = |name: &str, suffix: &str| script_with(name, suffix, None);
         let health = wrk(&format!("{}/healthz", server.base), None, a.read_seconds)?;
         let cards_lua = script("cards", "/scorecard")?;
         let cards = wrk(&server.base, Some(&cards_lua), a.read_seconds)?;
@@ -351,8 +381,17 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
         // counts for the on-time rate, loaded and classified on each request.
         let items_lua = script("items", "/metrics/ship_on_time_rate(48)/items?limit=100")?;
         let items = wrk(&server.base, Some(&items_lua), a.read_seconds)?;
+        // A what-if: the shop's card recomputed with one metric set, on each request.
+        let sim_lua = script_with(
+            "simulate",
+            "/simulate",
+            Some(r#"{"values": {"human_response_seconds_avg": 20}}"#),
+        )?;
+        let sim = wrk(&server.base, Some(&sim_lua), a.read_seconds)?;
+        let sim_one = wrk_with(&server.base, Some(&sim_lua), a.read_seconds, true)?;
         let _ = std::fs::remove_file(&cards_lua);
         let _ = std::fs::remove_file(&items_lua);
+        let _ = std::fs::remove_file(&sim_lua);
         println!(
             "reads (wrk, 2 threads, 32 connections, {} s each): /healthz {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms); \
              scorecards of random shops {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, non-2xx {}): {:.2} × /healthz",
@@ -374,6 +413,20 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
             items.p99,
             items.non_2xx,
             items.rate / health.rate
+        );
+        println!(
+            "simulations (POST …/simulate, one metric set) of random shops: {:.0} req/s \
+             (p50 {:.2} ms, p99 {:.2} ms, non-2xx {}): {:.2} × /healthz; one client alone: \
+             {:.0} req/s (p50 {:.2} ms, p99 {:.2} ms, non-2xx {})",
+            sim.rate,
+            sim.p50,
+            sim.p99,
+            sim.non_2xx,
+            sim.rate / health.rate,
+            sim_one.rate,
+            sim_one.p50,
+            sim_one.p99,
+            sim_one.non_2xx
         );
     } else {
         println!("reads: skipped, wrk is not installed (apt-get install wrk)");
