@@ -28,6 +28,8 @@ pub struct AppState {
     pub replica: Arc<str>,
     /// Longest a `POST /v1/recompute` may run before it rolls back with 503.
     pub recompute_limit: Duration,
+    /// Whether webhook endpoints may be private or loopback addresses.
+    pub webhook_allow_private: bool,
     /// Keys verified in the last seconds (`cache::keys`).
     pub keys: Arc<crate::cache::KeyCache>,
     /// Each shop's latest scorecard, ready to send (`cache::latest`).
@@ -81,6 +83,7 @@ impl AppState {
             clock: crate::clock::system(),
             replica: crate::jobs::runs::default_replica().into(),
             recompute_limit: Duration::from_secs(http.recompute_timeout),
+            webhook_allow_private: http.webhook_allow_private,
             keys: Arc::default(),
             latest: Arc::default(),
         }

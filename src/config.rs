@@ -167,6 +167,11 @@ pub struct HttpOpts {
     /// client gets 503. Scheduled runs have no limit (they stop only at shutdown).
     #[arg(long, env = "SHOPSCORE_RECOMPUTE_TIMEOUT", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
     pub recompute_timeout: u64,
+    /// Accept webhook endpoints on private, loopback and link-local addresses (for
+    /// tests and a local demo; refused by default, so that a key allowed to add
+    /// endpoints cannot make the service call into its own network).
+    #[arg(long, env = "SHOPSCORE_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
 }
 
 impl Default for HttpOpts {
@@ -182,6 +187,7 @@ impl Default for HttpOpts {
             ingest_writers: 4,
             db_attempts: 5,
             recompute_timeout: 600,
+            webhook_allow_private: false,
         }
     }
 }

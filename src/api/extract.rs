@@ -148,3 +148,23 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
         Ok(KeyPath(id))
     }
 }
+
+/// A `{id}` path segment naming a webhook endpoint.
+#[derive(Debug)]
+pub struct EndpointPath(pub String);
+
+fn no_endpoint() -> ApiError {
+    ApiError::NotFound("no such webhook endpoint".into())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for EndpointPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let id = segment(parts, state, no_endpoint).await?;
+        if !valid_id(&id, ID_MAX) {
+            return Err(no_endpoint());
+        }
+        Ok(EndpointPath(id))
+    }
+}

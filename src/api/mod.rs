@@ -11,6 +11,7 @@ pub mod scorecards;
 pub mod shops;
 pub mod simulate;
 pub mod tiers;
+pub mod webhooks;
 
 use base64::Engine;
 use chrono::{DateTime, Utc};

@@ -60,6 +60,16 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::about::get_policy))
         .routes(routes!(api::keys::create_key, api::keys::list_keys))
         .routes(routes!(api::keys::revoke_key))
+        .routes(routes!(
+            api::webhooks::create_endpoint,
+            api::webhooks::list_endpoints
+        ))
+        .routes(routes!(
+            api::webhooks::get_endpoint,
+            api::webhooks::update_endpoint,
+            api::webhooks::delete_endpoint
+        ))
+        .routes(routes!(api::webhooks::rotate_secret))
         .routes(routes!(api::ops::healthz))
         .routes(routes!(api::ops::readyz))
         .routes(routes!(api::ops::metrics))

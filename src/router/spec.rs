@@ -40,7 +40,7 @@ impl Modify for SecurityAddon {
     info(title = "shopscore", description = "Grades e-commerce merchants' service: credit levels, shop ratings (DSR), \
         the service score, star levels, compliance programmes and gold customer-service team tiers. See SPEC.md."),
     modifiers(&SecurityAddon),
-    tags((name = "events"), (name = "shops"), (name = "scorecards"), (name = "tiers"), (name = "keys"), (name = "ops"))
+    tags((name = "events"), (name = "shops"), (name = "scorecards"), (name = "tiers"), (name = "keys"), (name = "webhooks"), (name = "ops"))
 )]
 pub(super) struct ApiDoc;
 

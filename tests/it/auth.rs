@@ -139,6 +139,42 @@ async fn every_route_answers_every_role_as_spec_says() {
             "/v1/keys/000000000000".into(),
             None,
         ),
+        (
+            Method::POST,
+            "/v1/webhooks/endpoints",
+            "/v1/webhooks/endpoints".into(),
+            Some(json!({"url": "https://hooks.example.com/x"})),
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/endpoints",
+            "/v1/webhooks/endpoints".into(),
+            None,
+        ),
+        (
+            Method::GET,
+            "/v1/webhooks/endpoints/{id}",
+            "/v1/webhooks/endpoints/ep_none".into(),
+            None,
+        ),
+        (
+            Method::PATCH,
+            "/v1/webhooks/endpoints/{id}",
+            "/v1/webhooks/endpoints/ep_none".into(),
+            Some(json!({"enabled": true})),
+        ),
+        (
+            Method::DELETE,
+            "/v1/webhooks/endpoints/{id}",
+            "/v1/webhooks/endpoints/ep_none".into(),
+            None,
+        ),
+        (
+            Method::POST,
+            "/v1/webhooks/endpoints/{id}/rotate-secret",
+            "/v1/webhooks/endpoints/ep_none/rotate-secret".into(),
+            None,
+        ),
         (Method::GET, "/healthz", "/healthz".into(), None),
         (Method::GET, "/readyz", "/readyz".into(), None),
         (Method::GET, "/metrics", "/metrics".into(), None),
@@ -178,11 +214,12 @@ async fn every_route_answers_every_role_as_spec_says() {
                 .collect()
         });
         // What an allowed caller gets: the key this test deletes does not exist.
-        let ok = if template == "/v1/keys/{id}" {
-            404
-        } else {
-            200
-        };
+        let ok =
+            if template == "/v1/keys/{id}" || template.starts_with("/v1/webhooks/endpoints/{id}") {
+                404
+            } else {
+                200
+            };
         for who in whos {
             let (key, role) = match who {
                 Who::None => (None, None),

@@ -20,4 +20,5 @@ mod scoring;
 mod simulate;
 mod snapshot;
 mod sql_files;
+mod webhooks;
 mod write_path;

@@ -1,0 +1,3 @@
+DELETE FROM webhook_endpoints WHERE id = $1
+RETURNING id, url, event_types, shop_ids, description, enabled, disabled_reason,
+          previous_until, created_at, updated_at
