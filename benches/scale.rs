@@ -23,7 +23,14 @@
 //!    random shops, then on a drill-down page of random shops (the on-time rate's
 //!    orders), then on a what-if of random shops (32 connections, then one client
 //!    alone), same server (skipped, with a note, when `wrk` is not installed);
-//! 7. storage: bytes per stored scorecard snapshot, and so per shop and day under the
+//! 7. webhooks: an endpoint at a local receiver answering 200 at once; every shop's
+//!    last told standing rewritten to "no tier" so that a full recompute finds one
+//!    `tier.changed` per shop with a tier (as a month's re-ranking that moves many
+//!    tiers would); the recompute's time beside the plain one of step 4, deliveries per
+//!    second beside the same number of plain POSTs to the receiver (32 at once), and
+//!    the delivery lag p50/p99 from the event (the run's start, what
+//!    `shopscore_webhook_delivery_lag_seconds` counts) and from the recompute's answer;
+//! 8. storage: bytes per stored scorecard snapshot, and so per shop and day under the
 //!    retention policy.
 //!
 //! `--keep` leaves the last database (`shopscore_bench_scale`) for profiling;
@@ -431,6 +438,7 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
     } else {
         println!("reads: skipped, wrk is not installed (apt-get install wrk)");
     }
+    webhooks(&server, &pool, full[1]).await?;
     server.stop().await;
 
     let (snapshots, bytes): (i64, i64) =
@@ -447,6 +455,159 @@ async fn one_size(a: &Args, shops: usize) -> anyhow::Result<()> {
     );
     pool.close().await;
     println!();
+    Ok(())
+}
+
+/// A receiver answering 200 at once, noting when each delivery came and its body's
+/// `timestamp` (the event's).
+struct Receiver {
+    url: String,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Delivery>>>,
+}
+
+/// When a delivery came, and its body's `timestamp`.
+type Delivery = (chrono::DateTime<chrono::Utc>, String);
+
+async fn receiver() -> anyhow::Result<Receiver> {
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let g = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: String| {
+            let g = g.clone();
+            async move {
+                let at = chrono::Utc::now();
+                let stamp = serde_json::from_str::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["timestamp"].as_str().map(str::to_string))
+                    .unwrap_or_default();
+                g.lock().unwrap().push((at, stamp));
+                "ok"
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let url = format!("http://{}/hook", listener.local_addr()?);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Receiver { url, got })
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Step 7: deliveries of a full recompute that changes many tiers.
+async fn webhooks(
+    server: &Server,
+    pool: &sqlx::PgPool,
+    plain_recompute: f64,
+) -> anyhow::Result<()> {
+    use shopscore::webhook::endpoints::{create, NewEndpoint};
+    let rx = receiver().await?;
+    // Baseline: plain POSTs of a webhook-sized body to the same receiver, 32 at once.
+    let body = r#"{"id":"msg_0","type":"tier.changed","timestamp":"","data":{}}"#;
+    let client = reqwest::Client::new();
+    let n_plain = 4_000;
+    let t = Instant::now();
+    let sem = std::sync::Arc::new(tokio::sync::Semaphore::new(32));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..n_plain {
+        let (c, url, permit) = (
+            client.clone(),
+            rx.url.clone(),
+            sem.clone().acquire_owned().await?,
+        );
+        tasks.spawn(async move {
+            let _permit = permit;
+            c.post(url)
+                .body(body)
+                .send()
+                .await
+                .map(|r| r.status().is_success())
+        });
+    }
+    while let Some(r) = tasks.join_next().await {
+        anyhow::ensure!(r??, "the receiver refused a plain POST");
+    }
+    let plain_rate = n_plain as f64 / secs(t.elapsed());
+    rx.got.lock().unwrap().clear();
+
+    create(
+        pool,
+        NewEndpoint {
+            url: &rx.url,
+            event_types: &[],
+            shop_ids: &[],
+            description: Some("bench"),
+        },
+        chrono::Utc::now(),
+        chrono_tz::Asia::Shanghai,
+    )
+    .await?;
+    let rewritten = sqlx::query(
+        "UPDATE webhook_standings SET standing = jsonb_set(standing::jsonb, '{tier}', 'null')::text \
+         WHERE standing::jsonb -> 'tier' <> 'null'::jsonb",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let took = recompute(server, None).await?;
+    let answered = chrono::Utc::now();
+    let (events, by_type): (i64, Option<String>) = sqlx::query_as(
+        "SELECT sum(n)::bigint, string_agg(event_type || ' ' || n, ', ' ORDER BY n DESC) \
+         FROM (SELECT event_type, count(*) AS n FROM webhook_events GROUP BY 1) t",
+    )
+    .fetch_one(pool)
+    .await
+    .map(|(n, s): (Option<i64>, Option<String>)| (n.unwrap_or(0), s))?;
+    let deadline = Instant::now() + Duration::from_secs(1200);
+    while (rx.got.lock().unwrap().len() as i64) < events && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = rx.got.lock().unwrap().clone();
+    anyhow::ensure!(
+        got.len() as i64 >= events,
+        "{} of {events} webhooks delivered in 20 min",
+        got.len()
+    );
+    let first = got.iter().map(|g| g.0).min().unwrap_or(answered);
+    let last = got.iter().map(|g| g.0).max().unwrap_or(answered);
+    let span = (last - first).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    let mut from_event: Vec<f64> = (got.iter())
+        .filter_map(|(at, stamp)| {
+            let t = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
+            Some((*at - t.with_timezone(&chrono::Utc)).num_milliseconds() as f64 / 1e3)
+        })
+        .collect();
+    let mut from_answer: Vec<f64> = (got.iter())
+        .map(|(at, _)| (*at - answered).num_milliseconds().max(0) as f64 / 1e3)
+        .collect();
+    from_event.sort_by(f64::total_cmp);
+    from_answer.sort_by(f64::total_cmp);
+    println!(
+        "webhooks: {rewritten} standings rewritten to no tier; the full recompute took {took:.2} s \
+         ({:.2} × the one without events) and wrote {events} events ({})",
+        took / plain_recompute,
+        by_type.unwrap_or_default()
+    );
+    println!(
+        "  delivered {} in {span:.2} s: {:.0} deliveries/s; baseline: {n_plain} plain POSTs to the \
+         same receiver, 32 at once: {plain_rate:.0}/s ({:.2} × that)",
+        got.len(),
+        got.len() as f64 / span.max(1e-3),
+        got.len() as f64 / span.max(1e-3) / plain_rate
+    );
+    println!(
+        "  lag from the event (the run's start): p50 {:.2} s, p99 {:.2} s; from the recompute's \
+         answer: p50 {:.2} s, p99 {:.2} s",
+        percentile(&from_event, 0.5),
+        percentile(&from_event, 0.99),
+        percentile(&from_answer, 0.5),
+        percentile(&from_answer, 0.99)
+    );
     Ok(())
 }
 

@@ -119,6 +119,12 @@ pub struct ServeOpts {
     /// Do not run the scheduler in this process.
     #[arg(long)]
     pub no_scheduler: bool,
+    /// Seconds one webhook delivery attempt may take before it counts as failed.
+    #[arg(long, env = "SHOPSCORE_WEBHOOK_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout: u64,
+    /// Hours an endpoint may fail every attempt before the service disables it.
+    #[arg(long, env = "SHOPSCORE_WEBHOOK_DISABLE_AFTER_HOURS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    pub webhook_disable_after_hours: u64,
     /// Seconds between dirty-shop recomputes.
     #[arg(long, env = "SHOPSCORE_RECOMPUTE_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub recompute_interval: u64,

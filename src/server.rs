@@ -1,5 +1,6 @@
-//! `shopscore serve`: the API, the scheduler and the background fold of ingested
-//! orders and conversations, with graceful shutdown on SIGTERM.
+//! `shopscore serve`: the API, the scheduler, the background fold of ingested orders
+//! and conversations, and the webhook delivery worker, with graceful shutdown on
+//! SIGTERM.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use crate::config::ServeOpts;
 use crate::jobs::scheduler::Scheduler;
 use crate::policy::Policy;
 use crate::router::router;
+use crate::webhook::worker::{self, Worker, WorkerOpts};
 
 pub async fn serve(
     pool: PgPool,
@@ -25,11 +27,24 @@ pub async fn serve(
     tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, %replica, "shopscore listening");
     let state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
     let shutdown = CancellationToken::new();
+    let worker = Worker::new(
+        pool.clone(),
+        state.clock.clone(),
+        WorkerOpts {
+            timeout: Duration::from_secs(opts.webhook_timeout),
+            disable_after: Duration::from_secs(opts.webhook_disable_after_hours * 3600),
+            tz: policy.tz,
+            refuse_private: !opts.http.webhook_allow_private,
+        },
+    );
+    let mut subscribers = state.cache_subscribers();
+    subscribers.push((worker::CHANNEL, Arc::new(worker::Wake(worker.wake.clone()))));
     let caches = tokio::spawn(crate::cache::listen(
         pool.clone(),
-        state.cache_subscribers(),
+        subscribers,
         shutdown.clone(),
     ));
+    let deliveries = tokio::spawn(worker.run(shutdown.clone()));
     let folder = tokio::spawn(
         state
             .ingest
@@ -65,6 +80,7 @@ pub async fn serve(
     }
     let _ = caches.await;
     let _ = folder.await;
+    let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -168,3 +168,26 @@ impl<S: Send + Sync> FromRequestParts<S> for EndpointPath {
         Ok(EndpointPath(id))
     }
 }
+
+/// The `{id}` and `{msg_id}` segments naming one message of a webhook endpoint.
+#[derive(Debug)]
+pub struct MessagePath(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for MessagePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let (endpoint, message) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, state)
+                .await
+                .map(|p| p.0)
+                .map_err(|_| no_endpoint())?;
+        if !valid_id(&endpoint, ID_MAX) {
+            return Err(no_endpoint());
+        }
+        if !valid_id(&message, ID_MAX) {
+            return Err(ApiError::NotFound("no such message".into()));
+        }
+        Ok(MessagePath(endpoint, message))
+    }
+}

@@ -11,6 +11,7 @@ pub mod scorecards;
 pub mod shops;
 pub mod simulate;
 pub mod tiers;
+pub mod webhook_messages;
 pub mod webhooks;
 
 use base64::Engine;

@@ -83,7 +83,7 @@ pub async fn run(
             .execute(pool)
             .await?;
     }
-    let recompute = recompute(pool, policy, now, opts.end, None, &Stop::never()).await?;
+    let recompute = recompute(pool, policy, now, opts.end, None, None, &Stop::never()).await?;
     Ok(DemoSummary {
         events: loaded.events,
         accepted: loaded.accepted,

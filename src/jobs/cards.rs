@@ -16,6 +16,8 @@ use crate::scoring::assemble::{assemble, CardHead, IndustryFigures};
 use crate::store::cards::{self, CardRows};
 use crate::store::{held, tiers};
 use crate::time::Month;
+use crate::webhook::outbox::{self, Emission};
+use crate::webhook::standing::Standing;
 
 /// What every card of a run shares.
 pub struct CardRun {
@@ -28,18 +30,23 @@ pub struct CardRun {
     pub industry: IndustryFigures,
     /// The month whose tier rows the cards show.
     pub tier_month: Month,
+    /// The grade changes the cards make go to the webhook outbox (`webhook::outbox`).
+    pub emission: Emission,
 }
+
+/// A chunk's rows to write and the standings its cards tell the outbox.
+type Made = (CardRows, Vec<(String, Standing)>);
 
 /// Chunks being made at once, on blocking threads, while the writer writes the one
 /// before them.
 const MAKING: usize = 2;
 
-/// Assembles the card of every shop held in `tx` and writes it there; the number
-/// written.
+/// Assembles the card of every shop held in `tx` and writes it there, with the webhook
+/// events the cards make; the number of cards written.
 pub async fn assemble_and_write(tx: &mut PgConnection, run: CardRun) -> Result<usize, sqlx::Error> {
     let run = Arc::new(run);
     held::open(tx).await?;
-    let mut making: VecDeque<JoinHandle<CardRows>> = VecDeque::new();
+    let mut making: VecDeque<JoinHandle<Made>> = VecDeque::new();
     let mut read_all = false;
     let mut written = 0;
     loop {
@@ -66,16 +73,21 @@ pub async fn assemble_and_write(tx: &mut PgConnection, run: CardRun) -> Result<u
                         assemble(&run.policy, head, h.figures(), &run.industry, tier)
                     })
                     .collect();
-                CardRows::of(&cards)
+                let standings = (cards.iter())
+                    .map(|c| (c.shop_id.clone(), Standing::of(c)))
+                    .collect();
+                (CardRows::of(&cards), standings)
             }));
         }
         let Some(next) = making.pop_front() else {
             break;
         };
-        let rows = next
+        let (rows, standings) = next
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         cards::write(tx, run.as_of, run.started_at, &run.policy, &rows).await?;
+        let events = outbox::record(tx, &run.emission, &standings).await?;
+        metrics::counter!("shopscore_webhook_events_total").increment(events as u64);
         written += rows.len();
     }
     cards::notify(tx).await?;

@@ -28,6 +28,8 @@ use crate::policy::Policy;
 use crate::scoring::periods::Periods;
 use crate::store;
 use crate::time::format_time;
+use crate::webhook::outbox::Emission;
+use crate::webhook::standing::score_thresholds;
 
 pub use crate::store::shops::unknown as unknown_shops;
 
@@ -40,13 +42,15 @@ pub struct RecomputeOutcome {
 
 /// Recomputes `shop_ids` (all known shops when `None`) as of `as_of`, at the instant
 /// `now` (the scorecards' `computed_at`, and what is "current", see the look-back in
-/// `store::figures`).
+/// `store::figures`). `run_id`: the run on record, named by the webhook events the run
+/// emits.
 pub async fn recompute(
     pool: &PgPool,
     policy: &Policy,
     now: DateTime<Utc>,
     as_of: DateTime<Utc>,
     shop_ids: Option<&[String]>,
+    run_id: Option<i64>,
     stop: &Stop,
 ) -> Result<RecomputeOutcome, RecomputeError> {
     // Snapshots are keyed by `as_of` in Postgres, which keeps microseconds.
@@ -106,6 +110,13 @@ pub async fn recompute(
         computed_at: format_time(started_at, tz),
         industry,
         tier_month,
+        emission: Emission {
+            as_of,
+            run_id,
+            at: started_at,
+            tz,
+            thresholds: score_thresholds(policy),
+        },
     };
     let written = cards::assemble_and_write(&mut tx, card_run).await?;
     // A look-back scores the past, not the events behind a mark: the shops whose

@@ -332,7 +332,16 @@ pub async fn recompute_on_record(
     let Started::Claimed(claim) = Claim::start(dedicated(pool).await?, run).await? else {
         unreachable!("a run without a slot conflicts with none")
     };
-    let result = recompute(pool, policy, clock.now(), as_of, shop_ids, stop).await;
+    let result = recompute(
+        pool,
+        policy,
+        clock.now(),
+        as_of,
+        shop_ids,
+        Some(claim.id),
+        stop,
+    )
+    .await;
     if let Err(e) = claim.finish(clock.now(), &result).await {
         tracing::warn!(error = %e, "could not record the end of a recompute; the scheduler will mark it abandoned");
     }

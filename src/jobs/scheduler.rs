@@ -157,6 +157,7 @@ impl Scheduler {
             self.clock.now(),
             claim.as_of,
             shops.as_deref(),
+            Some(claim.id),
             stop,
         )
         .await;
@@ -183,10 +184,19 @@ impl Scheduler {
             let snapshots =
                 super::retention::prune_snapshots(&self.pool, self.policy.tz, keep_from).await?;
             let runs = super::retention::prune_runs(&self.pool, now).await?;
-            Ok::<_, sqlx::Error>((snapshots, runs))
+            let webhooks = crate::webhook::retention::prune(&self.pool, now).await?;
+            Ok::<_, sqlx::Error>((snapshots, runs, webhooks))
         };
         match pruned.await {
-            Ok((snapshots, runs)) => tracing::info!(snapshots, runs, "retention: pruned"),
+            Ok((snapshots, runs, (messages, events))) => {
+                tracing::info!(
+                    snapshots,
+                    runs,
+                    webhook_messages = messages,
+                    webhook_events = events,
+                    "retention: pruned"
+                )
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "retention pruning failed; the next daily run tries again")
             }

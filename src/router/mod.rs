@@ -70,6 +70,10 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
             api::webhooks::delete_endpoint
         ))
         .routes(routes!(api::webhooks::rotate_secret))
+        .routes(routes!(api::webhook_messages::list_messages))
+        .routes(routes!(api::webhook_messages::list_attempts))
+        .routes(routes!(api::webhook_messages::resend_message))
+        .routes(routes!(api::webhook_messages::recover))
         .routes(routes!(api::ops::healthz))
         .routes(routes!(api::ops::readyz))
         .routes(routes!(api::ops::metrics))

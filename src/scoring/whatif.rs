@@ -220,10 +220,27 @@ pub struct Change {
     /// `hints[product:negative_review_rate].value`, `late_orders[o-17]`); null on one
     /// side where the figure or entry is absent on that side.
     pub path: String,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_value)]
     pub current: Value,
-    #[schema(value_type = Object)]
+    #[schema(schema_with = any_value)]
     pub simulated: Value,
+}
+
+/// A figure of either card: a number, text, a flag, an object, a list or null. Said
+/// as a list of every type, not as the empty schema, because the document is read
+/// back into utoipa's types (`openapi::complete`), which need a `type`.
+fn any_value() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([
+            Type::String,
+            Type::Number,
+            Type::Boolean,
+            Type::Object,
+            Type::Array,
+            Type::Null,
+        ]))
+        .build()
 }
 
 /// The figures that differ between `current` and `simulated`; `computed_at` is not a

@@ -32,15 +32,20 @@ pub enum EventType {
     CreditLevelChanged,
     #[serde(rename = "service_score.crossed")]
     ServiceScoreCrossed,
+    /// The service disabled an endpoint (410, or failing for the configured span); sent
+    /// to the other endpoints that want it.
+    #[serde(rename = "endpoint.disabled")]
+    EndpointDisabled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 5] = [
+    pub const ALL: [EventType; 6] = [
         EventType::ProgrammeStatusChanged,
         EventType::TierChanged,
         EventType::StarsChanged,
         EventType::CreditLevelChanged,
         EventType::ServiceScoreCrossed,
+        EventType::EndpointDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +55,7 @@ impl EventType {
             EventType::StarsChanged => "stars.changed",
             EventType::CreditLevelChanged => "credit_level.changed",
             EventType::ServiceScoreCrossed => "service_score.crossed",
+            EventType::EndpointDisabled => "endpoint.disabled",
         }
     }
 

@@ -353,3 +353,83 @@ async fn postgres_down_midway_is_503_and_heals_without_a_restart() {
     assert_eq!(seen.acked, PRODUCERS * BATCHES);
     assert_eq!((rows, distinct), ((PRODUCERS * BATCHES * 100) as i64, rows));
 }
+
+/// Issue 25: Postgres stopped while a webhook attempt is under way. The receiver gets
+/// the message but the answer cannot be recorded, so the message stays claimed; once
+/// Postgres is back and the attempt's lease has run out, it is sent again (the same
+/// `webhook-id`) and recorded delivered: at least once, nothing lost.
+#[tokio::test]
+async fn postgres_stopped_mid_delivery_loses_no_webhook() {
+    use shopscore::clock::FakeClock;
+    use shopscore::webhook::{endpoints, outbox, worker};
+
+    let pg = Cluster::start();
+    let url = pg.url("shopscore");
+    let pool = shopscore::db::connect_and_migrate_with(&url, 4)
+        .await
+        .unwrap();
+    let receiver = crate::deliveries::Receiver::start(vec![(200, Duration::from_secs(3))]).await;
+    let now = chrono::Utc::now();
+    let tz = chrono_tz::Asia::Shanghai;
+    let new = endpoints::NewEndpoint {
+        url: &receiver.url,
+        event_types: &[],
+        shop_ids: &[],
+        description: None,
+    };
+    let (ep, _) = endpoints::create(&pool, new, now, tz).await.unwrap();
+    let event = outbox::endpoint_disabled("ep_other", "gone", now, tz);
+    let mut conn = pool.acquire().await.unwrap();
+    outbox::insert(&mut conn, std::slice::from_ref(&event), None, None, now)
+        .await
+        .unwrap();
+    drop(conn);
+    let clock = FakeClock::at(now);
+    let opts = worker::WorkerOpts {
+        timeout: Duration::from_secs(10),
+        disable_after: Duration::from_secs(5 * 24 * 3600),
+        tz,
+        refuse_private: false,
+    };
+    let w = Arc::new(worker::Worker::new(pool.clone(), clock.clone(), opts));
+    let first = tokio::spawn({
+        let w = w.clone();
+        async move { w.pass().await }
+    });
+    eventually(10, "the first attempt arrives", || async {
+        !receiver.received().is_empty()
+    })
+    .await;
+    pg.pg_stop();
+    assert!(
+        first.await.unwrap().is_err(),
+        "the answer could not be recorded"
+    );
+    pg.pg_start();
+    // Before the lease (2 × 10 s) runs out, nobody sends it again.
+    clock.set(now + chrono::Duration::seconds(19));
+    let mut sent = None;
+    for _ in 0..50 {
+        match w.pass().await {
+            Ok(n) => {
+                sent = Some(n);
+                break;
+            }
+            // The pool's connections died with the server: it reconnects.
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert_eq!(sent, Some(0));
+    clock.set(now + chrono::Duration::seconds(21));
+    assert_eq!(w.pass().await.unwrap(), 1);
+    let (status, attempts): (String, i32) =
+        sqlx::query_as("SELECT status, attempts FROM webhook_messages WHERE endpoint_id = $1")
+            .bind(&ep.id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), attempts), ("delivered", 2));
+    let got = receiver.received();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|r| r.id == event.id));
+}

@@ -104,6 +104,15 @@ pub async fn fresh_pool_of(connections: u32) -> (PgPool, String) {
     (pool, url)
 }
 
+/// Another pool on an existing test database (as a second replica has).
+pub async fn pool_of(url: &str, connections: u32) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(connections)
+        .connect(url)
+        .await
+        .expect("test database")
+}
+
 pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
@@ -374,8 +383,20 @@ impl Replica {
 
     /// The same on a given port (a restarted replica keeps its address).
     pub async fn start_on(db_url: &str, name: &str, interval: u64, port: u16) -> Replica {
+        Replica::start_with(db_url, name, interval, port, &[]).await
+    }
+
+    /// The same with more environment.
+    pub async fn start_with(
+        db_url: &str,
+        name: &str,
+        interval: u64,
+        port: u16,
+        env: &[(&str, &str)],
+    ) -> Replica {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_shopscore"))
             .arg("serve")
+            .envs(env.iter().copied())
             .env("DATABASE_URL", db_url)
             .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
             .env("SHOPSCORE_REPLICA", name)

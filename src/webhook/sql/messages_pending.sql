@@ -1,0 +1,2 @@
+-- Messages waiting to be delivered (the queue depth).
+SELECT count(*) FROM webhook_messages WHERE status = 'pending'
