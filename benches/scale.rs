@@ -24,9 +24,9 @@
 //!    orders), then on a what-if of random shops (32 connections, then one client
 //!    alone), same server (skipped, with a note, when `wrk` is not installed);
 //! 7. webhooks: an endpoint at a local receiver answering 200 at once; every shop's
-//!    last told standing rewritten to "no tier" so that a full recompute finds one
-//!    `tier.changed` per shop with a tier (as a month's re-ranking that moves many
-//!    tiers would); the recompute's time beside the plain one of step 4, deliveries per
+//!    last told tier rewritten (none for a shop with one, gold for a shop without) so
+//!    that a full recompute finds one `tier.changed` per shop (as a month's re-ranking
+//!    that moves many tiers would); the recompute's time beside the plain one of step 4, deliveries per
 //!    second beside the same number of plain POSTs to the receiver (32 at once), and
 //!    the delivery lag p50/p99 from the event (the run's start, what
 //!    `shopscore_webhook_delivery_lag_seconds` counts) and from the recompute's answer;
@@ -548,8 +548,10 @@ async fn webhooks(
     )
     .await?;
     let rewritten = sqlx::query(
-        "UPDATE webhook_standings SET standing = jsonb_set(standing::jsonb, '{tier}', 'null')::text \
-         WHERE standing::jsonb -> 'tier' <> 'null'::jsonb",
+        "UPDATE webhook_standings SET standing = jsonb_set(standing::jsonb, '{tier}', \
+           CASE WHEN standing::jsonb -> 'tier' = 'null'::jsonb \
+                THEN '{\"month\": \"2000-01\", \"tier\": \"gold\", \"status\": \"active\", \"reason\": null}' \
+                ELSE 'null' END::jsonb)::text",
     )
     .execute(pool)
     .await?
@@ -566,6 +568,14 @@ async fn webhooks(
     let deadline = Instant::now() + Duration::from_secs(1200);
     while (rx.got.lock().unwrap().len() as i64) < events && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
+        let failed: Option<String> = sqlx::query_scalar(
+            "SELECT response FROM webhook_attempts WHERE outcome <> 'delivered' LIMIT 1",
+        )
+        .fetch_optional(pool)
+        .await?;
+        if let Some(why) = failed {
+            anyhow::bail!("a webhook attempt failed: {why}");
+        }
     }
     let got = rx.got.lock().unwrap().clone();
     anyhow::ensure!(
@@ -588,7 +598,7 @@ async fn webhooks(
     from_event.sort_by(f64::total_cmp);
     from_answer.sort_by(f64::total_cmp);
     println!(
-        "webhooks: {rewritten} standings rewritten to no tier; the full recompute took {took:.2} s \
+        "webhooks: {rewritten} shops' told tier rewritten; the full recompute took {took:.2} s \
          ({:.2} × the one without events) and wrote {events} events ({})",
         took / plain_recompute,
         by_type.unwrap_or_default()

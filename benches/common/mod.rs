@@ -67,6 +67,8 @@ impl Server {
             .env("SHOPSCORE_RATE_LIMIT", "100000000")
             .env("SHOPSCORE_RECOMPUTE_TIMEOUT", "3600")
             .env("RUST_LOG", "error")
+            // The webhook step's receiver is on loopback.
+            .env("SHOPSCORE_WEBHOOK_ALLOW_PRIVATE", "true")
             .kill_on_drop(true)
             .spawn()?;
         let base = format!("http://127.0.0.1:{port}");
