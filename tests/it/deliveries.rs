@@ -675,3 +675,57 @@ async fn a_replica_killed_mid_delivery_loses_nothing() {
     assert_eq!(got.len(), 2);
     assert!(got.iter().all(|r| r.id == event.id));
 }
+
+/// Delivered messages are kept 30 days, then pruned with their attempts, and so are the
+/// events no message refers to; a message that failed for good stays for `recover`.
+#[tokio::test]
+async fn delivered_messages_are_pruned_after_thirty_days() {
+    let app = TestApp::spawn_with(Policy::default_policy(), opts()).await;
+    let receiver = Receiver::start(vec![]).await;
+    endpoint(&app, json!({"url": receiver.url, "shop_ids": ["s1"]})).await;
+    let now = Utc::now();
+    let old = now - chrono::Duration::days(31);
+    let recent = now - chrono::Duration::days(29);
+    let mut conn = app.pool.acquire().await.unwrap();
+    for (event, at) in [
+        (shop_event("s1", 1), old),    // delivered 31 days ago: pruned
+        (shop_event("s1", 2), old),    // failed for good: kept
+        (shop_event("s1", 3), recent), // delivered 29 days ago: kept
+        (shop_event("s9", 4), old),    // no endpoint wanted it: pruned
+    ] {
+        outbox::insert(&mut conn, std::slice::from_ref(&event), None, None, at)
+            .await
+            .unwrap();
+    }
+    // Delivered by a worker on a clock at the time of each.
+    for at in [old, recent] {
+        let w = worker(&app.pool, FakeClock::at(at), Duration::from_secs(5));
+        while w.pass().await.unwrap() > 0 {}
+    }
+    sqlx::query(
+        "UPDATE webhook_messages SET status = 'failed', delivered_at = NULL \
+         WHERE event_id = 'msg_test_s1_2'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM webhook_attempts").await,
+        3
+    );
+
+    let pruned = shopscore::webhook::retention::prune(&app.pool, now)
+        .await
+        .unwrap();
+    assert_eq!(pruned, (1, 2), "(messages, events)");
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM webhook_events ORDER BY id")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, ["msg_test_s1_2", "msg_test_s1_3"]);
+    assert_eq!(
+        count(&app.pool, "SELECT count(*) FROM webhook_attempts").await,
+        2,
+        "the pruned message's attempt went with it"
+    );
+}
