@@ -2,7 +2,7 @@
 //! (they would be stored and shown in clear), at most 2 048 characters; and, where the
 //! deployment asks for it (on by default), no private, loopback or link-local target,
 //! so that a key allowed to add endpoints cannot make the service call into its own
-//! network. A host name is checked again once resolved, at delivery (`is_private`).
+//! network. A host name is checked again once resolved, at delivery (`resolve`).
 
 use std::net::IpAddr;
 
