@@ -49,8 +49,8 @@ impl Clock for FakeClock {
 
 /// `t` in the policy time zone: the same instant, as every time in every response
 /// shows it.
-pub fn in_zone(
-    t: DateTime<chrono::FixedOffset>,
+pub fn in_zone<Z: chrono::TimeZone>(
+    t: DateTime<Z>,
     tz: chrono_tz::Tz,
 ) -> DateTime<chrono::FixedOffset> {
     t.with_timezone(&tz).fixed_offset()

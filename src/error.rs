@@ -64,6 +64,15 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 422 for one unusable field of a request: `"<field>: <message>"`, and the field
+    /// named in `details`.
+    pub fn field(field: &str, message: String) -> ApiError {
+        ApiError::Unprocessable {
+            message: format!("{field}: {message}"),
+            details: vec![serde_json::json!({"field": field, "message": message})],
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::BadRequestDetails { .. } => StatusCode::BAD_REQUEST,

@@ -64,12 +64,8 @@ pub async fn create_key(
 ) -> Result<Json<CreatedKey>, ApiError> {
     caller.require(&[Role::Admin])?;
     let req: NewKeyRequest = super::parse_body("key request", &body)?;
-    check_new_key(req.role, &req.shops, req.name.as_deref()).map_err(|(field, message)| {
-        ApiError::Unprocessable {
-            message: format!("{field}: {message}"),
-            details: vec![serde_json::json!({"field": field, "message": message})],
-        }
-    })?;
+    check_new_key(req.role, &req.shops, req.name.as_deref())
+        .map_err(|(field, message)| ApiError::field(field, message))?;
     let (info, key) =
         auth::create_key(&state.pool, req.role, &req.shops, req.name.as_deref()).await?;
     tracing::info!(key_id = %info.id, role = %info.role, "API key created");

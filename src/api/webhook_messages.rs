@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::extract::{EndpointPath, MessagePath, Query};
 use super::{List, Page};
@@ -67,12 +66,10 @@ pub async fn list_messages(
     let after = page.after()?.map(|c| decode_after(&c)).transpose()?;
     if let Some(s) = q.status.as_deref() {
         if !["pending", "delivered", "failed"].contains(&s) {
-            return Err(ApiError::Unprocessable {
-                message: "status must be pending, delivered or failed".into(),
-                details: vec![
-                    json!({"field": "status", "message": "must be pending, delivered or failed"}),
-                ],
-            });
+            return Err(ApiError::field(
+                "status",
+                "must be pending, delivered or failed".into(),
+            ));
         }
     }
     endpoint_exists(&state, &id).await?;
@@ -184,10 +181,7 @@ pub async fn recover(
     caller.require(&[Role::Admin])?;
     let req: RecoverRequest = super::parse_body("recover request", &body)?;
     let (now, tz) = (state.clock.now(), state.policy.tz);
-    let unusable = |message: String| ApiError::Unprocessable {
-        message: format!("since: {message}"),
-        details: vec![json!({"field": "since", "message": message})],
-    };
+    let unusable = |message: String| ApiError::field("since", message);
     let since = DateTime::parse_from_rfc3339(&req.since)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| unusable("must be an RFC 3339 timestamp with an offset".into()))?;

@@ -4,7 +4,6 @@
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use super::extract::{EndpointPath, Query};
 use super::{List, Page};
@@ -55,13 +54,6 @@ pub struct EndpointWithSecret {
     pub secret: String,
 }
 
-fn unprocessable(field: &str, message: String) -> ApiError {
-    ApiError::Unprocessable {
-        message: format!("{field}: {message}"),
-        details: vec![json!({"field": field, "message": message})],
-    }
-}
-
 /// Checks what a request sets: the URL, each shop id, the description.
 fn check(
     state: &AppState,
@@ -70,24 +62,24 @@ fn check(
     description: Option<&str>,
 ) -> Result<(), ApiError> {
     if let Some(problem) = url.and_then(|u| target::problem(u, !state.webhook_allow_private)) {
-        return Err(unprocessable("url", problem));
+        return Err(ApiError::field("url", problem));
     }
     let shops = shop_ids.unwrap_or_default();
     if shops.len() > MAX_SHOPS {
-        return Err(unprocessable(
+        return Err(ApiError::field(
             "shop_ids",
             format!("at most {MAX_SHOPS} shops"),
         ));
     }
     if let Some(i) = shops.iter().position(|s| !valid_id(s, ID_MAX)) {
-        return Err(unprocessable(
+        return Err(ApiError::field(
             &format!("shop_ids[{i}]"),
             format!("not a shop id (1-{ID_MAX} characters from [A-Za-z0-9._:-])"),
         ));
     }
     if let Some(problem) = description.and_then(|d| crate::text::problem(d, super::shops::TEXT_MAX))
     {
-        return Err(unprocessable("description", problem));
+        return Err(ApiError::field("description", problem));
     }
     Ok(())
 }

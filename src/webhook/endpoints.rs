@@ -101,7 +101,7 @@ struct Row {
 
 impl Row {
     fn endpoint(self, tz: chrono_tz::Tz) -> Endpoint {
-        let local = |t: DateTime<Utc>| t.with_timezone(&tz).fixed_offset();
+        let local = |t: DateTime<Utc>| crate::clock::in_zone(t, tz);
         Endpoint {
             // Only valid types are ever stored.
             event_types: self

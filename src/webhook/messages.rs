@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::PgPool;
 
+use crate::clock::in_zone;
+
 /// A message as the API shows it: the event and where its delivery stands.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Message {
@@ -40,10 +42,6 @@ struct MessageRow {
     payload: String,
 }
 
-fn local(t: DateTime<Utc>, tz: chrono_tz::Tz) -> DateTime<FixedOffset> {
-    t.with_timezone(&tz).fixed_offset()
-}
-
 impl MessageRow {
     fn message(self, tz: chrono_tz::Tz) -> Message {
         Message {
@@ -52,9 +50,9 @@ impl MessageRow {
             shop_id: self.shop_id,
             status: self.status,
             attempts: self.attempts,
-            next_attempt_at: self.next_attempt_at.map(|t| local(t, tz)),
-            created_at: local(self.created_at, tz),
-            delivered_at: self.delivered_at.map(|t| local(t, tz)),
+            next_attempt_at: self.next_attempt_at.map(|t| in_zone(t, tz)),
+            created_at: in_zone(self.created_at, tz),
+            delivered_at: self.delivered_at.map(|t| in_zone(t, tz)),
             // Written by `outbox` as JSON text.
             payload: RawValue::from_string(self.payload)
                 .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("null")),
@@ -139,7 +137,7 @@ pub async fn attempts(
     Ok(rows
         .into_iter()
         .map(|a| AttemptOut {
-            started_at: local(a.started_at, tz),
+            started_at: in_zone(a.started_at, tz),
             attempt: a,
         })
         .collect())

@@ -254,6 +254,7 @@ impl Worker {
             .header("webhook-timestamp", timestamp.to_string())
             .header("webhook-signature", signed)
             .body(c.payload.clone());
+        let timed_out = || format!("no answer within {} s", self.opts.timeout.as_secs_f64());
         let reply = tokio::time::timeout(self.opts.timeout, async {
             let mut resp = request.send().await?;
             let status = resp.status().as_u16();
@@ -281,7 +282,7 @@ impl Worker {
                 status: None,
                 retry_after: None,
                 response: if e.is_timeout() {
-                    format!("no answer within {} s", self.opts.timeout.as_secs_f64())
+                    timed_out()
                 } else {
                     format!("no answer: {}", error_chain(&e))
                 },
@@ -289,7 +290,7 @@ impl Worker {
             Err(_) => Answer {
                 status: None,
                 retry_after: None,
-                response: format!("no answer within {} s", self.opts.timeout.as_secs_f64()),
+                response: timed_out(),
             },
         }
     }
