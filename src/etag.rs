@@ -29,8 +29,13 @@ impl Tagged {
         }
     }
 
-    /// The body as a response, or 304 when the client already has it.
+    /// The body as a JSON response, or 304 when the client already has it.
     pub fn respond(&self, request: &HeaderMap) -> Response {
+        self.respond_as(request, "application/json")
+    }
+
+    /// The body as a response of `content_type`, or 304 when the client already has it.
+    pub fn respond_as(&self, request: &HeaderMap, content_type: &'static str) -> Response {
         let cache = HeaderValue::from_static("private, no-cache");
         let tag = self.tag.to_str().expect("built from ASCII");
         if matches(request, tag) {
@@ -46,10 +51,7 @@ impl Tagged {
         (
             StatusCode::OK,
             [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                ),
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
                 (header::ETAG, self.tag.clone()),
                 (header::CACHE_CONTROL, cache),
             ],

@@ -8,7 +8,7 @@ use super::extract::Query;
 use super::{List, Page};
 use crate::app::AppState;
 use crate::auth::{Caller, Role};
-use crate::domain::Tier;
+use crate::domain::{Tier, TierStatus};
 use crate::error::{ApiError, ErrorBody};
 use crate::scoring::card::CsTier;
 use crate::store::{self, tiers::TierPage};
@@ -57,9 +57,6 @@ pub async fn list_tiers(
     Query(page): Query<Page>,
 ) -> Result<Json<TierList>, ApiError> {
     caller.require(&[Role::Ops])?;
-    if let Some(m) = &f.month {
-        Month::parse(m).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
-    }
     if let Some(t) = &f.tier {
         if Tier::parse(t).is_none() {
             return Err(ApiError::BadRequest(format!(
@@ -69,7 +66,7 @@ pub async fn list_tiers(
         }
     }
     let month: Option<String> = match f.month {
-        Some(m) => Some(m),
+        Some(m) => Some(check_month(m)?),
         None => store::tiers::latest_month(&state.pool).await?,
     };
     let limit = page.limit()?;
@@ -99,4 +96,72 @@ pub async fn list_tiers(
         items: page.items,
         next_cursor: page.next_cursor,
     }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BoardFilter {
+    /// `YYYY-MM`, the month the tiers were earned; default: the latest month computed.
+    pub month: Option<String>,
+}
+
+/// How many shops of one cohort hold one tier with one status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BoardCell {
+    pub industry: String,
+    /// The cohort's scale band (`policy.cs_tier` scale bands).
+    pub scale: String,
+    pub tier: Tier,
+    pub status: TierStatus,
+    pub shops: i64,
+}
+
+/// A month's tier board: every shop of the month counted by cohort, tier and status.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TierBoard {
+    /// The month counted: `?month=`, or the latest month computed; null when none is.
+    pub month: Option<String>,
+    /// Only the combinations that occur, ordered by industry, scale, tier, status; the
+    /// cells sum to the month's shops.
+    pub cells: Vec<BoardCell>,
+}
+
+/// The tier board of a month: shops per industry, scale band, tier and status (what
+/// the ops console's board shows). Role: `ops`.
+#[utoipa::path(
+    get, path = "/v1/cs-tiers/board", tag = "tiers",
+    params(BoardFilter),
+    responses((status = 200, body = TierBoard), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody)),
+    security(("api_key" = ["ops"]))
+)]
+pub async fn get_board(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(f): Query<BoardFilter>,
+) -> Result<Json<TierBoard>, ApiError> {
+    caller.require(&[Role::Ops])?;
+    let month = match f.month {
+        Some(m) => Some(check_month(m)?),
+        None => store::tiers::latest_month(&state.pool).await?,
+    };
+    let cells = match &month {
+        Some(m) => store::tiers::board(&state.pool, m).await?,
+        None => Vec::new(),
+    };
+    let cells = cells
+        .into_iter()
+        .map(|r| BoardCell {
+            industry: r.industry,
+            scale: r.scale,
+            tier: r.tier,
+            status: r.status,
+            shops: r.shops,
+        })
+        .collect();
+    Ok(Json(TierBoard { month, cells }))
+}
+
+fn check_month(m: String) -> Result<String, ApiError> {
+    Month::parse(&m).ok_or_else(|| ApiError::BadRequest("month must be YYYY-MM".into()))?;
+    Ok(m)
 }

@@ -54,6 +54,7 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(api::simulate::post_simulate))
         .routes(routes!(api::scorecards::get_benchmarks))
         .routes(routes!(api::tiers::list_tiers))
+        .routes(routes!(api::tiers::get_board))
         .routes(routes!(api::jobs::list_jobs))
         .routes(routes!(api::about::get_me))
         .routes(routes!(spec::get_index))
@@ -100,6 +101,7 @@ pub fn router(state: AppState, http: &HttpOpts) -> Router {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600));
     router
+        .merge(crate::console::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(middleware::from_fn(layers::known_query_parameters))
         .layer(middleware::from_fn(layers::json_errors))

@@ -314,3 +314,21 @@ pub async fn cards(
         .map(|r| (r.shop_id.clone(), r.into_card()))
         .collect())
 }
+
+/// A month's shops counted by cohort, tier and status.
+#[derive(Debug, sqlx::FromRow)]
+pub struct BoardRow {
+    pub industry: String,
+    pub scale: String,
+    pub tier: Tier,
+    pub status: TierStatus,
+    pub shops: i64,
+}
+
+/// Month `month`'s tier rows counted by (industry, scale band, tier, status).
+pub async fn board(pool: &PgPool, month: &str) -> Result<Vec<BoardRow>, sqlx::Error> {
+    sqlx::query_as(include_str!("sql/tiers_board.sql"))
+        .bind(month)
+        .fetch_all(pool)
+        .await
+}

@@ -118,6 +118,12 @@ async fn every_route_answers_every_role_as_spec_says() {
         (Method::GET, "/v1/cs-tiers", "/v1/cs-tiers".into(), None),
         (
             Method::GET,
+            "/v1/cs-tiers/board",
+            "/v1/cs-tiers/board".into(),
+            None,
+        ),
+        (
+            Method::GET,
             "/v1/industries/{industry}/benchmarks",
             "/v1/industries/apparel/benchmarks".into(),
             None,

@@ -2,6 +2,7 @@
 //! created for each test (and dropped when the test's process next starts).
 mod auth;
 mod concurrency;
+mod console;
 mod deliveries;
 mod drilldown;
 mod examples;

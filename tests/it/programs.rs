@@ -230,6 +230,55 @@ async fn a_cohort_of_25_ranks_3_gold_5_silver_and_a_verified_complaint_cancels()
         )
         .await;
     assert_eq!(s, 400);
+
+    // The board counts the same month by cohort, tier and status: of the 25 apparel
+    // shops, s00's gold cancelled, two more gold and five silver active, 17 without one.
+    let (s, board) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers/board?month=2026-09",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(board["month"], "2026-09");
+    let cell = |tier: &str, status: &str| -> i64 {
+        board["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["industry"] == "apparel" && c["scale"] == "small")
+            .filter(|c| c["tier"] == tier && c["status"] == status)
+            .map(|c| c["shops"].as_i64().unwrap())
+            .sum()
+    };
+    assert_eq!(cell("gold", "cancelled"), 1);
+    assert_eq!(cell("gold", "active"), 2);
+    assert_eq!(cell("silver", "active"), 5);
+    let none: i64 = [
+        "eligible",
+        "ineligible",
+        "disqualified",
+        "cancelled",
+        "active",
+    ]
+    .iter()
+    .map(|st| cell("none", st))
+    .sum();
+    assert_eq!(none, 17);
+    let (s, bad) = app
+        .json(
+            Method::GET,
+            "/v1/cs-tiers/board?month=2026-13",
+            Some(&app.ops),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, bad["error"]["message"].as_str()),
+        (400, Some("month must be YYYY-MM"))
+    );
 }
 
 /// A third programme needs only policy: an Amazon-style account-health programme over
