@@ -187,6 +187,7 @@ let shopId;
   const ms = await go(page, `#/shop/${encodeURIComponent(shopId)}`, "shop");
   console.log(`  shop page of ${shopId} drawn in ${ms.toFixed(0)} ms after the hash change`);
   const card = await checkShop(page, opsKey, shopId);
+  await page.screenshot({ path: `${SHOTS}/shop.png` });
   // Drill-down: the first metric with items.
   let metric = null;
   for (const ind of Object.values(card.service_score.indicators)) {
@@ -200,7 +201,6 @@ let shopId;
   const totals = await page.textContent("#items-totals");
   check(totals.includes(`numerator ${items.totals.numerator}`) && totals.includes(`denominator ${items.totals.denominator}`),
     `${metric} totals shown: ${totals}`);
-  await page.screenshot({ path: `${SHOTS}/shop.png` });
   await page.screenshot({ path: `${SHOTS}/shop-full.png`, fullPage: true });
   noProblems(page, "shop page");
 

@@ -308,15 +308,18 @@ async function mine() {
 const pendingCharts = [];
 
 function chart(title, id, times, series) {
-  const box = h("div", { class: "chart", id }, h("p", { class: "title" }, title));
+  // The series' names in the title, in their colours (uPlot's legend is left off: a
+  // table under each chart would double its height).
+  const names = series.length > 1 ? series.map(([name], i) => h("span", { class: `key k${i}` }, name)) : [];
+  const box = h("div", { class: "chart", id }, h("p", { class: "title" }, title, ...names));
   pendingCharts.push(() => {
     if (!window.uPlot) return;
     const colours = ["#2456c7", "#c75a24", "#1d7a46"];
     const opts = {
-      width: 380, height: 180, legend: { show: series.length > 1 },
+      width: 290, height: 170, legend: { show: false },
       scales: { x: { time: true } },
       series: [{}, ...series.map(([name], i) => ({ label: name, stroke: colours[i % 3], width: 2, spanGaps: true }))],
-      axes: [{}, { size: 44 }],
+      axes: [{}, { size: 56 }],
     };
     state.charts.push(new window.uPlot(opts, [times, ...series.map(([, ys]) => ys)], box));
   });
