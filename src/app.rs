@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use crate::auth::RateLimit;
+use crate::auth::Quotas;
 use crate::clock::SharedClock;
 use crate::config::HttpOpts;
 use crate::db::retry::RetryPolicy;
@@ -19,7 +19,10 @@ use crate::policy::Policy;
 pub struct AppState {
     pub pool: PgPool,
     pub policy: Arc<Policy>,
-    pub rate_limit: Arc<RateLimit>,
+    /// Each key's request quota (`auth::quota`).
+    pub quotas: Arc<Quotas>,
+    /// The longest a new key may live (`SHOPSCORE_KEY_MAX_DAYS`); `None`: no limit.
+    pub key_max_days: Option<u32>,
     pub ingest: Arc<IngestLimits>,
     pub shutting_down: Arc<AtomicBool>,
     /// What "now" is (a parameter, so tests can set it).
@@ -67,10 +70,11 @@ impl AppState {
         AppState {
             pool,
             policy,
-            rate_limit: Arc::new(RateLimit::per_minute(
+            quotas: Arc::new(Quotas::new(
                 http.rate_limit_per_minute,
                 http.rate_limit_burst,
             )),
+            key_max_days: http.key_max_days,
             ingest: Arc::new(IngestLimits {
                 max_body: http.max_ingest_mb as u64 * 1024 * 1024,
                 budget: BodyBudget::new(
@@ -107,8 +111,8 @@ impl crate::auth::AuthState for AppState {
     fn keys(&self) -> &crate::cache::KeyCache {
         &self.keys
     }
-    fn rate_limit(&self) -> &RateLimit {
-        &self.rate_limit
+    fn quotas(&self) -> &Quotas {
+        &self.quotas
     }
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()

@@ -104,7 +104,17 @@ pub enum KeysCommand {
         shops: Vec<String>,
         #[arg(long)]
         name: Option<String>,
+        /// RFC 3339 instant the key stops working; default: never.
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// The key's own requests per minute; default: the server's.
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        rate_limit: Option<u32>,
     },
+    /// Tell offline whether a text (read from stdin, so that it stays out of shell
+    /// history and process lists) is a shopscore key: its shape and checksum. Prints
+    /// the key's id; exits 1 when it is not a key or its checksum does not match.
+    Check,
     /// List keys (never their secrets).
     List,
     /// Revoke a key by id.
@@ -139,12 +149,17 @@ pub struct ServeOpts {
 /// HTTP limits, shared by `serve` and the tests.
 #[derive(Debug, Clone, Args)]
 pub struct HttpOpts {
-    /// Requests per minute per API key (a burst of this size is allowed).
+    /// Requests per minute per API key (a burst of this size is allowed), unless an
+    /// admin gave the key its own limit. Counted per `serve` process.
     #[arg(long, env = "SHOPSCORE_RATE_LIMIT", default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..))]
     pub rate_limit_per_minute: u32,
     /// Requests a key may send at once before the per-minute rate applies; default: the per-minute rate.
     #[arg(long, env = "SHOPSCORE_RATE_BURST")]
     pub rate_limit_burst: Option<u32>,
+    /// The longest a new API key may live, in days: a key asked for without
+    /// `expires_at` then expires this many days after it is made. Default: no limit.
+    #[arg(long, env = "SHOPSCORE_KEY_MAX_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub key_max_days: Option<u32>,
     /// Origins allowed to call the API from a browser (comma-separated); empty: none.
     #[arg(long, env = "SHOPSCORE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -185,6 +200,7 @@ impl Default for HttpOpts {
         HttpOpts {
             rate_limit_per_minute: 6000,
             rate_limit_burst: None,
+            key_max_days: None,
             cors_origins: Vec::new(),
             request_timeout: 30,
             max_ingest_mb: 32,

@@ -33,6 +33,9 @@ pub enum ApiError {
     },
     #[error("missing or invalid API key")]
     Unauthorized,
+    /// A key of ours that no longer works, or is mistyped: 401 saying which.
+    #[error("{0}")]
+    KeyRefused(String),
     #[error("this key's role may not call this endpoint")]
     Forbidden,
     #[error("{0}")]
@@ -76,7 +79,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) | ApiError::BadRequestDetails { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::KeyRefused(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,

@@ -20,6 +20,21 @@ async fn run() -> anyhow::Result<()> {
         let ready = healthcheck::ready(listen, std::time::Duration::from_secs(timeout)).await;
         std::process::exit(if ready { 0 } else { 1 });
     }
+    if let Command::Keys(KeysCommand::Check) = cli.command {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)?;
+        let (line, ok) = match auth::check_key(text.trim()) {
+            auth::KeyCheck::Valid { id } => (format!("a shopscore key, id {id}, checksum valid"), true),
+            auth::KeyCheck::Unchecked { id } => (
+                format!("a shopscore key from before checksums, id {id} (only the database can tell more)"),
+                true,
+            ),
+            auth::KeyCheck::BadChecksum => ("shaped like a shopscore key, but its checksum does not match: mistyped or made up".into(), false),
+            auth::KeyCheck::NotAKey => ("not a shopscore key".into(), false),
+        };
+        println!("{line}");
+        std::process::exit(if ok { 0 } else { 1 });
+    }
     if let Command::Openapi = cli.command {
         print!("{}", shopscore::router::openapi_yaml());
         return Ok(());
@@ -36,11 +51,28 @@ async fn run() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(opts) => server::serve(pool, policy, replica, opts).await?,
         Command::Migrate => println!("migrations applied"),
-        Command::Keys(KeysCommand::Create { role, shops, name }) => {
+        Command::Keys(KeysCommand::Create {
+            role,
+            shops,
+            name,
+            expires_at,
+            rate_limit,
+        }) => {
             let role = auth::Role::parse(&role).expect("clap checked the role");
             api::keys::check_new_key(role, &shops, name.as_deref())
                 .map_err(|(field, m)| anyhow::anyhow!("{field}: {m}"))?;
-            let (_, key) = auth::create_key(&pool, role, &shops, name.as_deref()).await?;
+            let expires_at = expires_at
+                .map(|t| chrono::DateTime::parse_from_rfc3339(&t))
+                .transpose()
+                .context("--expires-at must be an RFC 3339 instant")?
+                .map(|t| t.with_timezone(&chrono::Utc));
+            let terms = auth::KeyTerms {
+                shops: &shops,
+                name: name.as_deref(),
+                expires_at,
+                rate_limit_per_minute: rate_limit,
+            };
+            let (_, key) = auth::create_key_with(&pool, role, terms).await?;
             println!("{key}");
         }
         Command::Keys(KeysCommand::List) => {
@@ -117,7 +149,9 @@ async fn run() -> anyhow::Result<()> {
             let n = shopscore::ingest::project::rebuild(&pool).await?;
             println!("rebuilt projections from {n} events");
         }
-        Command::Openapi | Command::Healthcheck { .. } => unreachable!("handled above"),
+        Command::Openapi | Command::Healthcheck { .. } | Command::Keys(KeysCommand::Check) => {
+            unreachable!("handled above")
+        }
     }
     Ok(())
 }

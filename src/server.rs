@@ -63,6 +63,21 @@ pub async fn serve(
         };
         tokio::spawn(scheduler.run(shutdown.clone()))
     });
+    // Quota buckets that have refilled are dropped every minute (`auth::quota`).
+    let quotas = state.quotas.clone();
+    let trimming = shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = trimming.cancelled() => break,
+                _ = every.tick() => {
+                    let left = quotas.trim(std::time::Instant::now());
+                    metrics::gauge!("shopscore_rate_limit_buckets").set(left as f64);
+                }
+            }
+        }
+    });
     let flag = state.shutting_down.clone();
     let token = shutdown.clone();
     tokio::spawn(async move {

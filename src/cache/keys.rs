@@ -17,36 +17,13 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use crate::auth::StoredKey;
 
-use crate::domain::Role;
-
-/// A verified key as stored.
+/// A verified key as stored, and when it was read.
 #[derive(Debug, Clone)]
-pub struct CachedKey {
-    pub role: Role,
-    pub shops: Vec<String>,
-    pub secret_hash: Vec<u8>,
-    /// `api_keys.last_used_at` as this process last knew or wrote it.
-    pub last_used_at: Option<DateTime<Utc>>,
+struct CachedKey {
+    key: StoredKey,
     fetched: Instant,
-}
-
-impl CachedKey {
-    pub fn new(
-        role: Role,
-        shops: Vec<String>,
-        secret_hash: Vec<u8>,
-        last_used_at: Option<DateTime<Utc>>,
-    ) -> CachedKey {
-        CachedKey {
-            role,
-            shops,
-            secret_hash,
-            last_used_at,
-            fetched: Instant::now(),
-        }
-    }
 }
 
 #[derive(Debug, Default)]
@@ -65,22 +42,28 @@ impl KeyCache {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn get(&self, id: &str) -> Option<CachedKey> {
+    pub fn get(&self, id: &str) -> Option<StoredKey> {
         self.entries()
             .get(id)
             .filter(|k| k.fetched.elapsed() < Self::TTL)
-            .cloned()
+            .map(|k| k.key.clone())
     }
 
-    pub fn put(&self, id: &str, key: CachedKey) {
+    /// Keeps `key`; one already held keeps its age (rewriting it does not extend it).
+    pub fn put(&self, id: &str, key: StoredKey) {
         let mut entries = self.entries();
+        let fetched = entries
+            .get(id)
+            .map(|k| k.fetched)
+            .filter(|t| t.elapsed() < Self::TTL)
+            .unwrap_or_else(Instant::now);
         if entries.len() >= Self::MAX {
             entries.retain(|_, k| k.fetched.elapsed() < Self::TTL);
             if entries.len() >= Self::MAX {
                 entries.clear();
             }
         }
-        entries.insert(id.to_string(), key);
+        entries.insert(id.to_string(), CachedKey { key, fetched });
     }
 
     pub fn forget(&self, id: &str) {
@@ -96,8 +79,19 @@ impl KeyCache {
 mod tests {
     use super::*;
 
-    fn key() -> CachedKey {
-        CachedKey::new(Role::Ops, vec![], vec![1, 2, 3], None)
+    fn key() -> StoredKey {
+        StoredKey {
+            role: crate::domain::Role::Ops,
+            shops: vec![],
+            secret_hash: vec![1, 2, 3],
+            previous_secret_hash: None,
+            previous_valid_until: None,
+            rotated_at: None,
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+            rate_limit_per_minute: None,
+        }
     }
 
     #[test]
@@ -109,9 +103,13 @@ mod tests {
         cache.forget("a");
         assert!(cache.get("a").is_none());
         assert!(cache.get("b").is_some());
-        let mut old = key();
-        old.fetched = Instant::now() - KeyCache::TTL;
-        cache.put("c", old);
+        cache.entries().insert(
+            "c".into(),
+            CachedKey {
+                key: key(),
+                fetched: Instant::now() - KeyCache::TTL,
+            },
+        );
         assert!(cache.get("c").is_none(), "older than the TTL");
         cache.clear();
         assert!(cache.get("b").is_none());

@@ -21,7 +21,7 @@ use sqlx::postgres::PgListener;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-pub use keys::{CachedKey, KeyCache};
+pub use keys::KeyCache;
 pub use latest::LatestCache;
 
 /// The channel revocations are announced on (payload: the key's id).

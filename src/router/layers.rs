@@ -10,7 +10,31 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::spec::openapi;
+use crate::auth::StandingSlot;
 use crate::error::{error_response, ApiError};
+
+/// Writes a key's quota standing on the answer to its request: `X-RateLimit-Limit`
+/// (requests per minute), `X-RateLimit-Remaining` (requests it may send now) and
+/// `X-RateLimit-Reset` (seconds until its quota is full again). The `Caller` extractor
+/// leaves the standing in the slot this puts in the request; requests without a key
+/// (health, metrics, the spec, the console's files) carry none.
+pub async fn rate_limit_headers(mut req: Request, next: Next) -> Response {
+    let slot = StandingSlot::default();
+    req.extensions_mut().insert(slot.clone());
+    let mut resp = next.run(req).await;
+    let standing = *slot.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(s) = standing {
+        let h = resp.headers_mut();
+        for (name, value) in [
+            ("x-ratelimit-limit", u64::from(s.limit)),
+            ("x-ratelimit-remaining", u64::from(s.remaining)),
+            ("x-ratelimit-reset", s.reset_secs),
+        ] {
+            h.insert(header::HeaderName::from_static(name), value.into());
+        }
+    }
+    resp
+}
 
 /// Gives every error the JSON body of SPEC §5, including the plain-text ones that
 /// axum's extractors and tower layers produce (405, 413, 408, bad JSON, bad query…).

@@ -60,7 +60,8 @@ fn routes(http: &HttpOpts) -> OpenApiRouter<AppState> {
         .routes(routes!(spec::get_index))
         .routes(routes!(api::about::get_policy))
         .routes(routes!(api::keys::create_key, api::keys::list_keys))
-        .routes(routes!(api::keys::revoke_key))
+        .routes(routes!(api::keys::revoke_key, api::keys::update_key))
+        .routes(routes!(api::keys::rotate_key))
         .routes(routes!(
             api::webhooks::create_endpoint,
             api::webhooks::list_endpoints
@@ -97,13 +98,27 @@ pub fn router(state: AppState, http: &HttpOpts) -> Router {
                 .iter()
                 .filter_map(|o| HeaderValue::from_str(o).ok()),
         ))
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::ETAG,
+            HeaderName::from_static("x-ratelimit-limit"),
+            HeaderName::from_static("x-ratelimit-remaining"),
+            HeaderName::from_static("x-ratelimit-reset"),
+        ])
         .max_age(Duration::from_secs(600));
     router
         .merge(crate::console::routes())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .layer(middleware::from_fn(layers::known_query_parameters))
+        .layer(middleware::from_fn(layers::rate_limit_headers))
         .layer(middleware::from_fn(layers::json_errors))
         .layer(middleware::from_fn(crate::telemetry::track_metrics))
         .layer(CatchPanicLayer::custom(|_| error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal error".into(), vec![])))

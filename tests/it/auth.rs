@@ -146,6 +146,18 @@ async fn every_route_answers_every_role_as_spec_says() {
             None,
         ),
         (
+            Method::PATCH,
+            "/v1/keys/{id}",
+            "/v1/keys/000000000000".into(),
+            Some(json!({"rate_limit_per_minute": 10})),
+        ),
+        (
+            Method::POST,
+            "/v1/keys/{id}/rotate",
+            "/v1/keys/000000000000/rotate".into(),
+            Some(json!({"grace_hours": 1})),
+        ),
+        (
             Method::POST,
             "/v1/webhooks/endpoints",
             "/v1/webhooks/endpoints".into(),
@@ -244,12 +256,13 @@ async fn every_route_answers_every_role_as_spec_says() {
                 .collect()
         });
         // What an allowed caller gets: the key this test deletes does not exist.
-        let ok =
-            if template == "/v1/keys/{id}" || template.starts_with("/v1/webhooks/endpoints/{id}") {
-                404
-            } else {
-                200
-            };
+        let ok = if template.starts_with("/v1/keys/{id}")
+            || template.starts_with("/v1/webhooks/endpoints/{id}")
+        {
+            404
+        } else {
+            200
+        };
         for who in whos {
             let (key, role) = match who {
                 Who::None => (None, None),

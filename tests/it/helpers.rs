@@ -134,12 +134,22 @@ impl TestApp {
 
     /// A server whose pool has `connections` (as many transactions at once).
     pub async fn spawn_full(policy: Policy, http: HttpOpts, connections: u32) -> TestApp {
+        Self::spawn_clocked(policy, http, connections, shopscore::clock::system()).await
+    }
+
+    /// A server whose "now" is `clock`'s.
+    pub async fn spawn_clocked(
+        policy: Policy,
+        http: HttpOpts,
+        connections: u32,
+        clock: shopscore::clock::SharedClock,
+    ) -> TestApp {
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
             .with_env_filter("warn,shopscore=info")
             .try_init();
         let (pool, db_url) = fresh_pool_of(connections).await;
-        let state = AppState::new(pool.clone(), Arc::new(policy), &http);
+        let state = AppState::new(pool.clone(), Arc::new(policy), &http).with_clock(clock);
         tokio::spawn(shopscore::cache::listen(
             pool.clone(),
             state.cache_subscribers(),

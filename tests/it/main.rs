@@ -10,6 +10,7 @@ mod faults;
 mod helpers;
 mod hints;
 mod ingest;
+mod keys;
 mod openapi;
 mod programs;
 mod projection;
