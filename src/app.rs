@@ -18,6 +18,16 @@ use crate::policy::Policy;
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// Where reads that may lag go (`DATABASE_READ_URL`, a streaming replica):
+    /// scorecards, history, ranking, tiers, drill-down, runs. The primary's pool when
+    /// none is configured.
+    pub read_pool: PgPool,
+    /// Whether `read_pool` is a server of its own.
+    pub reads_separate: bool,
+    /// Whether the primary answered its last ping (`serve` pings it every second when
+    /// a read pool is configured): while it does not, keys are looked up on the read
+    /// pool and their use is not recorded.
+    pub primary_up: Arc<AtomicBool>,
     pub policy: Arc<Policy>,
     /// Each key's request quota (`auth::quota`).
     pub quotas: Arc<Quotas>,
@@ -68,6 +78,9 @@ impl AppState {
         let writer =
             crate::ingest::GroupWriter::new(pool.clone(), http.ingest_writers as usize, retry);
         AppState {
+            read_pool: pool.clone(),
+            reads_separate: false,
+            primary_up: Arc::new(AtomicBool::new(true)),
             pool,
             policy,
             quotas: Arc::new(Quotas::new(
@@ -98,6 +111,13 @@ impl AppState {
         self
     }
 
+    /// Sends the lagging reads to `read_pool`.
+    pub fn with_read_pool(mut self, read_pool: PgPool) -> AppState {
+        self.read_pool = read_pool;
+        self.reads_separate = true;
+        self
+    }
+
     pub fn with_replica(mut self, replica: &str) -> AppState {
         self.replica = replica.into();
         self
@@ -105,8 +125,12 @@ impl AppState {
 }
 
 impl crate::auth::AuthState for AppState {
-    fn pool(&self) -> &PgPool {
-        &self.pool
+    fn pools(&self) -> crate::auth::AuthPools<'_> {
+        crate::auth::AuthPools {
+            primary: &self.pool,
+            read: self.reads_separate.then_some(&self.read_pool),
+            primary_up: self.primary_up.load(std::sync::atomic::Ordering::Relaxed),
+        }
     }
     fn keys(&self) -> &crate::cache::KeyCache {
         &self.keys

@@ -129,6 +129,12 @@ pub struct ServeOpts {
     /// Do not run the scheduler in this process.
     #[arg(long)]
     pub no_scheduler: bool,
+    /// Postgres URL of a read replica (a streaming standby of `DATABASE_URL`'s
+    /// server): scorecard, history, ranking, tier, drill-down and run reads go there;
+    /// writes, recomputes, ingest and reads right after a write stay on the primary.
+    /// Default: every read on the primary.
+    #[arg(long, env = "DATABASE_READ_URL")]
+    pub read_database_url: Option<String>,
     /// Seconds one webhook delivery attempt may take before it counts as failed.
     #[arg(long, env = "SHOPSCORE_WEBHOOK_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub webhook_timeout: u64,

@@ -25,8 +25,13 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let listener = TcpListener::bind(opts.listen).await?;
     tracing::info!(addr = %listener.local_addr()?, policy_version = %policy.version, %replica, "shopscore listening");
-    let state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
+    let mut state = AppState::new(pool.clone(), policy.clone(), &opts.http).with_replica(&replica);
     let shutdown = CancellationToken::new();
+    if let Some(url) = &opts.read_database_url {
+        state = state.with_read_pool(crate::db::connect_read(url, 16)?);
+        tracing::info!("reads that may lag go to the read pool (DATABASE_READ_URL)");
+        tokio::spawn(watch_pools(state.clone(), shutdown.clone()));
+    }
     let worker = Worker::new(
         pool.clone(),
         state.clock.clone(),
@@ -98,6 +103,38 @@ pub async fn serve(
     let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// With a read pool: every second, whether the primary answers (keys are looked up on
+/// the read pool while it does not) and how far the replica is behind
+/// (`shopscore_read_replica_lag_seconds`; -1 while the replica does not answer).
+async fn watch_pools(state: AppState, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(1));
+    let second = Duration::from_secs(1);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        let up = matches!(
+            tokio::time::timeout(second, crate::db::ping(&state.pool)).await,
+            Ok(Ok(()))
+        );
+        if up != state.primary_up.swap(up, Ordering::Relaxed) {
+            if up {
+                tracing::info!("the primary answers again");
+            } else {
+                tracing::warn!("the primary does not answer: keys are looked up on the read pool");
+            }
+        }
+        metrics::gauge!("shopscore_primary_up").set(if up { 1.0 } else { 0.0 });
+        let lag = match tokio::time::timeout(second, crate::db::replica_lag(&state.read_pool)).await
+        {
+            Ok(Ok(seconds)) => seconds,
+            _ => -1.0,
+        };
+        metrics::gauge!("shopscore_read_replica_lag_seconds").set(lag);
+    }
 }
 
 async fn shutdown_signal() {

@@ -143,7 +143,7 @@ pub async fn get_metric_items(
         .and_then(|c| card_as_of(c.body()));
     let (known, latest) = match cached {
         Some(as_of) => (true, Some(as_of)),
-        None => store::cards::known_and_latest_as_of(&state.pool, &shop_id).await?,
+        None => store::cards::known_and_latest_as_of(&state.read_pool, &shop_id).await?,
     };
     if !known {
         return Err(ApiError::shop_not_found());
@@ -159,21 +159,21 @@ pub async fn get_metric_items(
         )));
     };
 
-    let mut loader = Loader::new(&state.pool, vec![shop_id.to_string()]);
+    let mut loader = Loader::new(&state.read_pool, vec![shop_id.to_string()]);
     let data = loader.get(scope, [&metric]).await?.shop(&shop_id);
     // Reviews and ratings are loaded as counts per rating: their items have a query of
     // their own.
     let listed = match metric.families() {
         [Family::Reviews] => items::reviews(
             &metric,
-            &metric::review_items(&state.pool, &shop_id, scope).await?,
+            &metric::review_items(&state.read_pool, &shop_id, scope).await?,
         ),
         [Family::Ratings] => items::ratings(
             &metric,
-            &metric::rating_items(&state.pool, &shop_id, scope).await?,
+            &metric::rating_items(&state.read_pool, &shop_id, scope).await?,
         ),
         [Family::Verified | Family::Verifications | Family::Integrity] => {
-            (metric::tally_items(&state.pool, &metric, &shop_id, scope).await?)
+            (metric::tally_items(&state.read_pool, &metric, &shop_id, scope).await?)
                 .map(|rows| items::tallied(&metric, &rows))
         }
         _ => items::items(&metric, data, scope, tz),

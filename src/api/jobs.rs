@@ -68,6 +68,14 @@ pub async fn list_jobs(
         .transpose()
         .map_err(|_| ApiError::BadRequest("cursor is not one this API returned".into()))?;
     let limit = page.limit()?;
-    let rows = runs::list(&state.pool, state.policy.tz, kind, outcome, before, limit).await?;
+    let rows = runs::list(
+        &state.read_pool,
+        state.policy.tz,
+        kind,
+        outcome,
+        before,
+        limit,
+    )
+    .await?;
     Ok(Json(List::page(rows, limit, |r| r.id.to_string())))
 }

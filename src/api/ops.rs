@@ -78,18 +78,44 @@ pub async fn healthz() -> impl IntoResponse {
     Json(serde_json::json!({"status": "ok"}))
 }
 
-/// Readiness: the database answers and shutdown has not begun.
+/// Readiness: the database answers and shutdown has not begun. The body says which
+/// pools answer: `{"status": "ready", "primary": "ok"}`, with a read pool also
+/// `"read_pool": "ok"|"unavailable"` and `"replica_lag_seconds"`. When only the read
+/// pool answers, the process still serves reads: 200 with `"status": "read_only"`
+/// (writes get 503 meanwhile); when neither does, 503.
 #[utoipa::path(get, path = "/readyz", tag = "ops",
-    responses((status = 200, description = "ready"), (status = 503, description = "not ready", body = ErrorBody)))]
+    responses((status = 200, description = "ready, or read-only (the body says which)"), (status = 503, description = "not ready", body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     if state.shutting_down.load(Ordering::Relaxed) {
         return Err(ApiError::Unavailable);
     }
-    let ping = tokio::time::timeout(Duration::from_secs(2), crate::db::ping(&state.pool)).await;
-    match ping {
-        Ok(Ok(_)) => Ok(Json(serde_json::json!({"status": "ready"}))),
-        _ => Err(ApiError::Unavailable),
+    let two = Duration::from_secs(2);
+    let ok = |up: bool| if up { "ok" } else { "unavailable" };
+    let (primary, lag) = if state.reads_separate {
+        tokio::join!(
+            tokio::time::timeout(two, crate::db::ping(&state.pool)),
+            tokio::time::timeout(two, crate::db::replica_lag(&state.read_pool))
+        )
+    } else {
+        let primary = tokio::time::timeout(two, crate::db::ping(&state.pool)).await;
+        (primary, Ok(Ok(0.0)))
+    };
+    let primary = matches!(primary, Ok(Ok(())));
+    let mut body = serde_json::json!({"primary": ok(primary)});
+    let mut read = false;
+    if state.reads_separate {
+        let lag = lag.ok().and_then(Result::ok);
+        read = lag.is_some();
+        body["read_pool"] = ok(read).into();
+        body["replica_lag_seconds"] = lag.into();
     }
+    body["status"] = match (primary, read) {
+        (true, _) => "ready",
+        (false, true) => "read_only",
+        (false, false) => return Err(ApiError::Unavailable),
+    }
+    .into();
+    Ok(Json(body))
 }
 
 /// Prometheus metrics.

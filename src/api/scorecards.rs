@@ -59,12 +59,15 @@ pub async fn get_scorecard(
     }
     let seen = state.latest.generation();
     // The stored JSON text goes out as it is: no parse and re-serialise.
-    let body = store::cards::body(&state.pool, &shop_id, at).await?;
+    let body = store::cards::body(&state.read_pool, &shop_id, at).await?;
     metrics::counter!("shopscore_scorecard_reads_total", "from" => "database").increment(1);
     let card = body
         .map(|b| etag::Tagged::new(b.into_bytes()))
         .ok_or_else(|| ApiError::NotFound("no scorecard for this shop".into()))?;
-    if at.is_none() {
+    // A card read from a replica may be older than the recompute whose NOTIFY this
+    // process has heard; kept in memory it would outlive the replica's catching up, so
+    // only the primary's cards are kept (with a replica, it carries these reads).
+    if at.is_none() && !state.reads_separate {
         state.latest.put(&shop_id, seen, card.clone());
     }
     Ok(card.respond(&headers))
@@ -148,11 +151,11 @@ pub async fn get_history(
         .map(|t| t.ok_or_else(|| ApiError::BadRequest("bad cursor".into())))
         .transpose()?;
     let limit = page.limit()?;
-    if !store::shops::exists(&state.pool, &shop_id).await? {
+    if !store::shops::exists(&state.read_pool, &shop_id).await? {
         return Err(ApiError::shop_not_found());
     }
     let rows: Vec<HistoryRow> =
-        store::cards::history(&state.pool, &shop_id, (from, to), after, limit + 1).await?;
+        store::cards::history(&state.read_pool, &shop_id, (from, to), after, limit + 1).await?;
     let tz = state.policy.tz;
     let mut keys = Vec::new();
     let items: Vec<HistoryItem> = rows
@@ -265,7 +268,7 @@ pub async fn get_benchmarks(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     caller.require(&[crate::auth::Role::Ops, crate::auth::Role::Merchant])?;
-    let rows: Vec<FigureRow> = store::figures::of_industry(&state.pool, &industry).await?;
+    let rows: Vec<FigureRow> = store::figures::of_industry(&state.read_pool, &industry).await?;
     let as_of = rows
         .iter()
         .map(|r| r.as_of)

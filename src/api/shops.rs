@@ -320,7 +320,8 @@ pub async fn list_shops(
         descending: order == SortOrder::Desc,
     };
     let after = cursor.map(|c| (c.missing, c.key, c.shop_id));
-    let mut rows: Vec<ListRow> = store::shops::ranked(&state.pool, by, after, limit + 1).await?;
+    let mut rows: Vec<ListRow> =
+        store::shops::ranked(&state.read_pool, by, after, limit + 1).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = rows.last().filter(|_| more).map(|last| {

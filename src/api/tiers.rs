@@ -67,7 +67,7 @@ pub async fn list_tiers(
     }
     let month: Option<String> = match f.month {
         Some(m) => Some(check_month(m)?),
-        None => store::tiers::latest_month(&state.pool).await?,
+        None => store::tiers::latest_month(&state.read_pool).await?,
     };
     let limit = page.limit()?;
     // Pages are keyed by shop id, the one unique column within a month.
@@ -78,7 +78,7 @@ pub async fn list_tiers(
                 industry: f.industry.as_deref(),
                 tier: f.tier.as_deref(),
             };
-            store::tiers::list(&state.pool, filter, page.after()?, limit + 1).await?
+            store::tiers::list(&state.read_pool, filter, page.after()?, limit + 1).await?
         }
         // No tier rows at all yet.
         None => Vec::new(),
@@ -142,10 +142,10 @@ pub async fn get_board(
     caller.require(&[Role::Ops])?;
     let month = match f.month {
         Some(m) => Some(check_month(m)?),
-        None => store::tiers::latest_month(&state.pool).await?,
+        None => store::tiers::latest_month(&state.read_pool).await?,
     };
     let cells = match &month {
-        Some(m) => store::tiers::board(&state.pool, m).await?,
+        Some(m) => store::tiers::board(&state.read_pool, m).await?,
         None => Vec::new(),
     };
     let cells = cells

@@ -327,7 +327,7 @@ pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx
 /// (skipped while it is in `keys`, see `cache::keys`), and its use recorded at most once a
 /// minute per key, so reads do not all become writes.
 pub async fn authenticate(
-    pool: &PgPool,
+    pools: AuthPools<'_>,
     keys: &KeyCache,
     header: Option<&str>,
     now: DateTime<Utc>,
@@ -353,7 +353,7 @@ pub async fn authenticate(
     let from_cache = cached.is_some();
     let mut known = match cached {
         Some(k) => k,
-        None => lookup(pool, &id).await?.ok_or(ApiError::Unauthorized)?,
+        None => pools.lookup(&id).await?.ok_or(ApiError::Unauthorized)?,
     };
     admit(&known, &hash_key(key), now)?;
     let stale = known
@@ -362,11 +362,16 @@ pub async fn authenticate(
     if stale {
         // Best effort: a key whose use cannot be recorded (the primary is down, say)
         // still reads what the read pool serves.
-        let written = sqlx::query(include_str!("sql/key_used.sql"))
-            .bind(&id)
-            .bind(now)
-            .execute(pool)
-            .await;
+        let written = if pools.primary_up {
+            sqlx::query(include_str!("sql/key_used.sql"))
+                .bind(&id)
+                .bind(now)
+                .execute(pools.primary)
+                .await
+                .map(drop)
+        } else {
+            Err(sqlx::Error::PoolClosed)
+        };
         if let Err(e) = written {
             tracing::warn!(key_id = %id, error = %e, "could not record the key's use");
         }
@@ -439,12 +444,32 @@ pub struct StoredKey {
     pub rate_limit_per_minute: Option<i32>,
 }
 
-/// Key `id` as stored, revoked or not; `None` when there is none.
-async fn lookup(pool: &PgPool, id: &str) -> Result<Option<StoredKey>, sqlx::Error> {
-    sqlx::query_as(include_str!("sql/key_lookup.sql"))
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+/// Where keys are looked up: the primary (a key just made, rotated or revoked is
+/// there first), or, while it is down, the read pool when there is one.
+#[derive(Clone, Copy)]
+pub struct AuthPools<'a> {
+    pub primary: &'a PgPool,
+    pub read: Option<&'a PgPool>,
+    pub primary_up: bool,
+}
+
+impl AuthPools<'_> {
+    /// Key `id` as stored, revoked or not; `None` when there is none.
+    async fn lookup(&self, id: &str) -> Result<Option<StoredKey>, sqlx::Error> {
+        let from = |pool| {
+            sqlx::query_as(include_str!("sql/key_lookup.sql"))
+                .bind(id)
+                .fetch_optional(pool)
+        };
+        match (self.primary_up, self.read) {
+            (false, Some(read)) => from(read).await,
+            (true, Some(read)) => match from(self.primary).await {
+                Err(e) if crate::db::unreachable(&e) => from(read).await,
+                answer => answer,
+            },
+            (_, None) => from(self.primary).await,
+        }
+    }
 }
 
 /// Where the `Caller` extractor leaves the key's quota standing, for the layer that
@@ -455,7 +480,7 @@ pub struct StandingSlot(pub Arc<Mutex<Option<Standing>>>);
 /// What the `Caller` extractor needs from the application's state (implemented by
 /// `app::AppState`; a trait so that this module does not depend on the app).
 pub trait AuthState {
-    fn pool(&self) -> &PgPool;
+    fn pools(&self) -> AuthPools<'_>;
     fn keys(&self) -> &KeyCache;
     fn quotas(&self) -> &Quotas;
     /// The service's clock (a key's last use is recorded by it).
@@ -470,7 +495,7 @@ impl<S: AuthState + Send + Sync> FromRequestParts<S> for Caller {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let caller = authenticate(state.pool(), state.keys(), header, state.now()).await?;
+        let caller = authenticate(state.pools(), state.keys(), header, state.now()).await?;
         let standing =
             state
                 .quotas()

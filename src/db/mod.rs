@@ -27,6 +27,43 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
         .map(drop)
 }
 
+/// Whether `e` says the server could not be reached (rather than that the statement
+/// failed there).
+pub fn unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+    ) || matches!(retry::classify(e), Some(retry::Transient::ConnectionLost))
+}
+
+/// The pool for reads that may lag (`DATABASE_READ_URL`, a streaming replica): no
+/// migrations (a standby cannot write; the primary's arrive by replication), sessions
+/// read-only, and lazy, so that `serve` starts while the replica is down.
+pub fn connect_read(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)?
+        .options([
+            ("jit", "off"),
+            ("random_page_cost", "1.1"),
+            ("default_transaction_read_only", "on"),
+        ])
+        .log_statements(tracing::log::LevelFilter::Debug);
+    Ok(PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(opts))
+}
+
+/// Seconds the read pool's server is behind its primary (0 when it is not a standby,
+/// or has replayed everything it received).
+pub async fn replica_lag(pool: &PgPool) -> Result<f64, sqlx::Error> {
+    sqlx::query_scalar(include_str!("sql/replica_lag.sql"))
+        .fetch_one(pool)
+        .await
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     // No JIT: the service's statements are many and mid-sized, where compiling costs
     // more than it saves (BENCHMARKS.md).

@@ -71,25 +71,7 @@ fn run(mut c: Command) {
 
 impl Cluster {
     fn start() -> Cluster {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "shopscore-pg-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        if is_root() {
-            run({
-                let mut c = Command::new("chown");
-                c.arg("postgres:").arg(&dir);
-                c
-            });
-        }
-        let cluster = Cluster {
-            dir,
-            port: free_port(),
-        };
+        let cluster = Cluster::empty();
         let mut init = pg_command("initdb");
         init.args([
             "-U",
@@ -105,6 +87,50 @@ impl Cluster {
         run(init);
         cluster.pg_start();
         cluster
+    }
+
+    /// A streaming standby of `primary` (`pg_basebackup -R`: it follows the primary's
+    /// WAL from then on), started on a port of its own. `-c fast`: the backup's
+    /// checkpoint at once, not spread over minutes.
+    fn standby_of(primary: &Cluster) -> Cluster {
+        let cluster = Cluster::empty();
+        let mut copy = pg_command("pg_basebackup");
+        copy.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &primary.port.to_string(),
+            "-U",
+            "postgres",
+        ])
+        .args(["-c", "fast", "-X", "stream", "-R", "--no-sync", "-D"])
+        .arg(cluster.data());
+        run(copy);
+        cluster.pg_start();
+        cluster
+    }
+
+    /// A temporary directory for a cluster, owned by `postgres` when we are root.
+    fn empty() -> Cluster {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "shopscore-pg-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        if is_root() {
+            run({
+                let mut c = Command::new("chown");
+                c.arg("postgres:").arg(&dir);
+                c
+            });
+        }
+        Cluster {
+            dir,
+            port: free_port(),
+        }
     }
 
     fn data(&self) -> PathBuf {
@@ -352,6 +378,152 @@ async fn postgres_down_midway_is_503_and_heals_without_a_restart() {
     assert!(ready_secs < 3.0);
     assert_eq!(seen.acked, PRODUCERS * BATCHES);
     assert_eq!((rows, distinct), ((PRODUCERS * BATCHES * 100) as i64, rows));
+}
+
+/// Issue 27: `DATABASE_READ_URL` names a real streaming standby of the primary. Reads
+/// go there (and go on while the primary is stopped, writes getting 503 meanwhile),
+/// the readiness check reports both, the lag is a metric, and writes resume when the
+/// primary is back, without a restart.
+#[tokio::test]
+async fn a_streaming_replica_serves_reads_while_the_primary_is_down() {
+    let primary = Cluster::start();
+    let url = primary.url("shopscore");
+    cli(&url, &["migrate"]);
+    let ingest = cli(&url, &["keys", "create", "--role", "ingest"]);
+    let ops = cli(&url, &["keys", "create", "--role", "ops"]);
+    // Used only once the primary is down: looked up on the replica.
+    let late = cli(&url, &["keys", "create", "--role", "ops", "--name", "late"]);
+    let standby = Cluster::standby_of(&primary);
+    let read_url = standby.url("shopscore");
+    let server = Replica::start_with(
+        &url,
+        "with-replica",
+        3600,
+        free_port(),
+        &[("DATABASE_READ_URL", read_url.as_str())],
+    )
+    .await;
+    let client = Client::new();
+    let get = |path: &str, key: &str| {
+        client
+            .get(format!("{}{path}", server.base))
+            .bearer_auth(key)
+            .send()
+    };
+    let post = |path: &str, key: &str, body: Value| {
+        client
+            .post(format!("{}{path}", server.base))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+    };
+    let mut events = Vec::new();
+    for i in 0..3 {
+        events.extend(crate::helpers::reviewed_order(
+            "s-1",
+            &format!("o{i}"),
+            "2026-11-20T10:00:00+08:00",
+        ));
+    }
+    let r = post("/v1/events", &ingest, Value::Array(events))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = post("/v1/recompute", &ops, json!({})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // The card reaches the replica, and is read from it.
+    eventually(15, "the replica serves the new card", || async {
+        get("/v1/shops/s-1/scorecard", &ops)
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let card: Value = get("/v1/shops/s-1/scorecard", &ops)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(card["credit"]["reviews_180d"]["positive"], 3);
+    let ready: Value = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&ready["status"], &ready["primary"], &ready["read_pool"]),
+        (&json!("ready"), &json!("ok"), &json!("ok"))
+    );
+    assert!(ready["replica_lag_seconds"].as_f64().is_some(), "{ready}");
+    eventually(10, "the lag is a metric", || async {
+        let text = client
+            .get(format!("{}/metrics", server.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .any(|l| l.starts_with("shopscore_read_replica_lag_seconds ") && !l.ends_with(" -1"))
+    })
+    .await;
+
+    primary.pg_stop();
+    eventually(15, "readiness says read-only", || async {
+        let r = client
+            .get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap();
+        let body: Value = r.json().await.unwrap_or_default();
+        body["status"] == "read_only" && body["primary"] == "unavailable"
+    })
+    .await;
+    // Reads go on: the same card, history, ranking, tiers, with a key cached and with
+    // one never used before (looked up on the replica).
+    for key in [&ops, &late] {
+        let r = get("/v1/shops/s-1/scorecard", key).await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap(), card);
+        for path in [
+            "/v1/shops/s-1/history",
+            "/v1/shops?sort=service_score",
+            "/v1/cs-tiers",
+            "/v1/jobs",
+        ] {
+            let r = get(path, key).await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+        }
+    }
+    // Writes cannot: 503, and the client is told to retry.
+    let more = crate::helpers::reviewed_order("s-1", "o9", "2026-11-21T10:00:00+08:00");
+    let r = post("/v1/events", &ingest, Value::Array(more.clone()))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+
+    primary.pg_start();
+    eventually(30, "writes are taken again", || async {
+        post("/v1/events", &ingest, Value::Array(more.clone()))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+    })
+    .await;
+    let ready: Value = client
+        .get(format!("{}/readyz", server.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    drop(standby);
 }
 
 /// Issue 25: Postgres stopped while a webhook attempt is under way. The receiver gets
