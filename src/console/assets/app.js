@@ -391,6 +391,7 @@ async function shop(id, params) {
   // Programmes and their rules.
   const progRows = [];
   for (const [name, p] of Object.entries(card.programs || {})) {
+    if (!p) continue; // a programme with no period evaluated yet
     progRows.push(h("tr", { class: "total", "data-program": name }, h("td", {}, label(name)), h("td", {}, p.period || ""),
       h("td", { "data-f": "status" }, p.status), h("td")));
     for (const r of p.rules || []) {
