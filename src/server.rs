@@ -68,21 +68,7 @@ pub async fn serve(
         };
         tokio::spawn(scheduler.run(shutdown.clone()))
     });
-    // Quota buckets that have refilled are dropped every minute (`auth::quota`).
-    let quotas = state.quotas.clone();
-    let trimming = shutdown.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(Duration::from_secs(60));
-        loop {
-            tokio::select! {
-                _ = trimming.cancelled() => break,
-                _ = every.tick() => {
-                    let left = quotas.trim(std::time::Instant::now());
-                    metrics::gauge!("shopscore_rate_limit_buckets").set(left as f64);
-                }
-            }
-        }
-    });
+    tokio::spawn(upkeep(state.clone(), shutdown.clone()));
     let flag = state.shutting_down.clone();
     let token = shutdown.clone();
     tokio::spawn(async move {
@@ -103,6 +89,28 @@ pub async fn serve(
     let _ = deliveries.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// What keeps memory flat however long `serve` runs: every 5 s, the Prometheus
+/// recorder's histograms drained into their summaries (the recorder is built without the
+/// exporter's own upkeep task, and until it runs every request's latency sample is kept:
+/// the soak bench found RSS growing 15 MiB a minute when nobody scraped `/metrics`);
+/// every minute, quota buckets that have refilled dropped (`auth::quota`).
+async fn upkeep(state: AppState, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    let mut ticks: u64 = 0;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = every.tick() => {}
+        }
+        crate::telemetry::prometheus().run_upkeep();
+        ticks += 1;
+        if ticks % 12 == 0 {
+            let left = state.quotas.trim(std::time::Instant::now());
+            metrics::gauge!("shopscore_rate_limit_buckets").set(left as f64);
+        }
+    }
 }
 
 /// With a read pool: every second, whether the primary answers (keys are looked up on

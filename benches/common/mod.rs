@@ -49,6 +49,16 @@ impl Server {
     /// On database `db` as it is, with a new key of `role` (made first, so the server's
     /// start is only its own).
     pub async fn on(db: &str, role: Role) -> anyhow::Result<Server> {
+        Server::start(db, role, &["--no-scheduler"], &[]).await
+    }
+
+    /// The same with `serve`'s arguments and more environment (a scheduler, say).
+    pub async fn start(
+        db: &str,
+        role: Role,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Server> {
         let url = server_url(db);
         let pool = shopscore::db::connect_and_migrate(&url).await?;
         let (_, key) = create_key(&pool, role, &[], Some("bench")).await?;
@@ -61,7 +71,8 @@ impl Server {
         let binary = std::env::var("SHOPSCORE_BENCH_BINARY")
             .unwrap_or_else(|_| env!("CARGO_BIN_EXE_shopscore").to_string());
         let child = Command::new(binary)
-            .args(["serve", "--no-scheduler"])
+            .arg("serve")
+            .args(args)
             .env("DATABASE_URL", &url)
             .env("SHOPSCORE_LISTEN", format!("127.0.0.1:{port}"))
             .env("SHOPSCORE_RATE_LIMIT", "100000000")
@@ -69,6 +80,7 @@ impl Server {
             .env("RUST_LOG", "error")
             // The webhook step's receiver is on loopback.
             .env("SHOPSCORE_WEBHOOK_ALLOW_PRIVATE", "true")
+            .envs(env.iter().copied())
             .kill_on_drop(true)
             .spawn()?;
         let base = format!("http://127.0.0.1:{port}");

@@ -24,6 +24,7 @@ pub struct NewKeyRequest {
     /// longest lifetime (`SHOPSCORE_KEY_MAX_DAYS`), that many days from now.
     pub expires_at: Option<String>,
     /// The key's own requests per minute (1–1 000 000); absent: the server's default.
+    #[schema(minimum = 1, maximum = 1000000)]
     pub rate_limit_per_minute: Option<u32>,
 }
 
@@ -32,6 +33,7 @@ pub struct NewKeyRequest {
 #[serde(deny_unknown_fields)]
 pub struct RotateRequest {
     /// Hours the old secret keeps working beside the new one (0–720); default 24.
+    #[schema(maximum = 720)]
     pub grace_hours: Option<u32>,
 }
 
@@ -41,7 +43,7 @@ pub struct RotateRequest {
 pub struct KeyUpdate {
     /// The key's own requests per minute (1–1 000 000); null: back to the default.
     #[serde(deserialize_with = "present")]
-    #[schema(required = true)]
+    #[schema(required = true, minimum = 1, maximum = 1000000)]
     pub rate_limit_per_minute: Option<u32>,
 }
 
@@ -236,7 +238,8 @@ pub async fn rotate_key(
     body: axum::body::Bytes,
 ) -> Result<Json<CreatedKey>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let req: RotateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+    let bare = std::str::from_utf8(&body).map(str::trim);
+    let req: RotateRequest = if matches!(bare, Ok("" | "null")) {
         RotateRequest::default()
     } else {
         super::parse_body("rotation", &body)?
