@@ -845,7 +845,7 @@ async fn health_unknown_routes_and_methods_answer_with_the_error_body() {
     );
     assert_eq!(
         app.json(Method::GET, "/readyz", None, None).await,
-        (200, json!({"status": "ready"}))
+        (200, json!({"status": "ready", "primary": "ok"}))
     );
     let (s, b) = app
         .json(Method::GET, "/v1/nowhere", Some(&app.ops), None)
