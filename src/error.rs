@@ -7,8 +7,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::db::retry::Transient;
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
@@ -157,10 +155,7 @@ impl IntoResponse for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        if matches!(
-            e,
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
-        ) {
+        if crate::db::unreachable(&e) {
             tracing::warn!(error = %e, "database unavailable");
             return ApiError::Unavailable;
         }
@@ -175,13 +170,9 @@ impl From<sqlx::Error> for ApiError {
                 };
             }
         }
-        // Connection lost, deadlock, serialization failure: whatever retries the caller
-        // made are spent, and none of it is the client's fault.
+        // Deadlock, serialization failure (a lost connection was a 503 above): whatever
+        // retries the caller made are spent, and none of it is the client's fault.
         match crate::db::retry::classify(&e) {
-            Some(Transient::ConnectionLost) => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::Unavailable
-            }
             Some(t) => {
                 tracing::warn!(error = %e, reason = t.as_str(), "contention outlasted the retries");
                 ApiError::Busy("the database is busy with concurrent writes; retry shortly".into())

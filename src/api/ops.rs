@@ -91,21 +91,22 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
     }
     let two = Duration::from_secs(2);
     let ok = |up: bool| if up { "ok" } else { "unavailable" };
-    let (primary, lag) = if state.reads_separate {
-        tokio::join!(
-            tokio::time::timeout(two, crate::db::ping(&state.pool)),
-            tokio::time::timeout(two, crate::db::replica_lag(&state.read_pool))
-        )
-    } else {
-        let primary = tokio::time::timeout(two, crate::db::ping(&state.pool)).await;
-        (primary, Ok(Ok(0.0)))
-    };
+    // Both asked at once; the replica's lag only when there is one (`None` otherwise,
+    // `Some(None)` when it does not answer).
+    let (primary, lag) = tokio::join!(
+        tokio::time::timeout(two, crate::db::ping(&state.pool)),
+        async {
+            if !state.reads_separate {
+                return None;
+            }
+            let lag = tokio::time::timeout(two, crate::db::replica_lag(&state.read_pool)).await;
+            Some(lag.ok().and_then(Result::ok))
+        }
+    );
     let primary = matches!(primary, Ok(Ok(())));
     let mut body = serde_json::json!({"primary": ok(primary)});
-    let mut read = false;
-    if state.reads_separate {
-        let lag = lag.ok().and_then(Result::ok);
-        read = lag.is_some();
+    let read = lag.is_some_and(|l| l.is_some());
+    if let Some(lag) = lag {
         body["read_pool"] = ok(read).into();
         body["replica_lag_seconds"] = lag.into();
     }

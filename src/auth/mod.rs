@@ -237,20 +237,13 @@ pub async fn rotate_key(
     grace: chrono::Duration,
 ) -> Result<Option<(KeyInfo, String)>, sqlx::Error> {
     let key = mint_secret(id);
-    let mut tx = pool.begin().await?;
-    let info: Option<KeyInfo> = sqlx::query_as(include_str!("sql/key_rotate.sql"))
+    let change = sqlx::query_as(include_str!("sql/key_rotate.sql"))
         .bind(id)
         .bind(hash_key(&key))
         .bind(last4(&key))
         .bind(now)
-        .bind(now + grace)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if info.is_some() {
-        notify_changed(&mut tx, id).await?;
-    }
-    tx.commit().await?;
-    Ok(info.map(|i| (i, key)))
+        .bind(now + grace);
+    Ok(change_key(pool, id, change).await?.map(|i| (i, key)))
 }
 
 /// Sets key `id`'s own request limit (`None`: back to the default).
@@ -259,28 +252,31 @@ pub async fn set_rate_limit(
     id: &str,
     per_minute: Option<u32>,
 ) -> Result<Option<KeyInfo>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let info: Option<KeyInfo> = sqlx::query_as(include_str!("sql/key_set_limit.sql"))
+    let change = sqlx::query_as(include_str!("sql/key_set_limit.sql"))
         .bind(id)
-        .bind(per_minute.map(|n| n as i32))
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(per_minute.map(|n| n as i32));
+    change_key(pool, id, change).await
+}
+
+/// Runs `change`, a statement on key `id` returning it (no row: no such key), and in
+/// the same transaction tells every `serve` process (`cache::listen`) to forget its copy
+/// of the key once that commits.
+async fn change_key<'q>(
+    pool: &PgPool,
+    id: &str,
+    change: sqlx::query::QueryAs<'q, sqlx::Postgres, KeyInfo, sqlx::postgres::PgArguments>,
+) -> Result<Option<KeyInfo>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let info = change.fetch_optional(&mut *tx).await?;
     if info.is_some() {
-        notify_changed(&mut tx, id).await?;
+        sqlx::query(include_str!("sql/key_changed_notify.sql"))
+            .bind(crate::cache::KEYS_CHANNEL)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(info)
-}
-
-/// Tells every `serve` process (`cache::listen`) to forget its copy of key `id`, when
-/// the transaction commits.
-async fn notify_changed(tx: &mut sqlx::PgConnection, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(include_str!("sql/key_changed_notify.sql"))
-        .bind(crate::cache::KEYS_CHANNEL)
-        .bind(id)
-        .execute(tx)
-        .await?;
-    Ok(())
 }
 
 /// Keys in the order they were created, after the key `after` (its creation time and
@@ -311,16 +307,8 @@ pub async fn key_name(pool: &PgPool, id: &str) -> Result<Option<String>, sqlx::E
 /// Revokes a key; `None` when there is no such key. Every `serve` process hears of it
 /// when this commits and stops accepting the key (`cache::keys`).
 pub async fn revoke_key(pool: &PgPool, id: &str) -> Result<Option<KeyInfo>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let info: Option<KeyInfo> = sqlx::query_as(include_str!("sql/key_revoke.sql"))
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if info.is_some() {
-        notify_changed(&mut tx, id).await?;
-    }
-    tx.commit().await?;
-    Ok(info)
+    let change = sqlx::query_as(include_str!("sql/key_revoke.sql")).bind(id);
+    change_key(pool, id, change).await
 }
 
 /// The caller of a request, from its `Authorization: Bearer` key: one lookup of the key
@@ -362,18 +350,15 @@ pub async fn authenticate(
     if stale {
         // Best effort: a key whose use cannot be recorded (the primary is down, say)
         // still reads what the read pool serves.
-        let written = if pools.primary_up {
-            sqlx::query(include_str!("sql/key_used.sql"))
+        if pools.primary_up {
+            let written = sqlx::query(include_str!("sql/key_used.sql"))
                 .bind(&id)
                 .bind(now)
                 .execute(pools.primary)
-                .await
-                .map(drop)
-        } else {
-            Err(sqlx::Error::PoolClosed)
-        };
-        if let Err(e) = written {
-            tracing::warn!(key_id = %id, error = %e, "could not record the key's use");
+                .await;
+            if let Err(e) = written {
+                tracing::warn!(key_id = %id, error = %e, "could not record the key's use");
+            }
         }
         known.last_used_at = Some(now);
     }
@@ -442,6 +427,25 @@ pub struct StoredKey {
     pub last_used_at: Option<DateTime<Utc>>,
     /// Its own requests per minute (> 0, a table check); null: the default.
     pub rate_limit_per_minute: Option<i32>,
+}
+
+#[cfg(test)]
+impl StoredKey {
+    /// An ops key of secret hash `hash`, never rotated, revoked or used (unit tests).
+    pub(crate) fn sample(hash: &[u8]) -> StoredKey {
+        StoredKey {
+            role: Role::Ops,
+            shops: vec![],
+            secret_hash: hash.to_vec(),
+            previous_secret_hash: None,
+            previous_valid_until: None,
+            rotated_at: None,
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+            rate_limit_per_minute: None,
+        }
+    }
 }
 
 /// Where keys are looked up: the primary (a key just made, rotated or revoked is
@@ -552,21 +556,6 @@ mod tests {
         assert_eq!(last4(&a.key), &a.key[a.key.len() - 4..]);
     }
 
-    fn stored(hash: &[u8]) -> StoredKey {
-        StoredKey {
-            role: Role::Ops,
-            shops: vec![],
-            secret_hash: hash.to_vec(),
-            previous_secret_hash: None,
-            previous_valid_until: None,
-            rotated_at: None,
-            expires_at: None,
-            revoked_at: None,
-            last_used_at: None,
-            rate_limit_per_minute: None,
-        }
-    }
-
     #[test]
     fn expired_revoked_and_rotated_out_keys_are_told_why() {
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
@@ -575,7 +564,7 @@ mod tests {
             Err(ApiError::KeyRefused(m)) => m,
             other => panic!("{other:?}"),
         };
-        let mut k = stored(b"new");
+        let mut k = StoredKey::sample(b"new");
         assert!(admit(&k, b"new", now).is_ok());
         assert!(matches!(
             admit(&k, b"guess", now),

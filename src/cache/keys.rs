@@ -80,18 +80,7 @@ mod tests {
     use super::*;
 
     fn key() -> StoredKey {
-        StoredKey {
-            role: crate::domain::Role::Ops,
-            shops: vec![],
-            secret_hash: vec![1, 2, 3],
-            previous_secret_hash: None,
-            previous_valid_until: None,
-            rotated_at: None,
-            expires_at: None,
-            revoked_at: None,
-            last_used_at: None,
-            rate_limit_per_minute: None,
-        }
+        StoredKey::sample(&[1, 2, 3])
     }
 
     #[test]

@@ -28,14 +28,13 @@ pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
 }
 
 /// Whether `e` says the server could not be reached (rather than that the statement
-/// failed there).
+/// failed there): no connection in time, a closed pool, TLS, or a connection lost (an
+/// I/O error, class 08, an admin shutdown). These are the errors that are a 503
+/// (`error.rs`).
 pub fn unreachable(e: &sqlx::Error) -> bool {
     matches!(
         e,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_)
     ) || matches!(retry::classify(e), Some(retry::Transient::ConnectionLost))
 }
 

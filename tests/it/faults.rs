@@ -410,6 +410,10 @@ async fn a_streaming_replica_serves_reads_while_the_primary_is_down() {
             .bearer_auth(key)
             .send()
     };
+    let ready = || async {
+        let answer = client.get(format!("{}/readyz", server.base)).send().await;
+        answer.unwrap().json::<Value>().await.unwrap_or_default()
+    };
     let post = |path: &str, key: &str, body: Value| {
         client
             .post(format!("{}{path}", server.base))
@@ -445,19 +449,12 @@ async fn a_streaming_replica_serves_reads_while_the_primary_is_down() {
         .await
         .unwrap();
     assert_eq!(card["credit"]["reviews_180d"]["positive"], 3);
-    let ready: Value = client
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = ready().await;
     assert_eq!(
-        (&ready["status"], &ready["primary"], &ready["read_pool"]),
+        (&answer["status"], &answer["primary"], &answer["read_pool"]),
         (&json!("ready"), &json!("ok"), &json!("ok"))
     );
-    assert!(ready["replica_lag_seconds"].as_f64().is_some(), "{ready}");
+    assert!(answer["replica_lag_seconds"].as_f64().is_some(), "{answer}");
     eventually(10, "the lag is a metric", || async {
         let text = client
             .get(format!("{}/metrics", server.base))
@@ -474,12 +471,7 @@ async fn a_streaming_replica_serves_reads_while_the_primary_is_down() {
 
     primary.pg_stop();
     eventually(15, "readiness says read-only", || async {
-        let r = client
-            .get(format!("{}/readyz", server.base))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = r.json().await.unwrap_or_default();
+        let body = ready().await;
         body["status"] == "read_only" && body["primary"] == "unavailable"
     })
     .await;
@@ -514,15 +506,7 @@ async fn a_streaming_replica_serves_reads_while_the_primary_is_down() {
             .is_ok_and(|r| r.status() == 200)
     })
     .await;
-    let ready: Value = client
-        .get(format!("{}/readyz", server.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready().await["status"], "ready");
     drop(standby);
 }
 
