@@ -47,6 +47,9 @@ pub struct AppState {
     pub keys: Arc<crate::cache::KeyCache>,
     /// Each shop's latest scorecard, ready to send (`cache::latest`).
     pub latest: Arc<crate::cache::LatestCache<crate::etag::Tagged>>,
+    /// Where `POST /v1/recompute` runs (`jobs::runtime`): in `serve`, the recompute
+    /// runtime and its pool; otherwise the caller's.
+    pub jobs: crate::jobs::runtime::Jobs,
 }
 
 /// What bounds one `POST /v1/events`: body size, the shared memory budget, and the
@@ -77,6 +80,7 @@ impl AppState {
         };
         let writer =
             crate::ingest::GroupWriter::new(pool.clone(), http.ingest_writers as usize, retry);
+        let jobs = crate::jobs::runtime::Jobs::here(pool.clone());
         AppState {
             read_pool: pool.clone(),
             reads_separate: false,
@@ -103,6 +107,7 @@ impl AppState {
             webhook_allow_private: http.webhook_allow_private,
             keys: Arc::default(),
             latest: Arc::default(),
+            jobs,
         }
     }
 
@@ -115,6 +120,12 @@ impl AppState {
     pub fn with_read_pool(mut self, read_pool: PgPool) -> AppState {
         self.read_pool = read_pool;
         self.reads_separate = true;
+        self
+    }
+
+    /// Runs requested recomputes on `jobs` (`serve`: the recompute runtime).
+    pub fn with_jobs(mut self, jobs: crate::jobs::runtime::Jobs) -> AppState {
+        self.jobs = jobs;
         self
     }
 

@@ -49,15 +49,17 @@ pub async fn post_recompute(
         None => now,
     };
     let stop = Stop::never().within(state.recompute_limit);
-    let run = recompute_on_record(
-        &state.pool,
-        &state.policy,
-        state.clock.as_ref(),
-        &state.replica,
-        as_of,
-        req.shop_ids.as_deref(),
-        &stop,
+    // On the recompute runtime (`jobs::runtime`), off the threads that answer requests.
+    let (pool, policy, clock, replica) = (
+        state.jobs.pool.clone(),
+        state.policy.clone(),
+        state.clock.clone(),
+        state.replica.clone(),
     );
+    let run = state.jobs.run_one(async move {
+        let ids = req.shop_ids.as_deref();
+        recompute_on_record(&pool, &policy, clock.as_ref(), &replica, as_of, ids, &stop).await
+    });
     match run.await {
         Ok(out) => Ok(Json(out)),
         Err(RecomputeError::UnknownShops(ids)) => Err(ApiError::Unprocessable {

@@ -63,6 +63,15 @@ pub async fn replica_lag(pool: &PgPool) -> Result<f64, sqlx::Error> {
         .await
 }
 
+/// Another pool to the server `pool` connects to, with the same options, opening its
+/// connections on first use (in the runtime that uses them: `jobs::runtime`).
+pub fn another_pool(pool: &PgPool, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()))
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
     // No JIT: the service's statements are many and mid-sized, where compiling costs
     // more than it saves (BENCHMARKS.md).

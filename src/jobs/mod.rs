@@ -7,6 +7,7 @@ pub mod projection;
 pub mod recompute;
 pub mod retention;
 pub mod runs;
+pub mod runtime;
 pub mod scheduler;
 pub mod simulate;
 pub mod stop;
