@@ -104,7 +104,7 @@ pub async fn serve(
     let _ = folder.await;
     let _ = deliveries.await;
     // Nothing runs there any more (a requested recompute ended with its request).
-    jobs_runtime.shutdown_background();
+    drop(jobs_runtime);
     tracing::info!("stopped");
     Ok(())
 }

@@ -31,13 +31,35 @@ fn workers() -> usize {
 }
 
 /// Builds the runtime (threads named `shopscore-jobs`).
-pub fn build() -> std::io::Result<Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+pub fn build() -> std::io::Result<JobsRuntime> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(workers())
         .thread_name("shopscore-jobs")
         .on_thread_start(lower_priority)
         .enable_all()
-        .build()
+        .build()?;
+    Ok(JobsRuntime(Some(runtime)))
+}
+
+/// The recompute runtime, owned by `serve` (an async function). A tokio `Runtime`
+/// dropped inside another runtime's task panics, since dropping it waits for its
+/// threads; this one shuts down without waiting, on every way out of `serve`, an
+/// early error included. By then nothing runs there that anyone awaits: `serve` has
+/// awaited the scheduler, and a requested recompute ends with its request.
+pub struct JobsRuntime(Option<Runtime>);
+
+impl JobsRuntime {
+    pub fn handle(&self) -> &Handle {
+        self.0.as_ref().expect("present until dropped").handle()
+    }
+}
+
+impl Drop for JobsRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// Lowers this thread's priority. Best effort: where the kernel refuses (a sandbox
@@ -132,7 +154,7 @@ mod tests {
     #[test]
     fn the_threads_run_at_nice_10() {
         let rt = build().unwrap();
-        let (name, nice) = rt.block_on(async {
+        let (name, nice) = rt.handle().block_on(async {
             tokio::spawn(async {
                 // SAFETY: getpriority of this thread; errno is cleared first, since -1
                 // is also a valid answer.
@@ -147,6 +169,16 @@ mod tests {
         });
         assert_eq!(name.as_deref(), Some("shopscore-jobs"));
         assert_eq!(nice, NICE);
+    }
+
+    #[tokio::test]
+    async fn dropped_inside_another_runtime_it_shuts_down_without_panicking() {
+        let rt = build().unwrap();
+        let ran = rt.handle().spawn(async { 7 }).await.unwrap();
+        assert_eq!(ran, 7);
+        // A bare `Runtime` dropped here panics ("Cannot drop a runtime in a context
+        // where blocking is not allowed"), as on an early `?` out of `serve`.
+        drop(rt);
     }
 
     #[tokio::test]
