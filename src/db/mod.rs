@@ -49,10 +49,14 @@ pub fn connect_read(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
             ("default_transaction_read_only", "on"),
         ])
         .log_statements(tracing::log::LevelFilter::Debug);
-    Ok(PgPoolOptions::new()
+    Ok(pool_options(max_connections).connect_lazy_with(opts))
+}
+
+/// What every pool of the service shares: its size, and 5 s to wait for a connection.
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_lazy_with(opts))
 }
 
 /// Seconds the read pool's server is behind its primary (0 when it is not a standby,
@@ -66,9 +70,7 @@ pub async fn replica_lag(pool: &PgPool) -> Result<f64, sqlx::Error> {
 /// Another pool to the server `pool` connects to, with the same options, opening its
 /// connections on first use (in the runtime that uses them: `jobs::runtime`).
 pub fn another_pool(pool: &PgPool, max_connections: u32) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
+    pool_options(max_connections)
         .connect_lazy_with(PgConnectOptions::clone(&pool.connect_options()))
 }
 
@@ -83,11 +85,7 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
         .options([("jit", "off"), ("random_page_cost", "1.1")])
         .log_statements(tracing::log::LevelFilter::Debug);
     create_database_if_missing(&opts).await?;
-    Ok(PgPoolOptions::new()
-        .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5))
-        .connect_with(opts)
-        .await?)
+    Ok(pool_options(max_connections).connect_with(opts).await?)
 }
 
 async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<()> {
