@@ -3,7 +3,8 @@
 //!
 //!     cargo bench --bench ingest -- [--events N] [--shops N] [--producers 1,4,8]
 //!                                   [--big-batches N] [--batch-sizes 100,1000,5000,10000]
-//!                                   [--size-producers 4] [--order-events N] [--tiny]
+//!                                   [--size-producers 4] [--order-events N] [--direct]
+//!                                   [--verbose] [--tiny]
 //!
 //! What it does, each phase on a fresh database and a fresh `shopscore serve` process
 //! (the real binary, `--no-scheduler`, default settings but for the rate limit):
@@ -13,7 +14,11 @@
 //!    ids, type, time, data as jsonb, content hash) into a bare table keyed like
 //!    `events`;
 //! 3. for each producer count: that many concurrent HTTP clients post the batches;
-//!    events/s, the ratio to COPY, p50/p99 latency of a request, and any non-200;
+//!    events/s, the ratio to COPY, p50/p99 latency of a request, any non-200, and the
+//!    CPU each event cost Postgres (every `postgres` process, so run it alone on the
+//!    database server) and the server process, read from `/proc` around the phase;
+//!    the COPY baseline prints Postgres's CPU per row beside it. On two cores, 0.5 ×
+//!    COPY leaves an event about four times the CPU COPY spends on a row, in all;
 //! 4. memory: 8 producers post maximum-size batches (10 000 events, each with a
 //!    2 000-character note, ~24 MiB of NDJSON) and the server's peak RSS (VmHWM) is read;
 //! 5. batch sizes: another workload, `--order-events` (200 000) events of few types over
@@ -21,6 +26,9 @@
 //!    chat message), in time order as a marketplace's stream sends them, posted by 4
 //!    producers (`--size-producers`) in batches of each of `--batch-sizes`, each size on a fresh database
 //!    and server, against `COPY` of the same rows (median of three) in the same run.
+//!    With `--direct`, each size is also written without HTTP, by as many tasks calling
+//!    `ingest::write_batch`, and then folded: Postgres's CPU per event for the
+//!    statements alone and for the fold (which `serve` runs every 40 000 events).
 //!
 //! `--tiny` runs every phase on a few thousand events: CI uses it to prove the bench
 //! works (`cargo test --bench ingest -- --tiny` reuses the test build).
@@ -49,6 +57,8 @@ struct Args {
     order_events: usize,
     /// Print where each transaction's time went (the server's per-statement histograms).
     verbose: bool,
+    /// Batch sizes also written without HTTP (`ingest::write_batch`), then folded.
+    direct: bool,
 }
 
 fn args() -> Args {
@@ -62,6 +72,7 @@ fn args() -> Args {
         size_producers: 4,
         order_events: 200_000,
         verbose: false,
+        direct: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -75,6 +86,7 @@ fn args() -> Args {
             "--size-producers" => a.size_producers = num(),
             "--order-events" => a.order_events = num(),
             "--verbose" => a.verbose = true,
+            "--direct" => a.direct = true,
             "--tiny" => {
                 a.events = 3_000;
                 a.shops = 50;
@@ -82,6 +94,7 @@ fn args() -> Args {
                 a.big_events = 1_000;
                 a.batch_sizes = vec![100, 1_000];
                 a.order_events = 2_000;
+                a.direct = true;
             }
             _ => {} // `--bench`, added by cargo
         }
@@ -163,12 +176,12 @@ async fn post_all(server: &Server, bodies: &[Bytes], producers: usize) -> Run {
 }
 
 /// `COPY` of the events into a bare table keyed like `events`, `chunk` rows per COPY
-/// (each its own transaction): the baseline.
+/// (each its own transaction): the baseline. Events/s, and Postgres's CPU per row (µs).
 async fn copy_baseline(
     db: &str,
     events: &[shopscore::ingest::Event],
     chunk: usize,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, f64)> {
     let pool = fresh_database(db).await?;
     common::create_copy_table(&pool).await?;
     let chunks: Vec<Vec<u8>> = (events.chunks(chunk))
@@ -179,6 +192,7 @@ async fn copy_baseline(
         })
         .collect();
     let mut conn = pool.acquire().await?;
+    let cpu = common::cpu_seconds(None);
     let t = Instant::now();
     let mut rows = 0;
     for csv in chunks {
@@ -187,10 +201,11 @@ async fn copy_baseline(
         rows += copy.finish().await?;
     }
     let secs = t.elapsed().as_secs_f64();
+    let cpu = (common::cpu_seconds(None) - cpu) * 1e6 / events.len() as f64;
     assert_eq!(rows as usize, events.len());
     drop(conn);
     pool.close().await;
-    Ok(events.len() as f64 / secs)
+    Ok((events.len() as f64 / secs, cpu))
 }
 
 /// The sums of `shopscore_ingest_step_seconds` by step (the one statement that writes a
@@ -263,18 +278,19 @@ async fn main() -> anyhow::Result<()> {
     for _ in 0..3 {
         copies.push(copy_baseline(db, &events, events.len()).await?);
     }
-    copies.sort_by(f64::total_cmp);
-    let copy = copies[1];
+    copies.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (copy, copy_cpu) = copies[1];
     println!(
-        "baseline: COPY into a bare keyed table: {copy:.0} events/s (median of {:.0}, {:.0}, {:.0})",
-        copies[0], copies[1], copies[2]
+        "baseline: COPY into a bare keyed table: {copy:.0} events/s (median of {:.0}, {:.0}, {:.0}); \
+         Postgres CPU {copy_cpu:.1} µs per row",
+        copies[0].0, copies[1].0, copies[2].0
     );
     // For reference, not the ratio's base: one producer's COPY with a commit per batch.
-    let batched = copy_baseline(db, &events, 1000).await?;
+    let (batched, _) = copy_baseline(db, &events, 1000).await?;
     println!("  (COPY of 1 000 rows per transaction, one after another: {batched:.0} events/s)");
     println!();
-    println!("| producers | events/s | × COPY | p50 | p99 | non-200 |");
-    println!("|---|---|---|---|---|---|");
+    println!("| producers | events/s | × COPY | p50 | p99 | non-200 | CPU per event: Postgres / server |");
+    println!("|---|---|---|---|---|---|---|");
     for &p in &a.producers {
         phase(
             db,
@@ -387,24 +403,29 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     for _ in 0..3 {
         copies.push(copy_baseline(db, &events, events.len()).await?);
     }
-    copies.sort_by(f64::total_cmp);
-    let copy = copies[1];
+    copies.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (copy, copy_cpu) = copies[1];
     println!();
     println!(
         "batch sizes: {} events of 5 types (orders created, paid, shipped, reviewed; one chat \
          message each) over {} shops, in time order, {} producers; baseline COPY {copy:.0} events/s \
-         (median of {:.0}, {:.0}, {:.0})",
+         (median of {:.0}, {:.0}, {:.0}), Postgres CPU {copy_cpu:.1} µs per row",
         items.len(),
         a.shops,
         a.size_producers,
-        copies[0],
-        copies[1],
-        copies[2]
+        copies[0].0,
+        copies[1].0,
+        copies[2].0
     );
     println!();
-    println!("| events per batch | batches | events/s | × COPY | p50 | p99 | non-200 |");
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| events per batch | batches | events/s | × COPY | p50 | p99 | non-200 | CPU per event: Postgres / server |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     for &size in &a.batch_sizes {
+        if a.direct {
+            direct(db, &events, size, a.size_producers).await?;
+        }
         let bodies: Vec<Bytes> = items.chunks(size.max(1)).map(ndjson).collect();
         let label = format!("{size} | {}", bodies.len());
         phase(
@@ -421,6 +442,55 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--direct`: the batches of `size` written straight through `ingest::write_batch` by
+/// `writers` tasks on a fresh database (no HTTP, no server), then one fold of all they
+/// queued: what the statement itself and the fold cost Postgres, apart from the
+/// server's share and the HTTP round trips. Prints a table row of its own.
+async fn direct(
+    db: &str,
+    events: &[shopscore::ingest::Event],
+    size: usize,
+    writers: usize,
+) -> anyhow::Result<()> {
+    let pool = fresh_database(db).await?;
+    let batches: Vec<Vec<shopscore::ingest::Event>> =
+        events.chunks(size.max(1)).map(<[_]>::to_vec).collect();
+    let queue = Arc::new(Mutex::new(batches.into_iter()));
+    let retry = shopscore::db::retry::RetryPolicy::default();
+    let cpu = common::cpu_seconds(None);
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..writers.max(1))
+        .map(|_| {
+            let (queue, pool) = (queue.clone(), pool.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some(batch) = queue.lock().await.next() else {
+                        return Ok::<(), shopscore::ingest::WriteError>(());
+                    };
+                    shopscore::ingest::write_batch(&pool, &batch, &retry).await?;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await??;
+    }
+    let (seconds, written) = (t.elapsed().as_secs_f64(), common::cpu_seconds(None));
+    let folded = shopscore::ingest::fold_queued(&pool).await?;
+    let per_event = |cpu: f64| cpu * 1e6 / events.len() as f64;
+    println!(
+        "| {size}, direct ({writers} writers, no HTTP) | | {:.0} | | | | | {:.1} µs; \
+         then the fold ({} orders, {} conversations): {:.1} µs |",
+        events.len() as f64 / seconds,
+        per_event(written - cpu),
+        folded.orders,
+        folded.conversations,
+        per_event(common::cpu_seconds(None) - written),
+    );
+    pool.close().await;
+    Ok(())
+}
+
 /// One phase on a fresh database and server: `producers` post `bodies` (`events` in
 /// all); prints a table row that starts with `label`: events/s, the ratio to `copy`,
 /// p50 and p99 of a request, non-200s (and the first three failures).
@@ -434,10 +504,17 @@ async fn phase(
     verbose: bool,
 ) -> anyhow::Result<()> {
     let server = Server::fresh(db).await?;
+    let pid = server.child.id();
+    let (pg, own) = (common::cpu_seconds(None), common::cpu_seconds(pid));
     let run = post_all(&server, bodies, producers).await;
+    let per_event = |before: f64, after: f64| (after - before) * 1e6 / events as f64;
+    let (pg, own) = (
+        per_event(pg, common::cpu_seconds(None)),
+        per_event(own, common::cpu_seconds(pid)),
+    );
     let rate = events as f64 / run.seconds;
     println!(
-        "| {label} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} |",
+        "| {label} | {rate:.0} | {:.2} | {:.0} ms | {:.0} ms | {} | {pg:.1} / {own:.1} µs |",
         rate / copy,
         run.percentile(0.5).as_secs_f64() * 1e3,
         run.percentile(0.99).as_secs_f64() * 1e3,

@@ -209,3 +209,35 @@ pub async fn copy_market(
     drop_database(db).await?;
     Ok((rows, rows as f64 / seconds))
 }
+
+/// CPU time (user + system, seconds) used so far by process `pid` (all its threads),
+/// or, with `None`, by every process named `postgres`: the backends, the WAL writer,
+/// the checkpointer, so all of the database's work. Two readings around a phase give
+/// its CPU cost, which is steadier from run to run than its rate on this shared
+/// machine. (A process that exits between the readings drops out of the sum: take
+/// them while the server's connections are open.)
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    // SAFETY: sysconf only reads a configuration value.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let of = |stat: &str| -> Option<(String, f64)> {
+        let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let used = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some((stat[open + 1..close].to_string(), used / ticks))
+    };
+    let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+    match pid {
+        Some(pid) => read(&pid.to_string())
+            .and_then(|s| of(&s))
+            .map_or(0.0, |(_, t)| t),
+        None => std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|d| read(d.file_name().to_str()?))
+            .filter_map(|s| of(&s))
+            .filter(|(name, _)| name == "postgres")
+            .map(|(_, t)| t)
+            .sum(),
+    }
+}
