@@ -208,6 +208,21 @@ async fn copy_baseline(
     Ok((events.len() as f64 / secs, cpu))
 }
 
+/// The baseline: three COPYs of all of `events`, as COPY is noisy from run to run
+/// (checkpoints, the disk). Their rates in ascending order (the middle one is the
+/// baseline), and the middle run's Postgres CPU per row (µs).
+async fn copy_median_of_three(
+    db: &str,
+    events: &[shopscore::ingest::Event],
+) -> anyhow::Result<([f64; 3], f64)> {
+    let mut copies = Vec::new();
+    for _ in 0..3 {
+        copies.push(copy_baseline(db, events, events.len()).await?);
+    }
+    copies.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(([copies[0].0, copies[1].0, copies[2].0], copies[1].1))
+}
+
 /// The sums of `shopscore_ingest_step_seconds` by step (the one statement that writes a
 /// batch, and its commit), from `/metrics`.
 async fn print_statement_times(server: &Server) {
@@ -273,17 +288,12 @@ async fn main() -> anyhow::Result<()> {
         bodies.len()
     );
 
-    // COPY is noisy from run to run (checkpoints, the disk): the median of three.
-    let mut copies = Vec::new();
-    for _ in 0..3 {
-        copies.push(copy_baseline(db, &events, events.len()).await?);
-    }
-    copies.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (copy, copy_cpu) = copies[1];
+    let (copies, copy_cpu) = copy_median_of_three(db, &events).await?;
+    let copy = copies[1];
     println!(
         "baseline: COPY into a bare keyed table: {copy:.0} events/s (median of {:.0}, {:.0}, {:.0}); \
          Postgres CPU {copy_cpu:.1} µs per row",
-        copies[0].0, copies[1].0, copies[2].0
+        copies[0], copies[1], copies[2]
     );
     // For reference, not the ratio's base: one producer's COPY with a commit per batch.
     let (batched, _) = copy_baseline(db, &events, 1000).await?;
@@ -399,12 +409,8 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, v)| shopscore::ingest::validate(i, v, now).expect("valid"))
         .collect();
-    let mut copies = Vec::new();
-    for _ in 0..3 {
-        copies.push(copy_baseline(db, &events, events.len()).await?);
-    }
-    copies.sort_by(|a, b| a.0.total_cmp(&b.0));
-    let (copy, copy_cpu) = copies[1];
+    let (copies, copy_cpu) = copy_median_of_three(db, &events).await?;
+    let copy = copies[1];
     println!();
     println!(
         "batch sizes: {} events of 5 types (orders created, paid, shipped, reviewed; one chat \
@@ -413,9 +419,9 @@ async fn batch_sizes(a: &Args, db: &str) -> anyhow::Result<()> {
         items.len(),
         a.shops,
         a.size_producers,
-        copies[0].0,
-        copies[1].0,
-        copies[2].0
+        copies[0],
+        copies[1],
+        copies[2]
     );
     println!();
     println!(
